@@ -1,0 +1,35 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const banned = {
+  'no-restricted-globals': ['error',
+    { name: 'setTimeout', message: 'Inject a Clock; this code must be deterministic.' },
+    { name: 'setInterval', message: 'Inject a Clock; this code must be deterministic.' },
+    { name: 'process', message: 'No process access in deterministic code.' }],
+  'no-restricted-properties': ['error',
+    { object: 'Date', property: 'now', message: 'Inject a Clock.' },
+    { object: 'Math', property: 'random', message: 'Inject an Rng.' }],
+  'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'No Node APIs in deterministic code.' }] }],
+};
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/dist-sim/**', '**/node_modules/**', '**/bin/**', 'eslint.config.js', 'vitest.config.ts', 'scripts/**', '.ci/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // The Raft core, the applier, MVCC and leases must give the same result for the same input.
+    files: ['packages/raft/src/**/*.ts', 'packages/server/src/apply/**/*.ts', 'packages/server/src/mvcc/**/*.ts', 'packages/server/src/lease/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: banned,
+  },
+);
