@@ -1,0 +1,161 @@
+/**
+ * One code table for every error that crosses the wire. Codes are stable strings: clients
+ * switch on them, and cairnctl maps them to exit codes and messages. The wording of the
+ * messages follows etcd's where etcd has the same condition, so that users who know etcd
+ * recognise them.
+ */
+export const ErrorCode = {
+  // Requests the server could not understand or will not accept.
+  InvalidArgument: 'invalid_argument',
+  MalformedFrame: 'malformed_frame',
+  UnknownMethod: 'unknown_method',
+  UnsupportedVersion: 'unsupported_version',
+  RequestTooLarge: 'request_too_large',
+  TooManyOps: 'too_many_ops',
+  DuplicateKey: 'duplicate_key',
+  KeyTooLarge: 'key_too_large',
+  EmptyKey: 'empty_key',
+  // MVCC.
+  Compacted: 'compacted',
+  FutureRevision: 'future_revision',
+  // Leases.
+  LeaseNotFound: 'lease_not_found',
+  LeaseExists: 'lease_exists',
+  LeaseTtlTooLarge: 'lease_ttl_too_large',
+  // Auth.
+  AuthFailed: 'auth_failed',
+  AuthNotEnabled: 'auth_not_enabled',
+  InvalidAuthToken: 'invalid_auth_token',
+  PermissionDenied: 'permission_denied',
+  UserEmpty: 'user_empty',
+  UserNotFound: 'user_not_found',
+  UserAlreadyExists: 'user_already_exists',
+  RoleNotFound: 'role_not_found',
+  RoleAlreadyExists: 'role_already_exists',
+  RoleNotGranted: 'role_not_granted',
+  PermissionNotGranted: 'permission_not_granted',
+  RootUserNotExist: 'root_user_not_exist',
+  RootRoleNotExist: 'root_role_not_exist',
+  // Cluster and consensus.
+  NoLeader: 'no_leader',
+  NotLeader: 'not_leader',
+  LeaderChanged: 'leader_changed',
+  NotCapable: 'not_capable',
+  Stopped: 'stopped',
+  Timeout: 'timeout',
+  Unavailable: 'unavailable',
+  MemberNotFound: 'member_not_found',
+  MemberExists: 'member_exists',
+  PeerUrlExists: 'peer_url_exists',
+  MemberNotLearner: 'member_not_learner',
+  LearnerNotReady: 'learner_not_ready',
+  TooManyLearners: 'too_many_learners',
+  UnhealthyCluster: 'unhealthy_cluster',
+  ClusterIdMismatch: 'cluster_id_mismatch',
+  NoSpace: 'no_space',
+  Corrupt: 'corrupt',
+  // Client-side conditions.
+  Canceled: 'canceled',
+  ConnectionClosed: 'connection_closed',
+  Internal: 'internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && knownCodes.has(value);
+}
+
+/** The default message for each code: what etcd says for the same condition, in Cairn's words. */
+export const defaultMessage: Readonly<Record<ErrorCode, string>> = {
+  invalid_argument: 'invalid argument',
+  malformed_frame: 'malformed frame',
+  unknown_method: 'unknown method',
+  unsupported_version: 'unsupported protocol version',
+  request_too_large: 'request is too large',
+  too_many_ops: 'too many operations in txn request',
+  duplicate_key: 'duplicate key given in txn request',
+  key_too_large: 'key is too large',
+  empty_key: 'key is not provided',
+  compacted: 'mvcc: required revision has been compacted',
+  future_revision: 'mvcc: required revision is a future revision',
+  lease_not_found: 'requested lease not found',
+  lease_exists: 'lease already exists',
+  lease_ttl_too_large: 'too large lease TTL',
+  auth_failed: 'authentication failed, invalid user ID or password',
+  auth_not_enabled: 'authentication is not enabled',
+  invalid_auth_token: 'invalid auth token',
+  permission_denied: 'permission denied',
+  user_empty: 'user name is empty',
+  user_not_found: 'user name not found',
+  user_already_exists: 'user name already exists',
+  role_not_found: 'role name not found',
+  role_already_exists: 'role name already exists',
+  role_not_granted: 'role is not granted to the user',
+  permission_not_granted: 'permission is not granted to the role',
+  root_user_not_exist: 'root user does not exist',
+  root_role_not_exist: 'root user does not have root role',
+  no_leader: 'no leader',
+  not_leader: 'not leader',
+  leader_changed: 'leader changed',
+  not_capable: 'cluster is not capable of this operation',
+  stopped: 'server stopped',
+  timeout: 'request timed out',
+  unavailable: 'member unavailable',
+  member_not_found: 'member not found',
+  member_exists: 'member ID already exists',
+  peer_url_exists: 'Peer URLs already exists',
+  member_not_learner: 'can only promote a learner member',
+  learner_not_ready: 'can only promote a learner member which is in sync with leader',
+  too_many_learners: 'too many learner members in cluster',
+  unhealthy_cluster: 'unhealthy cluster',
+  cluster_id_mismatch: 'cluster ID mismatch',
+  no_space: 'database space exceeded',
+  corrupt: 'corrupt cluster',
+  canceled: 'request canceled',
+  connection_closed: 'connection closed',
+  internal: 'internal error',
+};
+
+/**
+ * The one error class on either side of the wire. `details` carries structured context a
+ * caller can act on (e.g. `compactRevision` for `compacted`), never anything secret.
+ */
+export class CairnError extends Error {
+  override readonly name = 'CairnError';
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? defaultMessage[code]);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Whether retrying the same request elsewhere (another member, later) may succeed. */
+  get retryable(): boolean {
+    return retryableCodes.has(this.code);
+  }
+}
+
+const retryableCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.NoLeader,
+  ErrorCode.NotLeader,
+  ErrorCode.LeaderChanged,
+  ErrorCode.Stopped,
+  ErrorCode.Timeout,
+  ErrorCode.Unavailable,
+  ErrorCode.ConnectionClosed,
+]);
+
+/** Normalises anything thrown into a CairnError; unknown failures become `internal`. */
+export function toCairnError(err: unknown): CairnError {
+  if (err instanceof CairnError) return err;
+  if (err instanceof Error) {
+    if (err.name === 'AbortError') return new CairnError(ErrorCode.Canceled, err.message);
+    return new CairnError(ErrorCode.Internal, err.message);
+  }
+  return new CairnError(ErrorCode.Internal, String(err));
+}
