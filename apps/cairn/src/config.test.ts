@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseInitialCluster } from './config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (argv: string[], env: Record<string, string> = {}) => {
+  const p = loadConfig(argv, env);
+  if (p.kind !== 'run') throw new Error('expected a run config');
+  return p.config;
+};
+
+describe('daemon config', () => {
+  it('defaults to the embedded single member', () => {
+    const c = run([]);
+    expect(c.name).toBe('default');
+    expect(c.dataDir).toBe('default.cairn');
+    expect(c.listenClientUrls).toEqual(['http://127.0.0.1:2379']);
+    expect(c.listenPeerUrls).toEqual(['http://127.0.0.1:2380']);
+    expect([...c.initialCluster]).toEqual([['default', ['http://127.0.0.1:2380']]]);
+    expect(c.initialClusterState).toBe('new');
+  });
+
+  it('reads the walkthrough YAML file verbatim', () => {
+    const file = join(dir, 'node1.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: node1',
+        'data-dir: ./node1.cairn',
+        'listen-peer-urls: http://127.0.0.1:2380',
+        'listen-client-urls: http://127.0.0.1:2379',
+        'initial-advertise-peer-urls: http://127.0.0.1:2380',
+        'advertise-client-urls: http://127.0.0.1:2379',
+        'initial-cluster: node1=http://127.0.0.1:2380,node2=http://127.0.0.1:3380,node3=http://127.0.0.1:4380',
+        'initial-cluster-token: local-cairn-cluster',
+        'initial-cluster-state: new',
+      ].join('\n'),
+    );
+    const c = run([`--config-file=${file}`]);
+    expect(c.name).toBe('node1');
+    expect(c.dataDir).toBe('./node1.cairn');
+    expect(c.initialCluster.size).toBe(3);
+    expect(c.initialCluster.get('node3')).toEqual(['http://127.0.0.1:4380']);
+    expect(c.initialClusterToken).toBe('local-cairn-cluster');
+  });
+
+  it('takes flags in both --k=v and --k v forms, and flags over environment', () => {
+    const c = run(['--name', 'a', '--data-dir=/x', '--listen-client-urls=http://127.0.0.1:5000'], {
+      CAIRN_NAME: 'ignored',
+      CAIRN_MAX_TXN_OPS: '7',
+    });
+    expect(c.name).toBe('a');
+    expect(c.dataDir).toBe('/x');
+    expect(c.maxTxnOps).toBe(7);
+    expect(c.listenClientUrls).toEqual(['http://127.0.0.1:5000']);
+  });
+
+  it('refuses with a clear message what it cannot honour', () => {
+    const bad: [string[], RegExp][] = [
+      [['--nmae=x'], /unknown flag --nmae/],
+      [['--listen-client-urls=localhost'], /not a URL/],
+      [['--listen-client-urls=http://127.0.0.1'], /a port is required/],
+      [['--initial-cluster=other=http://127.0.0.1:2380'], /no member named "default"/],
+      [['--initial-cluster-state=maybe'], /must be 'new' or 'existing'/],
+      [['--cert-file=x.pem'], /TLS is not supported/],
+      [['--max-txn-ops=lots'], /non-negative integer/],
+    ];
+    for (const [argv, msg] of bad) expect(() => run(argv), argv.join(' ')).toThrow(msg);
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: x\nsnapshot-cuont: 5\n');
+    expect(() => run([`--config-file=${file}`])).toThrow(ConfigError);
+    expect(() => run([`--config-file=${file}`])).toThrow(/unknown key "snapshot-cuont"/);
+  });
+
+  it('parses initial-cluster with several URLs per name', () => {
+    const m = parseInitialCluster('a=http://127.0.0.1:1,a=http://127.0.0.1:2,b=http://127.0.0.1:3');
+    expect(m.get('a')).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+  });
+});

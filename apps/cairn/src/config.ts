@@ -1,0 +1,279 @@
+/**
+ * The daemon's settings, with etcd's names, from three sources: command-line flags
+ * (`--initial-cluster=...`), environment variables (`CAIRN_INITIAL_CLUSTER=...`) and a YAML file
+ * (`--config-file`, keys as in etcd's config file). Like etcd, a config file replaces flags and
+ * environment entirely; otherwise a flag beats its environment variable, which beats the default.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Kind = 'string' | 'urls' | 'int' | 'bool' | 'state';
+
+interface Setting {
+  readonly key: string;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly default?: string;
+  /** Accepted so that etcd configs load, but Cairn does not act on it yet: refused if set. */
+  readonly notYet?: string;
+}
+
+/** Every setting the daemon knows. Defaults are etcd's embedded single-member defaults. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'name', kind: 'string', default: 'default', help: 'human-readable name for this member' },
+  { key: 'data-dir', kind: 'string', help: 'path to the data directory (default: ./<name>.cairn)' },
+  { key: 'listen-client-urls', kind: 'urls', default: 'http://127.0.0.1:2379', help: 'URLs to listen on for client traffic' },
+  { key: 'advertise-client-urls', kind: 'urls', help: 'client URLs advertised to the rest of the cluster (default: listen-client-urls)' },
+  { key: 'listen-peer-urls', kind: 'urls', default: 'http://127.0.0.1:2380', help: 'URLs to listen on for peer traffic' },
+  { key: 'initial-advertise-peer-urls', kind: 'urls', help: 'peer URLs advertised to the rest of the cluster (default: listen-peer-urls)' },
+  { key: 'initial-cluster', kind: 'string', help: 'initial cluster configuration: name=peerURL,... (default: <name>=<initial-advertise-peer-urls>)' },
+  { key: 'initial-cluster-token', kind: 'string', default: 'cairn-cluster', help: 'identifies one new cluster; members with another token cannot join it' },
+  { key: 'initial-cluster-state', kind: 'state', default: 'new', help: "'new' bootstraps a cluster, 'existing' joins or restarts a member of one" },
+  { key: 'max-request-bytes', kind: 'int', default: String(1.5 * 1024 * 1024), help: 'largest client request accepted, in bytes' },
+  { key: 'max-txn-ops', kind: 'int', default: '128', help: 'most operations allowed in one transaction' },
+  { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { key: 'discovery', kind: 'string', help: 'discovery URL used to bootstrap the cluster', notYet: 'discovery bootstrap' },
+  { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
+  { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
+  { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
+  { key: 'quota-backend-bytes', kind: 'int', help: 'raise an alarm when the backend size exceeds this quota', notYet: 'backend quotas' },
+  { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
+  { key: 'cert-file', kind: 'string', help: 'client TLS certificate file', notYet: 'TLS' },
+  { key: 'key-file', kind: 'string', help: 'client TLS key file', notYet: 'TLS' },
+  { key: 'trusted-ca-file', kind: 'string', help: 'client TLS trusted CA file', notYet: 'TLS' },
+  { key: 'client-cert-auth', kind: 'bool', help: 'require client certificates', notYet: 'TLS' },
+  { key: 'peer-cert-file', kind: 'string', help: 'peer TLS certificate file', notYet: 'TLS' },
+  { key: 'peer-key-file', kind: 'string', help: 'peer TLS key file', notYet: 'TLS' },
+  { key: 'peer-trusted-ca-file', kind: 'string', help: 'peer TLS trusted CA file', notYet: 'TLS' },
+  { key: 'peer-client-cert-auth', kind: 'bool', help: 'require peer client certificates', notYet: 'TLS' },
+];
+
+const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export interface DaemonConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: string[];
+  readonly advertiseClientUrls: string[];
+  readonly listenPeerUrls: string[];
+  readonly initialAdvertisePeerUrls: string[];
+  /** name -> peer URLs, in the order given. */
+  readonly initialCluster: Map<string, string[]>;
+  readonly initialClusterToken: string;
+  readonly initialClusterState: 'new' | 'existing';
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly logLevel: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+}
+
+export const envName = (key: string): string => `CAIRN_${key.toUpperCase().replace(/-/g, '_')}`;
+
+export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: DaemonConfig; source: string };
+
+/** Reads argv (without node and script) and env into a validated config. Throws ConfigError. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed {
+  const flags = parseFlags(argv);
+  if (flags.has('help')) return { kind: 'help' };
+  if (flags.has('version')) return { kind: 'version' };
+  const configFile = flags.get('config-file') ?? env['CAIRN_CONFIG_FILE'];
+  let raw: Map<string, string>;
+  let source: string;
+  if (configFile !== undefined) {
+    raw = readConfigFile(configFile);
+    source = `config file ${configFile}`;
+  } else {
+    raw = new Map();
+    for (const s of SETTINGS) {
+      const v = env[envName(s.key)];
+      if (v !== undefined && v !== '') raw.set(s.key, v);
+    }
+    for (const [k, v] of flags) if (k !== 'config-file') raw.set(k, v);
+    source = 'flags and environment';
+  }
+  return { kind: 'run', config: resolve(raw), source };
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') {
+      out.set('help', 'true');
+      continue;
+    }
+    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (flags look like --name=value)`);
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const key = eq >= 0 ? body.slice(0, eq) : body;
+    if (key === 'version') {
+      out.set('version', 'true');
+      continue;
+    }
+    if (key !== 'config-file' && !byKey.has(key)) throw new ConfigError(`unknown flag --${key} (see cairn --help)`);
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (byKey.get(key)?.kind === 'bool') value = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`flag --${key} needs a value`);
+      value = next;
+      i++;
+    }
+    out.set(key, value);
+  }
+  return out;
+}
+
+function readConfigFile(path: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return new Map();
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must be a map of settings`);
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (!byKey.has(k)) throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(k)}`);
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v)) out.set(k, v.map(String).join(','));
+    else if (typeof v === 'object') throw new ConfigError(`config file ${path}: ${k} must be a plain value`);
+    else out.set(k, String(v));
+  }
+  return out;
+}
+
+function parseUrls(key: string, value: string): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) throw new ConfigError(`--${key} is empty`);
+  for (const u of urls) checkUrl(key, u);
+  return urls;
+}
+
+function checkUrl(key: string, u: string): void {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    throw new ConfigError(`--${key}: ${JSON.stringify(u)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
+  }
+  if (url.protocol === 'https:') throw new ConfigError(`--${key}: ${u}: TLS (https) is not supported yet`);
+  if (url.protocol !== 'http:') throw new ConfigError(`--${key}: ${u}: scheme must be http`);
+  if (url.port === '') throw new ConfigError(`--${key}: ${u}: a port is required`);
+  if (url.pathname !== '/' || url.search !== '') throw new ConfigError(`--${key}: ${u}: URL must not have a path`);
+}
+
+function parseInt10(key: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError(`--${key} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Parses `a=http://h:1,b=http://h:2` (a name may repeat for several URLs). */
+export function parseInitialCluster(value: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--initial-cluster: ${JSON.stringify(part)} is not name=url`);
+    const name = part.slice(0, eq);
+    const url = part.slice(eq + 1);
+    checkUrl('initial-cluster', url);
+    out.set(name, [...(out.get(name) ?? []), url]);
+  }
+  if (out.size === 0) throw new ConfigError('--initial-cluster is empty');
+  return out;
+}
+
+function resolve(raw: Map<string, string>): DaemonConfig {
+  for (const [key, value] of raw) {
+    const s = byKey.get(key)!;
+    if (s.notYet !== undefined && value !== '' && value !== 'false') {
+      throw new ConfigError(`--${key}: ${s.notYet} is not supported by this version of cairn yet`);
+    }
+  }
+  const get = (key: string): string | undefined => raw.get(key) ?? byKey.get(key)?.default;
+  const name = get('name')!;
+  if (name === '') throw new ConfigError('--name must not be empty');
+  const listenPeerUrls = parseUrls('listen-peer-urls', get('listen-peer-urls')!);
+  const listenClientUrls = parseUrls('listen-client-urls', get('listen-client-urls')!);
+  const initialAdvertisePeerUrls = raw.has('initial-advertise-peer-urls')
+    ? parseUrls('initial-advertise-peer-urls', raw.get('initial-advertise-peer-urls')!)
+    : listenPeerUrls;
+  const advertiseClientUrls = raw.has('advertise-client-urls')
+    ? parseUrls('advertise-client-urls', raw.get('advertise-client-urls')!)
+    : listenClientUrls;
+  const initialCluster = raw.has('initial-cluster')
+    ? parseInitialCluster(raw.get('initial-cluster')!)
+    : new Map([[name, initialAdvertisePeerUrls]]);
+  const mine = initialCluster.get(name);
+  if (mine === undefined) {
+    throw new ConfigError(`--initial-cluster has no member named ${JSON.stringify(name)} (it lists ${[...initialCluster.keys()].join(', ')})`);
+  }
+  const sameUrls = (a: string[], b: string[]) => a.map((u) => new URL(u).href).sort().join() === b.map((u) => new URL(u).href).sort().join();
+  if (!sameUrls(mine, initialAdvertisePeerUrls)) {
+    throw new ConfigError(
+      `--initial-cluster lists ${name}=${mine.join(',')} but --initial-advertise-peer-urls is ${initialAdvertisePeerUrls.join(',')}; they must match`,
+    );
+  }
+  const state = get('initial-cluster-state')!;
+  if (state !== 'new' && state !== 'existing') throw new ConfigError(`--initial-cluster-state must be 'new' or 'existing', got ${JSON.stringify(state)}`);
+  const heartbeatIntervalMs = parseInt10('heartbeat-interval', get('heartbeat-interval')!);
+  const electionTimeoutMs = parseInt10('election-timeout', get('election-timeout')!);
+  if (heartbeatIntervalMs === 0) throw new ConfigError('--heartbeat-interval must be at least 1');
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
+  }
+  const maxTxnOps = parseInt10('max-txn-ops', get('max-txn-ops')!);
+  if (maxTxnOps === 0) throw new ConfigError('--max-txn-ops must be at least 1');
+  const logLevel = get('log-level')!;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
+  return {
+    name,
+    dataDir: raw.get('data-dir') ?? `${name}.cairn`,
+    listenClientUrls,
+    advertiseClientUrls,
+    listenPeerUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterToken: get('initial-cluster-token')!,
+    initialClusterState: state,
+    maxRequestBytes: parseInt10('max-request-bytes', get('max-request-bytes')!),
+    maxTxnOps,
+    logLevel,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
+  };
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: cairn [flags]',
+    '',
+    'Starts a Cairn member. With no flags: a single member serving clients on 127.0.0.1:2379,',
+    'peers on 127.0.0.1:2380, data in ./default.cairn.',
+    '',
+    'Flags (each also as environment variable CAIRN_<NAME>, e.g. CAIRN_DATA_DIR):',
+    '  --config-file PATH   read settings from a YAML file with etcd key names; flags and environment are then ignored',
+  ];
+  for (const s of SETTINGS) {
+    if (s.notYet) continue;
+    const def = s.default !== undefined ? ` (default ${s.default})` : '';
+    lines.push(`  --${s.key.padEnd(29)} ${s.help}${def}`);
+  }
+  lines.push('  --version                       print the version and exit');
+  return lines.join('\n');
+}
