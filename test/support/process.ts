@@ -1,0 +1,161 @@
+/**
+ * Real processes for end-to-end tests: the built `cairn` daemon and the `cairnctl` CLI, on
+ * ports picked free, with data dirs under a temp dir that `cleanup()` removes. Every wait has
+ * a deadline; nothing sleeps blindly.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CAIRN_BIN = join(ROOT, 'apps/cairn/bin/cairn.js');
+export const CAIRNCTL_BIN = join(ROOT, 'apps/cairnctl/bin/cairnctl.js');
+
+/** Asks the kernel for a free port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'cairn-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Polls `probe` until it returns true, or throws after `timeoutMs` with `what` in the message. */
+export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+export interface MemberOptions {
+  name: string;
+  dataDir: string;
+  clientPort: number;
+  peerPort: number;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export class Member {
+  proc: ChildProcess | undefined;
+  log = '';
+  exitCode: number | null | undefined;
+  constructor(readonly opts: MemberOptions) {}
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.opts.clientPort}`;
+  }
+
+  args(): string[] {
+    const o = this.opts;
+    return [
+      `--name=${o.name}`,
+      `--data-dir=${o.dataDir}`,
+      `--listen-client-urls=http://127.0.0.1:${o.clientPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${o.peerPort}`,
+      ...(o.extraArgs ?? []),
+    ];
+  }
+
+  /** Starts the daemon and waits until /health answers. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    this.exitCode = undefined;
+    const proc = spawn(process.execPath, [CAIRN_BIN, ...this.args()], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    proc.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    proc.on('exit', (code, signal) => (this.exitCode = code ?? (signal ? 128 : -1)));
+    await waitFor(`${this.opts.name} to become healthy (log: ${this.log.slice(-500)})`, async () => {
+      if (this.exitCode !== undefined) throw new Error(`cairn exited with ${this.exitCode}: ${this.log.slice(-2000)}`);
+      const res = await fetch(`http://${this.endpoint}/health`);
+      return res.ok;
+    }, timeoutMs);
+  }
+
+  /** SIGTERM and wait for a clean exit. */
+  async stop(timeoutMs = 15_000): Promise<number | null | undefined> {
+    const proc = this.proc;
+    if (!proc || this.exitCode !== undefined) return this.exitCode;
+    proc.kill('SIGTERM');
+    await waitFor(`${this.opts.name} to exit after SIGTERM`, () => this.exitCode !== undefined, timeoutMs);
+    return this.exitCode;
+  }
+
+  /** kill -9: no chance to flush anything. */
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || this.exitCode !== undefined) return;
+    proc.kill('SIGKILL');
+    await waitFor(`${this.opts.name} to die`, () => this.exitCode !== undefined, 10_000);
+  }
+}
+
+export interface CtlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs cairnctl with these arguments (and optional stdin), to completion. */
+export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CtlResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [CAIRNCTL_BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`cairnctl ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30_000} ms; stdout=${stdout} stderr=${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    proc.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** A single member on free ports in a fresh data dir; `cleanup` stops it and removes the dir. */
+export async function singleMember(name = 'default'): Promise<{ member: Member; dir: string; cleanup: () => Promise<void> }> {
+  const dir = tempDir();
+  const member = new Member({ name, dataDir: join(dir, `${name}.cairn`), clientPort: await freePort(), peerPort: await freePort() });
+  await member.start();
+  return {
+    member,
+    dir,
+    cleanup: async () => {
+      await member.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
