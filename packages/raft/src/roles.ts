@@ -1,0 +1,253 @@
+import { ProposalDroppedError } from './errors.js';
+import type { Raft } from './raft.js';
+import { majorityVoteResult } from './quorum/majority.js';
+import type { Message } from './types.js';
+import { NONE, makeMessage } from './types.js';
+
+/*
+ * Role behaviour. A node's role is the pair (stepFn, tickFn) installed by becomeFollower /
+ * becomeCandidate / becomePreCandidate / becomeLeader; messages reach these functions only
+ * after Raft.step has handled terms, so here m.term is the current term (or 0 for local).
+ */
+
+export function tickElection(r: Raft): void {
+  r.electionElapsed++;
+  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
+    r.electionElapsed = 0;
+    r.step(makeMessage({ type: 'MsgHup', from: r.id }));
+  }
+}
+
+export function tickHeartbeat(r: Raft): void {
+  r.heartbeatElapsed++;
+  r.electionElapsed++;
+  if (r.electionElapsed >= r.electionTimeout) {
+    r.electionElapsed = 0;
+    if (r.checkQuorum) r.step(makeMessage({ type: 'MsgCheckQuorum', from: r.id }));
+    // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
+    if (r.state === 'leader' && r.leadTransferee !== NONE) r.abortLeaderTransfer();
+  }
+  if (r.state !== 'leader') return;
+  if (r.heartbeatElapsed >= r.heartbeatTimeout) {
+    r.heartbeatElapsed = 0;
+    r.step(makeMessage({ type: 'MsgBeat', from: r.id }));
+  }
+}
+
+export function stepLeader(r: Raft, m: Message): void {
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
+  switch (m.type) {
+    case 'MsgBeat':
+      r.bcastHeartbeat(undefined);
+      return;
+    case 'MsgCheckQuorum':
+      // A leader that cannot hear from a quorum for an election timeout steps down, so that
+      // clients on the minority side stop waiting on it (thesis §6.2).
+      if (!r.prs.quorumActive(r.id)) {
+        r.logger?.warn(`raft ${r.id}: stepping down, quorum inactive`);
+        r.becomeFollower(r.term, NONE);
+      }
+      for (const id of r.prs.ids) if (id !== r.id) r.prs.progress.get(id)!.recentActive = false;
+      return;
+    case 'MsgProp': {
+      if (m.entries.length === 0) throw new Error('raft: empty proposal');
+      r.checkProposal(m);
+      if (!r.appendEntry(m.entries)) throw new ProposalDroppedError('tooManyUncommitted');
+      r.bcastAppend();
+      return;
+    }
+    case 'MsgReadIndex':
+      handleReadIndex(r, m);
+      return;
+    default:
+      break;
+  }
+
+  const pr = r.prs.progress.get(m.from);
+  if (pr === undefined) return;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
+  switch (m.type) {
+    case 'MsgAppResp': {
+      pr.recentActive = true;
+      if (m.reject) {
+        // Use the follower's hint to skip whole terms instead of one index per round trip.
+        let next = m.rejectHint;
+        if (m.logTerm > 0) {
+          const l = r.log.lastIndexOfTerm(m.logTerm, m.index);
+          if (l !== undefined) next = l + 1;
+        }
+        if (pr.maybeDecrTo(m.index, next)) {
+          if (pr.state === 'replicate') pr.becomeProbe();
+          r.sendAppend(m.from);
+        }
+        return;
+      }
+      const oldPaused = pr.isPaused();
+      if (!pr.maybeUpdate(m.index)) return;
+      if (pr.state === 'probe') {
+        pr.becomeReplicate();
+      } else if (pr.state === 'snapshot' && pr.match + 1 >= r.log.firstIndex()) {
+        // The follower caught up from the snapshot: resume normal replication.
+        pr.becomeProbe();
+        pr.becomeReplicate();
+      } else if (pr.state === 'replicate') {
+        pr.inflights.freeLE(m.index);
+      }
+      if (r.maybeCommit()) {
+        if (r.state !== 'leader') return; // stepped down (removed from the configuration)
+        r.bcastAppend();
+      } else if (oldPaused) {
+        r.sendAppend(m.from);
+      }
+      // Keep the pipeline full while there is more to send.
+      while (r.maybeSendAppend(m.from, false)) {
+        // loop
+      }
+      if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
+        r.sendTimeoutNow(m.from);
+      }
+      return;
+    }
+    case 'MsgHeartbeatResp': {
+      pr.recentActive = true;
+      pr.msgAppFlowPaused = false;
+      if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+      if (m.context.length === 0) return;
+      const acks = r.readOnly.recvAck(m.from, m.context);
+      if (acks === undefined) return;
+      if (majorityVoteResult(r.prs.voters, (id) => (acks.has(id) ? true : undefined)) !== 'won') return;
+      for (const rs of r.readOnly.advance(m.context)) respondToReadIndex(r, rs.req, rs.index);
+      return;
+    }
+    case 'MsgSnapStatus':
+      if (pr.state !== 'snapshot') return;
+      if (m.reject) pr.pendingSnapshot = 0;
+      pr.becomeProbe();
+      // Wait for an append response or a heartbeat response before probing again.
+      pr.msgAppFlowPaused = true;
+      return;
+    case 'MsgUnreachable':
+      if (pr.state === 'replicate') pr.becomeProbe();
+      return;
+    case 'MsgTransferLeader': {
+      const transferee = m.from;
+      if (pr.isLearner || transferee === r.id) return;
+      if (r.leadTransferee !== NONE) {
+        if (r.leadTransferee === transferee) return;
+        r.abortLeaderTransfer();
+      }
+      r.electionElapsed = 0; // the transfer must finish within one election timeout
+      r.leadTransferee = transferee;
+      if (pr.match === r.log.lastIndex()) r.sendTimeoutNow(transferee);
+      else r.sendAppend(transferee);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function handleReadIndex(r: Raft, m: Message): void {
+  if (r.prs.voters.length === 1 && r.prs.isVoter(r.id)) {
+    respondToReadIndex(r, m, r.log.committed);
+    return;
+  }
+  // The commit index is only known to be up to date once an entry of this term committed
+  // (thesis §6.4 step 1); until then, hold the request.
+  if (!r.committedEntryInCurrentTerm()) {
+    r.pendingReadIndexMessages.push(m);
+    return;
+  }
+  r.readOnly.addRequest(r.log.committed, m);
+  r.readOnly.recvAck(r.id, m.context);
+  r.bcastHeartbeat(m.context);
+}
+
+function respondToReadIndex(r: Raft, req: Message, index: number): void {
+  if (req.from === NONE || req.from === r.id) {
+    r.readStates.push({ index, requestCtx: req.context });
+  } else {
+    r.send(makeMessage({ type: 'MsgReadIndexResp', to: req.from, index, context: req.context }));
+  }
+}
+
+export function stepCandidate(r: Raft, m: Message): void {
+  const myRespType = r.state === 'preCandidate' ? 'MsgPreVoteResp' : 'MsgVoteResp';
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
+  switch (m.type) {
+    case 'MsgProp':
+      throw new ProposalDroppedError('noLeader');
+    case 'MsgApp':
+      r.becomeFollower(m.term, m.from);
+      r.handleAppendEntries(m);
+      return;
+    case 'MsgHeartbeat':
+      r.becomeFollower(m.term, m.from);
+      r.handleHeartbeat(m);
+      return;
+    case 'MsgSnap':
+      r.becomeFollower(m.term, m.from);
+      r.handleSnapshot(m);
+      return;
+    case 'MsgVoteResp':
+    case 'MsgPreVoteResp': {
+      if (m.type !== myRespType) return;
+      const res = r.poll(m.from, !m.reject);
+      if (res === 'won') {
+        if (r.state === 'preCandidate') r.campaign('election', false);
+        else {
+          r.becomeLeader();
+          r.bcastAppend();
+        }
+      } else if (res === 'lost') {
+        r.becomeFollower(r.term, NONE);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+export function stepFollower(r: Raft, m: Message): void {
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
+  switch (m.type) {
+    case 'MsgProp':
+      if (r.lead === NONE) throw new ProposalDroppedError('noLeader');
+      r.send({ ...m, to: r.lead });
+      return;
+    case 'MsgApp':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      r.handleAppendEntries(m);
+      return;
+    case 'MsgHeartbeat':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      r.handleHeartbeat(m);
+      return;
+    case 'MsgSnap':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      r.handleSnapshot(m);
+      return;
+    case 'MsgTransferLeader':
+      if (r.lead === NONE) return;
+      r.send({ ...m, to: r.lead });
+      return;
+    case 'MsgTimeoutNow':
+      // The leader asks us to start an election now, skipping pre-vote and leases (§3.10).
+      r.hup(true);
+      return;
+    case 'MsgReadIndex':
+      if (r.lead === NONE) return;
+      r.send({ ...m, to: r.lead });
+      return;
+    case 'MsgReadIndexResp':
+      r.readStates.push({ index: m.index, requestCtx: m.context });
+      return;
+    default:
+      return;
+  }
+}
+
