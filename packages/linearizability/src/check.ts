@@ -41,9 +41,12 @@ export function checkHistory<S, I, O>(
 ): CheckResult {
   const { now, timeoutMs, maxSteps } = options;
   if (timeoutMs !== undefined && now === undefined) {
-    throw new TypeError('checkHistory: options.timeoutMs needs options.now (this package has no clock of its own)');
+    throw new TypeError(
+      'checkHistory: options.timeoutMs needs options.now (this package has no clock of its own)',
+    );
   }
-  if (maxSteps !== undefined && !(maxSteps >= 0)) throw new RangeError('checkHistory: options.maxSteps must be >= 0');
+  if (maxSteps !== undefined && !(maxSteps >= 0))
+    throw new RangeError('checkHistory: options.maxSteps must be >= 0');
   for (let i = 0; i < ops.length; i++) validate(ops[i]!, i);
   const start = now?.() ?? 0;
   const budget: Budget = {
@@ -79,7 +82,8 @@ export function checkHistory<S, I, O>(
         longestPrefix: prefixOps.map((op) => describeOperation(model, op)),
         longestPrefixIndices: prefixOps.map(indexOf),
       };
-      if (outcome.blocked >= 0) failure.blockedBy = describeOperation(model, part[outcome.blocked]!);
+      if (outcome.blocked >= 0)
+        failure.blockedBy = describeOperation(model, part[outcome.blocked]!);
       return finish({ verdict: 'not-linearizable', failure });
     }
   }
@@ -88,7 +92,9 @@ export function checkHistory<S, I, O>(
 
 /** `client 3: write 4 [12, 15]`, with the model's `describe` when it has one. */
 export function describeOperation<S, I, O>(model: Model<S, I, O>, op: Operation<I, O>): string {
-  const what = model.describe ? model.describe(op.input, op.output) : `${show(op.input)} -> ${op.output === undefined ? '?' : show(op.output)}`;
+  const what = model.describe
+    ? model.describe(op.input, op.output)
+    : `${show(op.input)} -> ${op.output === undefined ? '?' : show(op.output)}`;
   const ret = Number.isFinite(op.ret) ? String(op.ret) : '?';
   return `client ${op.client}: ${what} [${op.call}, ${ret}]${Number.isFinite(op.ret) ? '' : ' (outcome unknown)'}`;
 }
@@ -104,7 +110,9 @@ function show(v: unknown): string {
 function validate(op: Operation<unknown, unknown> | undefined, i: number): void {
   if (op === undefined || op === null) throw new TypeError(`checkHistory: ops[${i}] is missing`);
   if (typeof op.call !== 'number' || !Number.isFinite(op.call)) {
-    throw new RangeError(`checkHistory: ops[${i}].call must be a finite number, got ${String(op.call)}`);
+    throw new RangeError(
+      `checkHistory: ops[${i}].call must be a finite number, got ${String(op.call)}`,
+    );
   }
   if (typeof op.ret !== 'number' || Number.isNaN(op.ret) || op.ret < op.call) {
     throw new RangeError(
@@ -121,7 +129,7 @@ function validate(op: Operation<unknown, unknown> | undefined, i: number): void 
  * the last non-zero word, which lets the cache store only the window, not the whole set.
  * An XOR hash of the set is kept up to date on every toggle.
  */
-class LinearizedSet {
+export class LinearizedSet {
   readonly words: Uint32Array;
   /** Number of words holding known operations. */
   readonly knownWords: number;
@@ -133,7 +141,9 @@ class LinearizedSet {
 
   constructor(part: readonly Operation<unknown, unknown>[]) {
     const n = part.length;
-    const byCall = Array.from({ length: n }, (_, i) => i).sort((a, b) => part[a]!.call - part[b]!.call || a - b);
+    const byCall = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => part[a]!.call - part[b]!.call || a - b,
+    );
     const known = byCall.filter((i) => Number.isFinite(part[i]!.ret));
     const unknown = byCall.filter((i) => !Number.isFinite(part[i]!.ret));
     this.knownWords = (known.length + 31) >>> 5;
@@ -243,7 +253,11 @@ function randomWords(n: number): Int32Array {
   return out;
 }
 
-function searchPartition<S, I, O>(model: Model<S, I, O>, part: readonly Operation<I, O>[], budget: Budget): Outcome {
+function searchPartition<S, I, O>(
+  model: Model<S, I, O>,
+  part: readonly Operation<I, O>[],
+  budget: Budget,
+): Outcome {
   const n = part.length;
 
   // ---- Events, ordered by time; at equal times calls come first (a tie never orders two ops).
@@ -303,6 +317,10 @@ function searchPartition<S, I, O>(model: Model<S, I, O>, part: readonly Operatio
   const stackState: S[] = new Array<S>(n);
   let sp = 0;
   const stackKey: string[] = new Array<string>(n);
+  const forced = new Uint8Array(n);
+  const readOnly = new Uint8Array(n);
+  if (model.readOnly)
+    for (let i = 0; i < n; i++) readOnly[i] = model.readOnly(part[i]!.input) ? 1 : 0;
   let state = model.init();
   let stateKey = model.key(state);
   let remaining = known;
@@ -311,6 +329,34 @@ function searchPartition<S, I, O>(model: Model<S, I, O>, part: readonly Operatio
   let lowWater = 0; // lowest stack depth since bestPrefix was last recorded
   let blocked = -1;
   let blockPending = false;
+
+  /**
+   * Undoes linearizations up to and including the last one that was a real choice; returns
+   * the entry after it (the next candidate to try), or -1 when there is nothing left to undo.
+   */
+  const backtrack = (): number => {
+    for (;;) {
+      if (sp === 0) return -1;
+      sp--;
+      if (sp < lowWater) lowWater = sp;
+      const c = stackNode[sp]!;
+      state = stackState[sp]!;
+      stateKey = stackKey[sp]!;
+      const op = nodeOp[c]!;
+      linearized.toggle(op);
+      // unlift, in the reverse order of the lift
+      const r = retNode[op]!;
+      if (r !== 0) {
+        next[prev[r]!] = r;
+        prev[next[r]!] = r;
+        remaining++;
+      }
+      next[prev[c]!] = c;
+      prev[next[c]!] = c;
+      if (forced[sp] === 0) return next[c]!;
+    }
+  };
+  const failure = (): Outcome => ({ kind: 'fail', prefix: bestPrefix, blocked });
 
   const stepLimit = budget.maxSteps - budget.steps;
   let steps = 0;
@@ -321,44 +367,62 @@ function searchPartition<S, I, O>(model: Model<S, I, O>, part: readonly Operatio
       if (entry !== HEAD && isCall[entry] === 1) {
         if (steps >= stepLimit) return { kind: 'timeout' };
         steps++;
-        if (timed && (steps & TIME_CHECK_MASK) === 0 && budget.now!() >= budget.deadline) return { kind: 'timeout' };
+        if (timed && (steps & TIME_CHECK_MASK) === 0 && budget.now!() >= budget.deadline)
+          return { kind: 'timeout' };
         const op = nodeOp[entry]!;
         const after = model.step(state, inputs[op]!, outputs[op]);
-        const afterKey = after === undefined ? undefined : model.key(after);
+        if (after === undefined) {
+          entry = next[entry]!;
+          continue;
+        }
+        const afterKey = model.key(after);
+        const noop = afterKey === stateKey;
         // An unknown-outcome operation that changes nothing here is never worth linearizing
         // here: leaving it out (or for later) explains at least as much.
-        if (after !== undefined && !(retNode[op] === 0 && afterKey === stateKey)) {
-          linearized.toggle(op);
-          if (!explored.visit(afterKey!)) {
-            stackNode[sp] = entry;
-            stackState[sp] = state;
-            stackKey[sp] = stateKey;
-            sp++;
-            state = after;
-            stateKey = afterKey!;
-            // lift: take the call and its return (if any) out of the list
-            next[prev[entry]!] = next[entry]!;
-            prev[next[entry]!] = prev[entry]!;
-            const r = retNode[op]!;
-            if (r !== 0) {
-              next[prev[r]!] = next[r]!;
-              prev[next[r]!] = prev[r]!;
-              if (--remaining === 0) return { kind: 'ok' };
-            }
-            if (sp > bestDepth) {
-              // Copy only what changed since the last record: amortised O(1) per step.
-              for (let i = lowWater; i < sp; i++) bestPrefix[i] = nodeOp[stackNode[i]!]!;
-              bestPrefix.length = sp;
-              bestDepth = sp;
-              lowWater = sp;
-              blockPending = true;
-            }
-            entry = next[HEAD]!;
-            continue;
-          }
-          linearized.toggle(op);
+        if (noop && retNode[op] === 0) {
+          entry = next[entry]!;
+          continue;
         }
-        entry = next[entry]!;
+        // A read-only operation that is legal now can be linearized now without loss: any
+        // linearization that places it later still works with it moved here. So there is no
+        // alternative to try at this point, and it is marked forced.
+        const force = noop && readOnly[op] === 1;
+        linearized.toggle(op);
+        if (explored.visit(afterKey)) {
+          linearized.toggle(op);
+          if (force) {
+            entry = backtrack();
+            if (entry < 0) return failure();
+          } else {
+            entry = next[entry]!;
+          }
+          continue;
+        }
+        stackNode[sp] = entry;
+        stackState[sp] = state;
+        stackKey[sp] = stateKey;
+        forced[sp] = force ? 1 : 0;
+        sp++;
+        state = after;
+        stateKey = afterKey;
+        // lift: take the call and its return (if any) out of the list
+        next[prev[entry]!] = next[entry]!;
+        prev[next[entry]!] = prev[entry]!;
+        const r = retNode[op]!;
+        if (r !== 0) {
+          next[prev[r]!] = next[r]!;
+          prev[next[r]!] = prev[r]!;
+          if (--remaining === 0) return { kind: 'ok' };
+        }
+        if (sp > bestDepth) {
+          // Copy only what changed since the last record: amortised O(1) per step.
+          for (let i = lowWater; i < sp; i++) bestPrefix[i] = nodeOp[stackNode[i]!]!;
+          bestPrefix.length = sp;
+          bestDepth = sp;
+          lowWater = sp;
+          blockPending = true;
+        }
+        entry = next[HEAD]!;
       } else {
         // A return event (or the end of the list): nothing before it extends the current
         // linearization, so undo the last choice and try the next candidate after it.
@@ -366,27 +430,9 @@ function searchPartition<S, I, O>(model: Model<S, I, O>, part: readonly Operatio
           blocked = entry === HEAD ? -1 : nodeOp[entry]!;
           blockPending = false;
         }
-        if (sp === 0) {
-          if (bestDepth < 0) blocked = entry === HEAD ? -1 : nodeOp[entry]!;
-          return { kind: 'fail', prefix: bestPrefix, blocked };
-        }
-        sp--;
-        if (sp < lowWater) lowWater = sp;
-        const c = stackNode[sp]!;
-        state = stackState[sp]!;
-        stateKey = stackKey[sp]!;
-        const op = nodeOp[c]!;
-        linearized.toggle(op);
-        // unlift, in the reverse order of the lift
-        const r = retNode[op]!;
-        if (r !== 0) {
-          next[prev[r]!] = r;
-          prev[next[r]!] = r;
-          remaining++;
-        }
-        next[prev[c]!] = c;
-        prev[next[c]!] = c;
-        entry = next[c]!;
+        if (bestDepth < 0 && entry !== HEAD) blocked = nodeOp[entry]!;
+        entry = backtrack();
+        if (entry < 0) return failure();
       }
     }
   } finally {

@@ -2,7 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkHistory, kvModel, parseJepsenRegisterLog, parseKvEdnHistory, registerModel } from './index.js';
+import {
+  checkHistory,
+  kvModel,
+  parseJepsenRegisterLog,
+  parseKvEdnHistory,
+  registerModel,
+} from './index.js';
 import type { CheckResult } from './index.js';
 
 const dataDir = new URL('../../../../shared/data/linearizability/', import.meta.url);
@@ -24,13 +30,17 @@ function check(file: string): CheckResult {
   const text = readFileSync(new URL(file, dataDir), 'utf8');
   const now = (): number => performance.now();
   // The budget is a safety net only: every history here is decided well inside it.
-  if (file.startsWith('jepsen-etcd/')) return checkHistory(registerModel, parseJepsenRegisterLog(text), { timeoutMs: 20_000, now });
-  if (file.startsWith('kv/')) return checkHistory(kvModel, parseKvEdnHistory(text), { timeoutMs: 20_000, now });
+  if (file.startsWith('jepsen-etcd/'))
+    return checkHistory(registerModel, parseJepsenRegisterLog(text), { timeoutMs: 20_000, now });
+  if (file.startsWith('kv/'))
+    return checkHistory(kvModel, parseKvEdnHistory(text), { timeoutMs: 20_000, now });
   throw new Error(`no parser for ${file}`);
 }
 
 describe.skipIf(!present)(
-  present ? 'shared linearizability data' : `shared linearizability data (skipped: ${fileURLToPath(verdictsFile)} not found)`,
+  present
+    ? 'shared linearizability data'
+    : `shared linearizability data (skipped: ${fileURLToPath(verdictsFile)} not found)`,
   () => {
     it('lists the histories', () => {
       expect(rows.length).toBeGreaterThanOrEqual(50);
@@ -49,11 +59,15 @@ describe.skipIf(!present)(
     });
 
     it('reports the total time', () => {
-      console.log(`linearizability: ${rows.length} shared histories checked in ${total.toFixed(0)} ms`);
+      console.log(
+        `linearizability: ${rows.length} shared histories checked in ${total.toFixed(0)} ms`,
+      );
     });
   },
 );
 
 if (!present) {
-  console.warn(`linearizability acceptance data not found at ${fileURLToPath(dataDir)}: the shared-data tests are skipped`);
+  console.warn(
+    `linearizability acceptance data not found at ${fileURLToPath(dataDir)}: the shared-data tests are skipped`,
+  );
 }

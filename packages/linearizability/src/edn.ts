@@ -27,7 +27,8 @@ export interface EdnSet {
   readonly items: readonly Edn[];
 }
 
-export type Edn = null | boolean | number | string | Keyword | EdnSymbol | EdnMap | EdnSet | readonly Edn[];
+export type Edn =
+  null | boolean | number | string | Keyword | EdnSymbol | EdnMap | EdnSet | readonly Edn[];
 
 /** The value under keyword `:name` in an EDN map, `undefined` if absent. */
 export function ednGet(map: EdnMap, name: string): Edn | undefined {
@@ -56,7 +57,9 @@ export class EdnError extends Error {
 }
 
 /** Reads the top-level forms of `text` one after another, each with the line it started on. */
-export function* readEdnForms(text: string): Generator<{ readonly value: Edn; readonly line: number }> {
+export function* readEdnForms(
+  text: string,
+): Generator<{ readonly value: Edn; readonly line: number }> {
   let pos = 0;
   let line = 1;
 
@@ -183,8 +186,15 @@ export function* readEdnForms(text: string): Generator<{ readonly value: Edn; re
       case '\\': {
         pos++;
         const tok = readToken();
-        const named: Record<string, string> = { newline: '\n', space: ' ', tab: '\t', return: '\r' };
-        return named[tok] ?? (tok.length > 0 ? tok : (text[pos++] ?? fail('bad character literal')));
+        const named: Record<string, string> = {
+          newline: '\n',
+          space: ' ',
+          tab: '\t',
+          return: '\r',
+        };
+        return (
+          named[tok] ?? (tok.length > 0 ? tok : (text[pos++] ?? fail('bad character literal')))
+        );
       }
       default: {
         const tok = readToken();

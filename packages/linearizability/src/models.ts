@@ -38,20 +38,23 @@ export const registerModel: Model<RegisterValue, RegisterInput, RegisterOutput> 
     switch (input.kind) {
       case 'read':
         if (output === undefined) return state;
-        if (typeof output === 'boolean') throw new TypeError('registerModel: a read returns a value, not a boolean');
+        if (typeof output === 'boolean')
+          throw new TypeError('registerModel: a read returns a value, not a boolean');
         return sameValue(output, state) ? state : undefined;
       case 'write':
         return input.value;
       case 'cas': {
         const matches = sameValue(state, input.from);
         if (output === undefined) return matches ? input.to : state;
-        if (typeof output !== 'boolean') throw new TypeError('registerModel: a cas returns a boolean (true = swapped)');
+        if (typeof output !== 'boolean')
+          throw new TypeError('registerModel: a cas returns a boolean (true = swapped)');
         if (output !== matches) return undefined;
         return matches ? input.to : state;
       }
     }
   },
   key: registerKey,
+  readOnly: (input) => input.kind === 'read',
   describe(input, output) {
     switch (input.kind) {
       case 'read':
@@ -92,7 +95,8 @@ export const kvModel: Model<string, KvInput, KvOutput> = {
     switch (input.kind) {
       case 'get':
         if (output === undefined) return state;
-        if (typeof output === 'boolean') throw new TypeError('kvModel: a get returns a string, not a boolean');
+        if (typeof output === 'boolean')
+          throw new TypeError('kvModel: a get returns a string, not a boolean');
         return (output ?? '') === state ? state : undefined;
       case 'put':
         return input.value;
@@ -103,13 +107,15 @@ export const kvModel: Model<string, KvInput, KvOutput> = {
       case 'cas': {
         const matches = state === input.from;
         if (output === undefined) return matches ? input.to : state;
-        if (typeof output !== 'boolean') throw new TypeError('kvModel: a cas returns a boolean (true = swapped)');
+        if (typeof output !== 'boolean')
+          throw new TypeError('kvModel: a cas returns a boolean (true = swapped)');
         if (output !== matches) return undefined;
         return matches ? input.to : state;
       }
     }
   },
   key: (state) => state,
+  readOnly: (input) => input.kind === 'get',
   partition(ops) {
     const byKey = new Map<string, Operation<KvInput, KvOutput>[]>();
     for (const op of ops) {

@@ -45,13 +45,21 @@ class Pairing<I, O> {
   /** Returns the pending invocation of `client`, removed, with the completion's time. */
   complete(client: number, line: number): { readonly pending: Pending<I>; readonly ret: number } {
     const open = this.pending.get(client);
-    if (open === undefined) throw new HistoryParseError(`completion for process ${client}, which has no pending invocation`, line);
+    if (open === undefined)
+      throw new HistoryParseError(
+        `completion for process ${client}, which has no pending invocation`,
+        line,
+      );
     this.pending.delete(client);
     return { pending: open, ret: this.time++ };
   }
 
   ok(client: number, p: Pending<I>, ret: number, output?: O): void {
-    this.ops.push(output === undefined ? { client, input: p.input, call: p.call, ret } : { client, input: p.input, call: p.call, ret, output });
+    this.ops.push(
+      output === undefined
+        ? { client, input: p.input, call: p.call, ret }
+        : { client, input: p.input, call: p.call, ret, output },
+    );
   }
 
   unknown(client: number, p: Pending<I>): void {
@@ -120,10 +128,16 @@ export function parseJepsenRegisterLog(text: string): Operation<RegisterInput, R
       case ':invoke': {
         let input: RegisterInput;
         if (fn === ':read') input = { kind: 'read' };
-        else if (fn === ':write') input = { kind: 'write', value: registerValue(v, 'write', lineNo) };
+        else if (fn === ':write')
+          input = { kind: 'write', value: registerValue(v, 'write', lineNo) };
         else if (fn === ':cas') {
-          if (!Array.isArray(v) || v.length !== 2) throw new HistoryParseError(`cas needs [old new], got ${value}`, lineNo);
-          input = { kind: 'cas', from: registerValue(v[0]!, 'cas', lineNo), to: registerValue(v[1]!, 'cas', lineNo) };
+          if (!Array.isArray(v) || v.length !== 2)
+            throw new HistoryParseError(`cas needs [old new], got ${value}`, lineNo);
+          input = {
+            kind: 'cas',
+            from: registerValue(v[0]!, 'cas', lineNo),
+            to: registerValue(v[1]!, 'cas', lineNo),
+          };
         } else throw new HistoryParseError(`unknown operation ${fn}`, lineNo);
         pairs.invoke(client, input, lineNo);
         break;
@@ -131,7 +145,8 @@ export function parseJepsenRegisterLog(text: string): Operation<RegisterInput, R
       case ':ok': {
         const { pending, ret } = pairs.complete(client, lineNo);
         const kind = pending.input.kind;
-        if (kind === 'read') pairs.ok(client, pending, ret, registerValue(v, 'read result', lineNo));
+        if (kind === 'read')
+          pairs.ok(client, pending, ret, registerValue(v, 'read result', lineNo));
         else if (kind === 'cas') pairs.ok(client, pending, ret, true);
         else pairs.ok(client, pending, ret);
         break;
@@ -190,19 +205,33 @@ export function parseKvEdnHistory(text: string): Operation<KvInput, KvOutput>[] 
         case 'invoke': {
           let input: KvInput;
           if (f === 'get' || f === 'read') input = { kind: 'get', key };
-          else if (f === 'put' || f === 'write') input = { kind: 'put', key, value: ednString(value, ':value', line) };
-          else if (f === 'append') input = { kind: 'append', key, value: ednString(value, ':value', line) };
+          else if (f === 'put' || f === 'write')
+            input = { kind: 'put', key, value: ednString(value, ':value', line) };
+          else if (f === 'append')
+            input = { kind: 'append', key, value: ednString(value, ':value', line) };
           else if (f === 'delete') input = { kind: 'delete', key };
           else if (f === 'cas') {
-            if (!Array.isArray(value) || value.length !== 2) throw new HistoryParseError('cas needs [old new]', line);
-            input = { kind: 'cas', key, from: ednString(value[0], 'cas', line), to: ednString(value[1], 'cas', line) };
+            if (!Array.isArray(value) || value.length !== 2)
+              throw new HistoryParseError('cas needs [old new]', line);
+            input = {
+              kind: 'cas',
+              key,
+              from: ednString(value[0], 'cas', line),
+              to: ednString(value[1], 'cas', line),
+            };
           } else throw new HistoryParseError(`unknown operation :${f}`, line);
           pairs.invoke(proc, input, line);
           break;
         }
         case 'ok': {
           const { pending, ret } = pairs.complete(proc, line);
-          if (pending.input.kind === 'get') pairs.ok(proc, pending, ret, value === null || value === undefined ? '' : ednString(value, ':value', line));
+          if (pending.input.kind === 'get')
+            pairs.ok(
+              proc,
+              pending,
+              ret,
+              value === null || value === undefined ? '' : ednString(value, ':value', line),
+            );
           else if (pending.input.kind === 'cas') pairs.ok(proc, pending, ret, true);
           else pairs.ok(proc, pending, ret);
           break;

@@ -38,6 +38,13 @@ export interface Model<S, I, O> {
   key(state: S): string;
   /** Split a history into independent sub-histories (e.g. by key). Each is checked separately. */
   partition?(ops: readonly Operation<I, O>[]): Operation<I, O>[][];
+  /**
+   * Optional hint: true if `input` never changes the state (step returns an equal state whenever
+   * it accepts), like a read. The search then linearizes such an operation as soon as it is
+   * legal and never tries alternatives to it, which prunes read-heavy histories a lot. A wrong
+   * `true` can make the checker report violations that are not there.
+   */
+  readOnly?(input: I): boolean;
   /** Human-readable form of an operation, for reports. */
   describe?(input: I, output: O | undefined): string;
 }
