@@ -57,9 +57,9 @@ export function checkHistory<S, I, O>(
   };
 
   const parts = model.partition ? model.partition(ops) : [ops.slice()];
+  // Index of an operation in `ops`, for failure reports (a partition holds the same objects).
   let position: Map<Operation<I, O>, number> | undefined;
   const indexOf = (op: Operation<I, O>): number => {
-    if (!model.partition) return ops.indexOf(op);
     position ??= new Map(ops.map((o, i) => [o, i]));
     return position.get(op) ?? -1;
   };
@@ -80,7 +80,8 @@ export function checkHistory<S, I, O>(
       const failure: CheckFailure = {
         partition: p,
         longestPrefix: prefixOps.map((op) => describeOperation(model, op)),
-        longestPrefixIndices: prefixOps.map(indexOf),
+        // Without a partition function the single partition is `ops` itself, in order.
+        longestPrefixIndices: model.partition ? prefixOps.map(indexOf) : outcome.prefix.slice(),
       };
       if (outcome.blocked >= 0)
         failure.blockedBy = describeOperation(model, part[outcome.blocked]!);
