@@ -128,7 +128,7 @@ function validate(op: Operation<unknown, unknown> | undefined, i: number): void 
  * Known operations are linearized roughly in call order, so their bits look like
  * 1111...1 [mixed window] 000...0: `full` counts the leading all-ones words and `top` is one past
  * the last non-zero word, which lets the cache store only the window, not the whole set.
- * An XOR hash of the set is kept up to date on every toggle.
+ * An XOR hash of the known part of the set is kept up to date on every toggle.
  */
 export class LinearizedSet {
   readonly words: Uint32Array;
@@ -161,8 +161,8 @@ export class LinearizedSet {
     const words = this.words;
     const v = (words[w]! ^ (1 << (b & 31))) >>> 0;
     words[w] = v;
-    this.hash ^= this.rnd[op]!;
     if (w >= this.knownWords) return;
+    this.hash ^= this.rnd[op]!;
     if (v === 0xffffffff) {
       if (w === this.full) {
         let f = w + 1;
@@ -185,7 +185,9 @@ export class LinearizedSet {
 /**
  * Explored (linearized set, state) pairs. State keys are interned to small ids. An entry is
  * [stateId, full, top, words full..top-1 of the known part, every word of the unknown part],
- * stored in one growable pool and bucketed by a hash of the set and the state id.
+ * stored in one growable pool and bucketed by a hash of the known part and the state id.
+ * A configuration counts as explored when an entry has the same state and known operations
+ * and a subset of its unknown-outcome operations (see `visit`).
  */
 class ExploredCache {
   private readonly stateIds = new Map<string, number>();
@@ -195,7 +197,10 @@ class ExploredCache {
 
   constructor(private readonly set: LinearizedSet) {}
 
-  /** Records the current set with `stateKey`; true if that pair had been seen already. */
+  /**
+   * True if the current set with `stateKey` is covered by an explored configuration;
+   * otherwise records it and returns false.
+   */
   visit(stateKey: string): boolean {
     let sid = this.stateIds.get(stateKey);
     if (sid === undefined) {
@@ -214,12 +219,29 @@ class ExploredCache {
       this.buckets.set(h, bucket);
     } else {
       const pool = this.pool;
-      outer: for (const off of bucket) {
+      outer: for (let i = 0; i < bucket.length; i++) {
+        const off = bucket[i]!;
         if (pool[off] !== sid || pool[off + 1] !== lo || pool[off + 2] !== top) continue;
         let p = off + 3;
         for (let w = lo; w < top; w++) if (pool[p++] !== words[w]) continue outer;
-        for (let w = knownWords; w < total; w++) if (pool[p++] !== words[w]) continue outer;
-        return true;
+        // Dominance: the same known operations and state, reached with a subset of these
+        // unknown-outcome operations, can do everything this configuration can (the extra
+        // ones need never take effect), so if that one was explored, this one need not be.
+        let subset = true;
+        let superset = true;
+        for (let w = knownWords; w < total; w++) {
+          const stored = pool[p++]!;
+          const mine = words[w]!;
+          if ((stored & ~mine) !== 0) subset = false;
+          if ((mine & ~stored) !== 0) superset = false;
+        }
+        if (subset) return true;
+        if (superset) {
+          // The entry is dominated by this configuration, about to be recorded: drop it.
+          bucket[i] = bucket[bucket.length - 1]!;
+          bucket.pop();
+          i--;
+        }
       }
     }
     const size = 3 + (top - lo) + (total - knownWords);
@@ -354,10 +376,20 @@ function searchPartition<S, I, O>(
       }
       next[prev[c]!] = c;
       prev[next[c]!] = c;
-      if (forced[sp] === 0) return next[c]!;
+      if (forced[sp] === 0) {
+        phase = late[op]!;
+        return next[c]!;
+      }
     }
   };
   const failure = (): Outcome => ({ kind: 'fail', prefix: bestPrefix, blocked });
+
+  // Candidates are tried in two phases: operations with a known return (phase 0), then those
+  // with an unknown outcome (phase 1), which are thus linearized only when nothing else helps.
+  const late = new Uint8Array(n);
+  for (let i = 0; i < n; i++) late[i] = retNode[i] === 0 ? 1 : 0;
+  const hasUnknown = known < n;
+  let phase = 0;
 
   const stepLimit = budget.maxSteps - budget.steps;
   let steps = 0;
@@ -366,6 +398,10 @@ function searchPartition<S, I, O>(
   try {
     for (;;) {
       if (entry !== HEAD && isCall[entry] === 1) {
+        if (late[nodeOp[entry]!] !== phase) {
+          entry = next[entry]!;
+          continue;
+        }
         if (steps >= stepLimit) return { kind: 'timeout' };
         steps++;
         if (timed && (steps & TIME_CHECK_MASK) === 0 && budget.now!() >= budget.deadline)
@@ -423,6 +459,11 @@ function searchPartition<S, I, O>(
           lowWater = sp;
           blockPending = true;
         }
+        entry = next[HEAD]!;
+        phase = 0;
+      } else if (phase === 0 && hasUnknown) {
+        // Known operations first; only then the unknown-outcome ones before the same return.
+        phase = 1;
         entry = next[HEAD]!;
       } else {
         // A return event (or the end of the list): nothing before it extends the current
