@@ -51,6 +51,31 @@ function bruteForce<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O
 }
 
 /**
+ * The same definition with memoisation over (set of operations done, state), and none of the
+ * checker's pruning: usable on histories of up to ~16 operations.
+ */
+function reference<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): boolean {
+  const n = ops.length;
+  const knownMask = ops.reduce((m, o, i) => (Number.isFinite(o.ret) ? m | (1 << i) : m), 0);
+  const failed = new Set<string>();
+  const rec = (done: number, state: S): boolean => {
+    if ((done & knownMask) === knownMask) return true;
+    const memo = `${done}|${model.key(state)}`;
+    if (failed.has(memo)) return false;
+    for (let i = 0; i < n; i++) {
+      if (done & (1 << i)) continue;
+      const op = ops[i]!;
+      if (ops.some((o, j) => !(done & (1 << j)) && o.ret < op.call)) continue;
+      const after = model.step(state, op.input, op.output);
+      if (after !== undefined && rec(done | (1 << i), after)) return true;
+    }
+    failed.add(memo);
+    return false;
+  };
+  return rec(0, model.init());
+}
+
+/**
  * Runs `n` operations with random intervals, each taking effect at a random instant in its
  * interval (so the true history is linearizable), then maybe corrupts one answer.
  */
@@ -131,6 +156,9 @@ function registerExec(values: readonly RegisterValue[]) {
     return { input: { kind: 'cas', from, to }, output: ok, wrong: () => !ok };
   };
 }
+
+const show = (ops: readonly Operation<unknown, unknown>[]): string =>
+  JSON.stringify(ops, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v));
 
 /** The same model without its `readOnly` hint, to exercise the search without that pruning. */
 function withoutHint<S, I, O>(model: Model<S, I, O>): Model<S, I, O> {
@@ -222,6 +250,48 @@ describe('checkHistory agrees with brute force', () => {
     }
     expect(tally.linearizable).toBeGreaterThan(300);
     expect(tally['not-linearizable']).toBeGreaterThan(300);
+  });
+});
+
+describe('checkHistory agrees with an unpruned memoised search', () => {
+  it('on 4000 medium register histories with many unknown outcomes', () => {
+    const r = rng(5);
+    const tally = { linearizable: 0, 'not-linearizable': 0 };
+    for (let t = 0; t < 4000; t++) {
+      const n = 6 + Math.floor(r() * 10);
+      const ops = randomHistory(r, n, 2 + Math.floor(r() * 4), 4, registerExec([1, 2, 3]), {
+        unknownRate: r() * 0.5,
+        corruptRate: 0.5,
+      });
+      const want = reference(registerModel, ops) ? 'linearizable' : 'not-linearizable';
+      const got = checkHistory(registerModel, ops).verdict;
+      const gotPlain = checkHistory(withoutHint(registerModel), ops).verdict;
+      if (got !== want || gotPlain !== want)
+        expect.fail(
+          `history ${t}: got ${got} (${gotPlain} without readOnly), want ${want}: ${show(ops)}`,
+        );
+      tally[want]++;
+    }
+    expect(tally.linearizable).toBeGreaterThan(500);
+    expect(tally['not-linearizable']).toBeGreaterThan(500);
+  });
+
+  it('on 2000 medium kv histories', () => {
+    const r = rng(6);
+    const tally = { linearizable: 0, 'not-linearizable': 0 };
+    for (let t = 0; t < 2000; t++) {
+      const n = 6 + Math.floor(r() * 10);
+      const ops = randomHistory(r, n, 2 + Math.floor(r() * 4), 4, kvExec(['x', 'y']), {
+        unknownRate: r() * 0.5,
+        corruptRate: 0.5,
+      });
+      const want = reference(kvWhole, ops) ? 'linearizable' : 'not-linearizable';
+      const got = checkHistory(kvModel, ops).verdict;
+      if (got !== want) expect.fail(`history ${t}: got ${got}, want ${want}: ${show(ops)}`);
+      tally[want]++;
+    }
+    expect(tally.linearizable).toBeGreaterThan(250);
+    expect(tally['not-linearizable']).toBeGreaterThan(250);
   });
 });
 
