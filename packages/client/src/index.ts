@@ -1,1 +1,33 @@
-export {};
+export { CairnClient, connect } from './cairnClient.js';
+export type { CairnClientOptions, CallOptions, StreamOptions, Logger } from './client.js';
+export type { ServerHello } from './connection.js';
+export type { CairnStream } from './stream.js';
+export { KV } from './kv.js';
+export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
+export { Cluster, Maintenance } from './cluster.js';
+export type { MemberListOptions } from './cluster.js';
+export { TxnBuilder, compare, op } from './txn.js';
+export type { CompareOperator } from './txn.js';
+export { keyString, valueString, resolveKeyRange, toRangeRequest, toPutRequest, toDeleteRequest } from './options.js';
+export type { Int64Like, KeyRange, ReadOptions, RangeQuery, WriteOptions, DeleteOptions } from './options.js';
+export { endpointToUrl } from './endpoints.js';
+// Re-exported so that a user of the client needs no second import for errors and data types.
+export { CairnError, ErrorCode, toBytes, bytesToString } from '@cairn/protocol';
+export type {
+  BytesLike,
+  KeyValue,
+  ResponseHeader,
+  RangeResponse,
+  PutResponse,
+  DeleteRangeResponse,
+  TxnResponse,
+  CompactionResponse,
+  Compare,
+  RequestOp,
+  ResponseOp,
+  Member,
+  MemberListResponse,
+  StatusResponse,
+  SortOrder,
+  SortTarget,
+} from '@cairn/protocol';

@@ -1,0 +1,76 @@
+import type { RequestDescriptor, StreamDescriptor } from '@cairn/protocol';
+import { Transport, type CairnClientOptions, type CallOptions, type StreamOptions } from './client.js';
+import { Cluster, Maintenance } from './cluster.js';
+import type { ServerHello } from './connection.js';
+import { KV } from './kv.js';
+import type { CairnStream } from './stream.js';
+import type { TxnBuilder } from './txn.js';
+
+/**
+ * A client of a Cairn cluster. It connects lazily on the first call (or `connect()`), keeps one
+ * WebSocket to one member, and moves to the next endpoint when that member goes away.
+ *
+ *   const client = new CairnClient({ endpoints: ['127.0.0.1:2379'] });
+ *   await client.kv.put('greeting', 'hello');
+ *   console.log(await client.kv.getString('greeting'));
+ *   client.close();
+ */
+export class CairnClient {
+  readonly kv: KV;
+  readonly cluster: Cluster;
+  readonly maintenance: Maintenance;
+  private readonly transport: Transport;
+
+  constructor(options: CairnClientOptions) {
+    this.transport = new Transport(options);
+    this.kv = new KV(this.transport);
+    this.cluster = new Cluster(this.transport);
+    this.maintenance = new Maintenance(this.transport);
+  }
+
+  /** Connects now; resolves with the member's hello (cluster id, member id, version). */
+  connect(options: StreamOptions = {}): Promise<ServerHello> {
+    return this.transport.connect(options);
+  }
+
+  /** A transaction on this client: `client.txn().if(...).then(...).else(...).commit()`. */
+  txn(): TxnBuilder {
+    return this.kv.txn();
+  }
+
+  /** Any unary request of the protocol, by its descriptor. */
+  request<Req, Res>(descriptor: RequestDescriptor<Req, Res>, params: Req, options: CallOptions = {}): Promise<Res> {
+    return this.transport.request(descriptor, params, options);
+  }
+
+  /** Opens a stream of the protocol (watch, lease keep-alive) by its descriptor. */
+  openStream<Open, ClientMsg, ServerMsg>(
+    descriptor: StreamDescriptor<Open, ClientMsg, ServerMsg>,
+    params: Open,
+    options: StreamOptions = {},
+  ): Promise<CairnStream<ClientMsg, ServerMsg>> {
+    return this.transport.openStream(descriptor, params, options);
+  }
+
+  /** The endpoint currently connected to, if any. */
+  get activeEndpoint(): string | undefined {
+    return this.transport.activeEndpoint;
+  }
+
+  /** Closes the socket. Pending requests fail with `connection_closed`; later calls too. */
+  close(): void {
+    this.transport.close();
+  }
+}
+
+/** Creates a client and connects it; rejects (and closes it) if no endpoint answers. */
+export async function connect(options: CairnClientOptions): Promise<CairnClient> {
+  const client = new CairnClient(options);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return client;
+}

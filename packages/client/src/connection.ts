@@ -1,0 +1,278 @@
+// `ws` ships no types and @types/ws is not a dependency: our own declaration of the part we use.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./ws.d.ts" />
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import {
+  CairnError,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  decodeServerFrame,
+  encodeFrame,
+  isErrorCode,
+  type ClientFrame,
+  type ClusterId,
+  type MemberId,
+  type ServerFrame,
+} from '@cairn/protocol';
+
+/** What the member said about itself in its `hello`. */
+export interface ServerHello {
+  readonly clusterId: ClusterId;
+  readonly memberId: MemberId;
+  readonly serverVersion: string;
+}
+
+/**
+ * Receives what the server sends for one id. Exactly one of `error`/`end` is called last, and
+ * after it nothing more for that id.
+ */
+export interface FrameSink {
+  result(value: unknown): void;
+  data(value: unknown): void;
+  /** The request failed, the stream ended with an error, or the socket went away. */
+  error(err: CairnError): void;
+  /** A stream ended normally (an `err` frame without a code). */
+  end(): void;
+}
+
+export interface DialOptions {
+  readonly url: string;
+  readonly endpoint: string;
+  readonly timeoutMs: number;
+  readonly token?: string;
+  readonly maxFrameBytes: number;
+}
+
+/** Builds the CairnError an `err` frame describes. */
+export function errorFromFrame(frame: {
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly details?: unknown;
+}): CairnError {
+  const code = isErrorCode(frame.code) ? frame.code : ErrorCode.Internal;
+  const message = typeof frame.message === 'string' && frame.message !== '' ? frame.message : undefined;
+  const details =
+    typeof frame.details === 'object' && frame.details !== null
+      ? (frame.details as Record<string, unknown>)
+      : undefined;
+  return new CairnError(code, message, details);
+}
+
+function rawToBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+const dialErrorText: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'no such host',
+  ECONNRESET: 'connection reset by peer',
+  EHOSTUNREACH: 'no route to host',
+  ETIMEDOUT: 'i/o timeout',
+};
+
+/** Turns a socket-level failure into the message a user should see. */
+function describeDialError(err: Error & { code?: string }): string {
+  return (err.code !== undefined ? dialErrorText[err.code] : undefined) ?? (err.message || String(err));
+}
+
+/**
+ * One WebSocket to one member, after the hello handshake. Owns the id -> sink table for the
+ * requests and streams in flight on it; when the socket closes, every sink gets
+ * `connection_closed` exactly once. Reconnection is the client's business, not this class's.
+ */
+export class Connection {
+  readonly endpoint: string;
+  readonly hello: ServerHello;
+  private readonly socket: WebSocket;
+  private readonly sinks = new Map<number, FrameSink>();
+  private closedError: CairnError | undefined;
+  private readonly closeListeners: ((err: CairnError) => void)[] = [];
+
+  private constructor(endpoint: string, socket: WebSocket, hello: ServerHello) {
+    this.endpoint = endpoint;
+    this.socket = socket;
+    this.hello = hello;
+    socket.on('message', (data) => this.onMessage(rawToBytes(data)));
+    socket.on('close', (code, reason) => {
+      const why = reason.length > 0 ? `: ${reason.toString()}` : code !== 1000 && code !== 1005 ? ` (code ${code})` : '';
+      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} closed${why}`));
+    });
+    socket.on('error', (err) => {
+      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} lost: ${describeDialError(err)}`));
+    });
+  }
+
+  /**
+   * Opens a socket and performs the handshake: our `hello` first, then the member's. Rejects
+   * with `unavailable` (cannot connect) or the error the member answered the hello with.
+   */
+  static dial(options: DialOptions): Promise<Connection> {
+    return new Promise<Connection>((resolve, reject) => {
+      const socket = new WebSocket(options.url, {
+        handshakeTimeout: options.timeoutMs,
+        maxPayload: options.maxFrameBytes,
+        perMessageDeflate: false,
+      });
+      socket.binaryType = 'nodebuffer';
+      let settled = false;
+      const fail = (err: CairnError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.terminate();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: context deadline exceeded`)),
+        options.timeoutMs,
+      );
+      socket.on('error', (err) =>
+        fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: ${describeDialError(err)}`)),
+      );
+      socket.on('unexpected-response', (_req, res) =>
+        fail(
+          new CairnError(
+            ErrorCode.Unavailable,
+            `cannot connect to ${options.endpoint}: unexpected HTTP status ${res.statusCode ?? '?'}`,
+          ),
+        ),
+      );
+      socket.on('close', () =>
+        fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: connection closed during handshake`)),
+      );
+      socket.on('open', () => {
+        const hello: ClientFrame =
+          options.token === undefined
+            ? { t: 'hello', version: PROTOCOL_VERSION }
+            : { t: 'hello', version: PROTOCOL_VERSION, token: options.token };
+        socket.send(encodeFrame(hello));
+      });
+      const onFirstFrame = (data: RawData): void => {
+        if (settled) return;
+        let frame: ServerFrame;
+        try {
+          frame = decodeServerFrame(rawToBytes(data));
+        } catch (err) {
+          fail(err as CairnError);
+          return;
+        }
+        if (frame.t === 'hello') {
+          settled = true;
+          clearTimeout(timer);
+          socket.removeListener('message', onFirstFrame);
+          socket.removeAllListeners('error');
+          socket.removeAllListeners('close');
+          socket.removeAllListeners('unexpected-response');
+          const hello = { clusterId: frame.clusterId, memberId: frame.memberId, serverVersion: frame.serverVersion };
+          resolve(new Connection(options.endpoint, socket, hello));
+        } else if (frame.t === 'err') {
+          fail(errorFromFrame(frame));
+        } else {
+          fail(new CairnError(ErrorCode.MalformedFrame, `expected hello from ${options.endpoint}, got ${frame.t}`));
+        }
+      };
+      socket.on('message', onFirstFrame);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.closedError === undefined;
+  }
+
+  /** Called once, with the reason, when the socket is gone. */
+  onClose(listener: (err: CairnError) => void): void {
+    if (this.closedError !== undefined) listener(this.closedError);
+    else this.closeListeners.push(listener);
+  }
+
+  /** Registers `sink` under `id` and sends `frame`. If the socket is gone, the sink fails at once. */
+  start(id: number, frame: ClientFrame, sink: FrameSink): void {
+    if (this.closedError !== undefined) {
+      sink.error(this.closedError);
+      return;
+    }
+    this.sinks.set(id, sink);
+    this.send(frame);
+  }
+
+  /** Sends a frame on an id already registered (stream messages, the auth frame). */
+  send(frame: ClientFrame): void {
+    if (this.closedError !== undefined) return;
+    try {
+      this.socket.send(encodeFrame(frame));
+    } catch (err) {
+      const cause = err instanceof Error ? err.message : String(err);
+      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${this.endpoint} lost: ${cause}`));
+    }
+  }
+
+  /** Forgets `id` (its sink gets nothing more) and tells the server with a `close` frame. */
+  cancel(id: number): void {
+    if (this.sinks.delete(id)) this.send({ t: 'close', id });
+  }
+
+  /** Forgets `id` without telling the server (the server already ended it). */
+  forget(id: number): void {
+    this.sinks.delete(id);
+  }
+
+  close(): void {
+    this.shutdown(new CairnError(ErrorCode.ConnectionClosed, 'client closed'));
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    let frame: ServerFrame;
+    try {
+      frame = decodeServerFrame(bytes);
+    } catch (err) {
+      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${this.endpoint}: ${(err as Error).message}`));
+      return;
+    }
+    switch (frame.t) {
+      case 'res': {
+        const sink = this.sinks.get(frame.id);
+        if (sink === undefined) return;
+        this.sinks.delete(frame.id);
+        sink.result(frame.result);
+        return;
+      }
+      case 'data':
+        this.sinks.get(frame.id)?.data(frame.result);
+        return;
+      case 'err': {
+        if (frame.id === -1) {
+          // Nothing to attribute it to: the server found the socket unusable.
+          this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${this.endpoint}: ${errorFromFrame(frame).message}`));
+          return;
+        }
+        const sink = this.sinks.get(frame.id);
+        if (sink === undefined) return;
+        this.sinks.delete(frame.id);
+        if (frame.code == null) sink.end();
+        else sink.error(errorFromFrame(frame));
+        return;
+      }
+      case 'hello':
+        return;
+    }
+  }
+
+  private shutdown(err: CairnError): void {
+    if (this.closedError !== undefined) return;
+    this.closedError = err;
+    this.socket.removeAllListeners('message');
+    // Keep an error listener: a late 'error' event on an emitter without one would throw.
+    this.socket.on('error', () => undefined);
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(1000);
+    }
+    const sinks = [...this.sinks.values()];
+    this.sinks.clear();
+    for (const sink of sinks) sink.error(err);
+    for (const listener of this.closeListeners.splice(0)) listener(err);
+  }
+}

@@ -1,0 +1,34 @@
+import { CairnError, ErrorCode } from '@cairn/protocol';
+
+/**
+ * Turns an endpoint as a user writes it into the WebSocket URL of the member's client port.
+ * Accepted: `host:port`, `http://host:port`, `https://host:port`, `ws://…`, `wss://…`
+ * (a path, if any, is dropped: the API lives at `/`).
+ *
+ *   '127.0.0.1:2379'        -> 'ws://127.0.0.1:2379/'
+ *   'http://10.0.0.5:2379'  -> 'ws://10.0.0.5:2379/'
+ *   'https://db.example'    -> 'wss://db.example/'
+ */
+export function endpointToUrl(endpoint: string): string {
+  const raw = endpoint.trim();
+  if (raw === '') throw new CairnError(ErrorCode.InvalidArgument, 'empty endpoint');
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `ws://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new CairnError(ErrorCode.InvalidArgument, `invalid endpoint ${JSON.stringify(endpoint)}`);
+  }
+  const scheme = url.protocol.toLowerCase();
+  const wsScheme =
+    scheme === 'http:' || scheme === 'ws:' ? 'ws:' : scheme === 'https:' || scheme === 'wss:' ? 'wss:' : undefined;
+  if (wsScheme === undefined || url.host === '') {
+    throw new CairnError(ErrorCode.InvalidArgument, `invalid endpoint ${JSON.stringify(endpoint)}`);
+  }
+  return `${wsScheme}//${url.host}/`;
+}
+
+/** The `host:port` form of an endpoint, as etcdctl prints it in status and health lines. */
+export function endpointHost(endpoint: string): string {
+  return new URL(endpointToUrl(endpoint)).host;
+}
