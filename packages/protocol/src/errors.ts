@@ -15,6 +15,8 @@ export const ErrorCode = {
   DuplicateKey: 'duplicate_key',
   KeyTooLarge: 'key_too_large',
   EmptyKey: 'empty_key',
+  /** A put with ignoreValue or ignoreLease on a key that does not exist. */
+  KeyNotFound: 'key_not_found',
   // MVCC.
   Compacted: 'compacted',
   FutureRevision: 'future_revision',
@@ -79,6 +81,7 @@ export const defaultMessage: Readonly<Record<ErrorCode, string>> = {
   duplicate_key: 'duplicate key given in txn request',
   key_too_large: 'key is too large',
   empty_key: 'key is not provided',
+  key_not_found: 'key not found',
   compacted: 'mvcc: required revision has been compacted',
   future_revision: 'mvcc: required revision is a future revision',
   lease_not_found: 'requested lease not found',

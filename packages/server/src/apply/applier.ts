@@ -1,0 +1,105 @@
+import { CairnError, encodeValue, type ResponseHeader } from '@cairn/protocol';
+import type { Backend } from '../storage/backend.js';
+import { metaKey, MetaKey } from '../storage/keyspace.js';
+import { MvccStore, readMetaNumber, type DrainedBatch, type StoreOptions } from '../mvcc/store.js';
+import { runTxn } from '../mvcc/txn.js';
+import { mainOf, invariant } from '../mvcc/revision.js';
+import { checkWriteRequest } from './checks.js';
+import { decodeWriteRequest, type WriteRequest, type WriteResponse } from './requests.js';
+import { deleteResponse, putResponse, txnResponse } from './responses.js';
+
+/** Builds a response header for a store revision (cluster and member ids, term). */
+export type HeaderFactory = (revision: number) => ResponseHeader;
+
+/** What applying one entry gave: a response, or the typed error the request failed with. */
+export type ApplyOutcome = { readonly ok: true; readonly response: WriteResponse } | { readonly ok: false; readonly error: CairnError };
+
+/** A state-machine batch: the store's writes plus the applied index, to be written atomically. */
+export interface AppliedBatch {
+  readonly store: DrainedBatch;
+  /** The last index applied when the batch was taken. */
+  readonly appliedIndex: bigint;
+}
+
+/**
+ * The only writer of state-machine data. Deterministic: the same entries, in the same order,
+ * from the same state, give the same state and the same outcomes on every member — no clock,
+ * no randomness, no configuration. An expected failure (compacted, key not found ...) is an
+ * outcome and still consumes its index; anything else thrown is a broken invariant and must
+ * stop the member.
+ *
+ * Durability protocol: `apply` entries, then `drain` a batch, write it (applied index
+ * included, so data and index land together), then `release` it.
+ */
+export class Applier {
+  private applied: bigint;
+  private drainedIndex: bigint;
+
+  private constructor(
+    readonly store: MvccStore,
+    private readonly header: HeaderFactory,
+    appliedIndex: bigint,
+  ) {
+    this.applied = appliedIndex;
+    this.drainedIndex = appliedIndex;
+  }
+
+  static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}): Applier {
+    const store = MvccStore.load(backend, options);
+    return new Applier(store, header, BigInt(readMetaNumber(backend, MetaKey.AppliedIndex)));
+  }
+
+  /** Index of the last entry applied (durable or not). */
+  get appliedIndex(): bigint {
+    return this.applied;
+  }
+
+  /** Applies the entry at `index`, which must be the next one. */
+  apply(index: bigint, data: Uint8Array): ApplyOutcome {
+    invariant(index === this.applied + 1n, `apply out of order: ${index} after ${this.applied}`);
+    const req = decodeWriteRequest(data);
+    this.applied = index;
+    try {
+      return { ok: true, response: this.run(req) };
+    } catch (err) {
+      if (err instanceof CairnError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private run(req: WriteRequest): WriteResponse {
+    checkWriteRequest(req);
+    const s = this.store;
+    if ('put' in req) {
+      const r = s.write((t) => t.put(req.put));
+      return { put: putResponse(r, this.header(s.currentRevision)) };
+    }
+    if ('deleteRange' in req) {
+      const r = s.write((t) => t.deleteRange(req.deleteRange));
+      return { deleteRange: deleteResponse(r, this.header(s.currentRevision)) };
+    }
+    if ('txn' in req) {
+      const r = s.write((t) => runTxn(t, req.txn));
+      return { txn: txnResponse(r, this.header(s.currentRevision)) };
+    }
+    s.compact(mainOf(req.compact.revision));
+    return { compact: { header: this.header(s.currentRevision) } };
+  }
+
+  /** Takes everything applied since the last drain, with the applied index, as one batch. */
+  drain(): AppliedBatch {
+    const store = this.store.drain();
+    if (this.applied !== this.drainedIndex) {
+      const index = encodeValue(this.applied);
+      store.ops.push({ type: 'put', key: metaKey(MetaKey.AppliedIndex), value: index });
+      store.ops.push({ type: 'put', key: metaKey(MetaKey.ConsistentIndex), value: index });
+      this.drainedIndex = this.applied;
+    }
+    return { store, appliedIndex: this.applied };
+  }
+
+  /** The batch is durable. */
+  release(batch: AppliedBatch): void {
+    this.store.release(batch.store);
+  }
+}

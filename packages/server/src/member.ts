@@ -1,0 +1,257 @@
+import {
+  CairnError,
+  ErrorCode,
+  type Member as MemberInfo,
+  type MemberListResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type ResponseHeader,
+  type StatusResponse,
+} from '@cairn/protocol';
+import { Applier, type ApplyOutcome } from './apply/applier.js';
+import { checkWriteRequest } from './apply/checks.js';
+import { encodeWriteRequest, type ResponseFor, type WriteRequest } from './apply/requests.js';
+import { rangeResponse } from './apply/responses.js';
+import type { ChangeListener } from './mvcc/store.js';
+import type { Backend } from './storage/backend.js';
+import type { Identity } from './identity.js';
+
+export const SERVER_VERSION = '0.1.0';
+export const CLUSTER_VERSION = '0.1.0';
+
+/**
+ * The one write path. A proposal is acknowledged (its promise resolves) only once its effects
+ * are durable; it rejects with a CairnError for an expected failure. The single-member
+ * implementation is `Member`; the Raft driver implements the same interface later (propose ->
+ * log -> commit -> apply).
+ */
+export interface Proposer {
+  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>>;
+}
+
+/** Observations for metrics; every hook optional. */
+export interface MemberObserver {
+  /** Seconds spent applying one entry. */
+  applied?(seconds: number): void;
+  /** Seconds one batch write (with fsync) took, and how many entries it carried. */
+  committed?(seconds: number, entries: number): void;
+}
+
+export interface MemberOptions {
+  readonly backend: Backend;
+  readonly identity: Identity;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+  readonly observer?: MemberObserver;
+  /**
+   * Called with a broken invariant (or a failed disk write): the member must not go on with
+   * state it cannot trust. The member is already stopped when this runs; the default exits.
+   */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+interface Waiter {
+  readonly outcome: ApplyOutcome;
+  readonly resolve: (v: never) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+const RAFT_TERM = 1n;
+
+const now = (): number => performance.now() / 1000;
+
+/**
+ * One member: backend + MVCC store + applier, and the single-member proposer with group
+ * commit. Entries are applied as they are proposed (in order), collected, and written with
+ * one fsync per group; a group forms from everything proposed while the previous write was
+ * on its way to disk, so throughput grows with concurrency.
+ *
+ * Reads are served from the newest applied state, but answered only once that state is
+ * durable, so no reader sees a write that a crash could take back.
+ */
+export class Member implements Proposer {
+  readonly applier: Applier;
+  private waiters: Waiter[] = [];
+  private durableWaiters: { index: bigint; resolve: () => void }[] = [];
+  private durableIndex: bigint;
+  private writing = false;
+  private scheduled = false;
+  private idle: Promise<void> = Promise.resolve();
+  private signalIdle: (() => void) | undefined;
+  private stopped = false;
+  private readonly members: MemberInfo[];
+
+  constructor(private readonly o: MemberOptions) {
+    this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev));
+    this.durableIndex = this.applier.appliedIndex;
+    this.members = [
+      {
+        id: o.identity.memberId,
+        name: o.name,
+        peerUrls: [...o.peerUrls],
+        clientUrls: [...o.clientUrls],
+        isLearner: false,
+      },
+    ];
+  }
+
+  get clusterId(): bigint {
+    return this.o.identity.clusterId;
+  }
+  get memberId(): bigint {
+    return this.o.identity.memberId;
+  }
+  /** The store's newest revision. */
+  get revision(): bigint {
+    return BigInt(this.applier.store.currentRevision);
+  }
+  get appliedIndex(): bigint {
+    return this.applier.appliedIndex;
+  }
+
+  header(): ResponseHeader {
+    return this.headerAt(this.applier.store.currentRevision);
+  }
+
+  private headerAt(revision: number): ResponseHeader {
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: BigInt(revision), raftTerm: RAFT_TERM };
+  }
+
+  /** Listen to every durable revision's events (the watch hub decorates the store this way). */
+  onChange(listener: ChangeListener): () => void {
+    return this.applier.store.onChange(listener);
+  }
+
+  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>> {
+    if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    try {
+      checkWriteRequest(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const data = encodeWriteRequest(req);
+    let outcome: ApplyOutcome;
+    const t0 = now();
+    try {
+      outcome = this.applier.apply(this.applier.appliedIndex + 1n, data);
+    } catch (err) {
+      this.fatal(err);
+      return Promise.reject(new CairnError(ErrorCode.Stopped, 'member stopped: apply failed'));
+    }
+    this.o.observer?.applied?.(now() - t0);
+    return new Promise<ResponseFor<R>>((resolve, reject) => {
+      this.waiters.push({ outcome, resolve: resolve as (v: never) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** A range on this member's state; serializable and linearizable are the same here. */
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    const store = this.applier.store;
+    const result = store.range(req);
+    const response = rangeResponse(result, this.headerAt(store.currentRevision));
+    await this.durable(this.applier.appliedIndex);
+    return response;
+  }
+
+  status(): StatusResponse {
+    const size = BigInt(this.o.backend.sizeBytes());
+    return {
+      header: this.header(),
+      version: SERVER_VERSION,
+      dbSize: size,
+      dbSizeInUse: size,
+      leader: this.memberId,
+      raftIndex: this.applier.appliedIndex,
+      raftTerm: RAFT_TERM,
+      raftAppliedIndex: this.applier.appliedIndex,
+      errors: [],
+      isLearner: false,
+    };
+  }
+
+  memberList(): MemberListResponse {
+    return { header: this.header(), members: this.members.map((m) => ({ ...m })) };
+  }
+
+  /** Resolves once everything applied up to `index` is on disk. */
+  private durable(index: bigint): Promise<void> {
+    if (index <= this.durableIndex) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.durableWaiters.push({ index, resolve });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
+    // One macrotask of slack lets every proposal of this I/O turn join the group.
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    this.writing = true;
+    try {
+      while (this.waiters.length > 0 || this.applier.appliedIndex > this.durableIndex) {
+        const waiters = this.waiters;
+        this.waiters = [];
+        const batch = this.applier.drain();
+        const t0 = now();
+        try {
+          await this.o.backend.write(batch.store.ops, { sync: true });
+        } catch (err) {
+          for (const w of waiters) w.reject(new CairnError(ErrorCode.Stopped, 'member stopped: disk write failed'));
+          this.fatal(err);
+          return;
+        }
+        this.o.observer?.committed?.(now() - t0, waiters.length);
+        this.applier.release(batch);
+        this.durableIndex = batch.appliedIndex;
+        for (const w of waiters) {
+          if (w.outcome.ok) w.resolve(responseOf(w.outcome) as never);
+          else w.reject(w.outcome.error);
+        }
+        if (this.durableWaiters.length > 0) {
+          const ready = this.durableWaiters.filter((d) => d.index <= this.durableIndex);
+          this.durableWaiters = this.durableWaiters.filter((d) => d.index > this.durableIndex);
+          for (const d of ready) d.resolve();
+        }
+      }
+    } finally {
+      this.writing = false;
+      if (!this.scheduled) {
+        this.signalIdle?.();
+        this.signalIdle = undefined;
+      }
+    }
+  }
+
+  private fatal(err: unknown): void {
+    this.stopped = true;
+    if (this.o.onFatal !== undefined) this.o.onFatal(err);
+    else {
+      console.error('cairn: fatal:', err);
+      process.exit(70);
+    }
+  }
+
+  /** Stops accepting proposals, waits for applied entries to be durable, closes the backend. */
+  async close(): Promise<void> {
+    if (!this.stopped) this.stopped = true;
+    while (this.writing || this.scheduled) await this.idle;
+    await this.o.backend.close();
+  }
+}
+
+function responseOf(o: ApplyOutcome & { ok: true }): unknown {
+  const r = o.response;
+  if ('put' in r) return r.put;
+  if ('deleteRange' in r) return r.deleteRange;
+  if ('txn' in r) return r.txn;
+  return r.compact;
+}

@@ -1,0 +1,217 @@
+import {
+  CairnError,
+  ErrorCode,
+  decodeValue,
+  encodeValue,
+  type KeyValue,
+  type LeaseId,
+  type RangeRequest,
+  type WatchEvent,
+} from '@cairn/protocol';
+import type { Backend, BatchOp } from '../storage/backend.js';
+import { HISTORY_END, HISTORY_START, historyKey, metaKey, MetaKey, parseHistoryKey } from '../storage/keyspace.js';
+import { keyString, KeyTree } from './keyTree.js';
+import { decodeRecord, type HistoryRecord } from './kvRecord.js';
+import { range, type RangeResult } from './range.js';
+import { invariant, type Rev } from './revision.js';
+import { WriteTxn } from './writeTxn.js';
+
+/** All events of one revision, in the order the changes were made. */
+export interface RevisionEvents {
+  readonly revision: bigint;
+  readonly events: readonly WatchEvent[];
+}
+
+/** Called after the revisions became durable, oldest first. Must not throw. */
+export type ChangeListener = (revisions: readonly RevisionEvents[]) => void;
+
+/** A batch taken from the store for the backend; see `drain` and `release`. */
+export interface DrainedBatch {
+  readonly ops: BatchOp[];
+  readonly events: RevisionEvents[];
+  /** The store's revision when drained: every pending record at or below it is in `ops`. */
+  readonly revision: number;
+}
+
+export interface StoreOptions {
+  /** The lessor's existence check for `put` with a lease. Absent: every lease is accepted. */
+  readonly leaseExists?: (id: LeaseId) => boolean;
+}
+
+/**
+ * The MVCC key-value store: an in-memory index (key -> revisions) over history records in the
+ * backend keyed by revision. Writes happen in write transactions (`write`), each one revision.
+ *
+ * Writes are collected, not written: `drain` hands the collected batch operations to the
+ * caller (the applier adds its meta and writes them), and `release` tells the store the batch
+ * is durable. Until then the records stay in `pending` so reads see them, and their events
+ * wait; listeners hear of a revision only once it is on disk.
+ *
+ * Ownership: only the applier calls `write`, `compact`, `drain` and `release`.
+ */
+export class MvccStore {
+  readonly tree = new KeyTree();
+  private rev = 0;
+  private compactRev = 0;
+  /** main -> records by sub, for revisions not yet durable. */
+  private readonly pending = new Map<number, HistoryRecord[]>();
+  readonly ops: BatchOp[] = [];
+  private events: RevisionEvents[] = [];
+  private revAtLastDrain = 0;
+  private readonly listeners: ChangeListener[] = [];
+  readonly leaseExists: ((id: LeaseId) => boolean) | undefined;
+
+  private constructor(
+    private readonly backend: Backend,
+    options: StoreOptions,
+  ) {
+    this.leaseExists = options.leaseExists;
+  }
+
+  /** Rebuilds the index from the backend's history and meta. */
+  static load(backend: Backend, options: StoreOptions = {}): MvccStore {
+    const s = new MvccStore(backend, options);
+    s.rev = readMetaNumber(backend, MetaKey.Revision);
+    s.compactRev = readMetaNumber(backend, MetaKey.CompactRevision);
+    let last = 0;
+    s.tree.beginBulkLoad();
+    for (const [k, v] of backend.scan({ gte: HISTORY_START, lt: HISTORY_END })) {
+      const rev = parseHistoryKey(k);
+      const { kv, tombstone } = decodeRecord(v);
+      const ki = s.tree.getOrCreate(keyString(kv.key), kv.key);
+      if (tombstone) ki.tombstone(rev);
+      else ki.put(rev, Number(kv.createRevision), Number(kv.version));
+      last = rev.main;
+    }
+    s.tree.endBulkLoad();
+    invariant(last <= s.rev || s.rev === 0, 'history beyond the stored revision');
+    s.rev = Math.max(s.rev, last);
+    s.revAtLastDrain = s.rev;
+    return s;
+  }
+
+  /** The newest revision, including changes not yet durable. */
+  get currentRevision(): number {
+    return this.rev;
+  }
+
+  get compactRevision(): number {
+    return this.compactRev;
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** A range at the newest revision (or at `req.revision`). */
+  range(req: RangeRequest): RangeResult {
+    return range(this, req, this.rev, this.compactRev);
+  }
+
+  /**
+   * Runs `body` as one write transaction. If it throws, every change is undone and the error
+   * propagates; otherwise its changes (if any) become revision current + 1.
+   */
+  write<T>(body: (txn: WriteTxn) => T): T {
+    const txn = new WriteTxn(this);
+    let out: T;
+    try {
+      out = body(txn);
+    } catch (err) {
+      txn.rollback();
+      this.pending.delete(txn.main);
+      throw err;
+    }
+    if (txn.changes > 0) {
+      this.rev = txn.main;
+      this.events.push({ revision: BigInt(txn.main), events: txn.events });
+    } else {
+      this.pending.delete(txn.main);
+    }
+    return out;
+  }
+
+  /**
+   * Drops history before `at` (keeping each key's latest version at or before it) and deletes
+   * the dropped records from the backend in the next batch.
+   */
+  compact(at: number): void {
+    if (at <= this.compactRev) {
+      throw new CairnError(ErrorCode.Compacted, undefined, { compactRevision: BigInt(this.compactRev) });
+    }
+    if (at > this.rev) throw new CairnError(ErrorCode.FutureRevision);
+    const dropped: Rev[] = [];
+    const empty = new Set<string>();
+    for (const k of this.tree.keys()) {
+      if (this.tree.get(k)!.compact(at, dropped)) empty.add(k);
+    }
+    this.tree.deleteMany(empty);
+    for (const r of dropped) this.ops.push({ type: 'del', key: historyKey(r.main, r.sub) });
+    this.compactRev = at;
+    this.ops.push({ type: 'put', key: metaKey(MetaKey.CompactRevision), value: encodeValue(at) });
+  }
+
+  /** Takes the collected batch operations and events; call `release` once they are durable. */
+  drain(): DrainedBatch {
+    if (this.rev !== this.revAtLastDrain) {
+      this.ops.push({ type: 'put', key: metaKey(MetaKey.Revision), value: encodeValue(this.rev) });
+      this.revAtLastDrain = this.rev;
+    }
+    const out: DrainedBatch = { ops: this.ops.splice(0), events: this.events, revision: this.rev };
+    this.events = [];
+    return out;
+  }
+
+  /** The drained batch is durable: forget its pending records and tell the listeners. */
+  release(batch: DrainedBatch): void {
+    for (const main of this.pending.keys()) {
+      if (main <= batch.revision) this.pending.delete(main);
+    }
+    if (batch.events.length === 0) return;
+    for (const l of this.listeners) l(batch.events);
+  }
+
+  pendingAt(main: number): HistoryRecord[] {
+    let p = this.pending.get(main);
+    if (p === undefined) {
+      p = [];
+      this.pending.set(main, p);
+    }
+    return p;
+  }
+
+  readKvs(revs: readonly Rev[]): KeyValue[] {
+    const out = new Array<KeyValue>(revs.length);
+    let missing: number[] | undefined;
+    for (let i = 0; i < revs.length; i++) {
+      const r = revs[i]!;
+      const rec = this.pending.get(r.main)?.[r.sub];
+      if (rec !== undefined) out[i] = rec.kv;
+      else (missing ??= []).push(i);
+    }
+    if (missing !== undefined) {
+      const got = this.backend.getMany(missing.map((i) => historyKey(revs[i]!.main, revs[i]!.sub)));
+      for (let j = 0; j < missing.length; j++) {
+        const bytes = got[j];
+        invariant(bytes !== undefined, `history record ${revs[missing[j]!]!.main}.${revs[missing[j]!]!.sub} is missing`);
+        const rec = decodeRecord(bytes);
+        invariant(!rec.tombstone, 'a read reached a tombstone');
+        out[missing[j]!] = rec.kv;
+      }
+    }
+    return out;
+  }
+}
+
+/** A meta number, 0 if absent. */
+export function readMetaNumber(backend: Backend, name: MetaKey): number {
+  const raw = backend.get(metaKey(name));
+  if (raw === undefined) return 0;
+  const v = decodeValue(raw);
+  invariant(typeof v === 'number' || typeof v === 'bigint', `meta ${name} is not a number`);
+  return Number(v);
+}
