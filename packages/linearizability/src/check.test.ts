@@ -272,3 +272,27 @@ describe('checkHistory on the kv model', () => {
     expect(checkHistory(kvModel, [])).toMatchObject({ verdict: 'linearizable', partitions: 0 });
   });
 });
+
+describe('the example in docs/linearizability.md', () => {
+  it('gives the documented result', () => {
+    const ops: Operation<KvInput, KvOutput>[] = [
+      { client: 1, input: { kind: 'put', key: 'a', value: '1' }, call: 0, ret: 10 },
+      { client: 2, input: { kind: 'get', key: 'a' }, call: 5, ret: 8, output: '' },
+      { client: 2, input: { kind: 'get', key: 'a' }, call: 12, ret: 13, output: '' },
+      {
+        client: 3,
+        input: { kind: 'put', key: 'b', value: 'x' },
+        call: 1,
+        ret: Number.POSITIVE_INFINITY,
+      },
+    ];
+    const result = checkHistory(kvModel, ops, { timeoutMs: 10_000, now: () => performance.now() });
+    expect(result).toMatchObject({ verdict: 'not-linearizable', partitions: 2 });
+    expect(result.failure?.longestPrefix).toEqual([
+      'client 2: get "a" -> "" [5, 8]',
+      'client 1: put "a" "1" [0, 10]',
+    ]);
+    expect(result.failure?.longestPrefixIndices).toEqual([1, 0]);
+    expect(result.failure?.blockedBy).toBe('client 2: get "a" -> "" [12, 13]');
+  });
+});

@@ -1,7 +1,8 @@
 import type { CheckFailure, CheckOptions, CheckResult, Model, Operation } from './types.js';
 
 /**
- * The Wing & Gong search with Lowe's improvements ("Testing for linearizability", 2017):
+ * The Wing & Gong search with Lowe's improvements (G. Lowe, "Testing for linearizability",
+ * Concurrency and Computation: Practice and Experience 29(4), 2017):
  *
  * - the history is a doubly linked list of call and return events ordered by time;
  * - an operation can be linearized next if its call comes before the first return still in
@@ -15,7 +16,17 @@ import type { CheckFailure, CheckOptions, CheckResult, Model, Operation } from '
  *
  * Operations with an unknown outcome (`ret` infinite) get no return event: they can be
  * linearized any time after their call, and need never be. The search succeeds as soon as every
- * operation with a known return has been linearized.
+ * operation with a known return has been linearized. On top of that, four prunings, each of
+ * which keeps the search complete (if a linearization exists, one that survives the pruning
+ * exists too; the property tests check this against an unpruned search):
+ *
+ * 1. unknown-outcome operations are tried only after the known ones at each point, so they
+ *    are linearized only when something needs their effect;
+ * 2. an unknown-outcome operation that would not change the state is not linearized there;
+ * 3. a configuration is also "explored" if one with the same state and known operations but a
+ *    subset of its unknown-outcome operations was (the extra ones need never take effect);
+ * 4. with the model's `readOnly` hint, a legal read is linearized at once and no alternative
+ *    to it is tried (moving a read earlier, while it is legal, never breaks a linearization).
  */
 
 interface Budget {
