@@ -111,6 +111,9 @@ export function stepLeader(r: Raft, m: Message): void {
     case 'MsgHeartbeatResp': {
       pr.recentActive = true;
       pr.msgAppFlowPaused = false;
+      // A MsgApp may have been lost with the window full: the follower is alive, so free a
+      // slot and let replication (or a rejection that moves us back to probe) resume.
+      if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
       if (m.context.length === 0) return;
       const acks = r.readOnly.recvAck(m.from, m.context);

@@ -41,6 +41,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest slot (used when the follower is alive but a MsgApp may have been lost). */
+  freeFirstOne(): void {
+    if (this.count() > 0) this.freeLE(this.idx[this.start]!);
+  }
+
   reset(): void {
     this.idx = [];
     this.sizes = [];
