@@ -296,3 +296,23 @@ describe('the example in docs/linearizability.md', () => {
     expect(result.failure?.blockedBy).toBe('client 2: get "a" -> "" [12, 13]');
   });
 });
+
+describe('the time budget across partitions', () => {
+  it('runs out between many small partitions too', () => {
+    const ops: Operation<KvInput, KvOutput>[] = [];
+    for (let k = 0; k < 100; k++) {
+      ops.push({
+        client: 0,
+        input: { kind: 'put', key: `k${k}`, value: 'v' },
+        call: 2 * k,
+        ret: 2 * k + 1,
+      });
+    }
+    let t = 0;
+    const r = checkHistory(kvModel, ops, { timeoutMs: 10, now: () => t++ });
+    expect(r).toMatchObject({ verdict: 'unknown', partitions: 100 });
+    expect(checkHistory(kvModel, ops, { timeoutMs: 1000, now: () => t++ }).verdict).toBe(
+      'linearizable',
+    );
+  });
+});

@@ -84,6 +84,8 @@ export function checkHistory<S, I, O>(
   const order = parts.map((_, i) => i).sort((a, b) => parts[a]!.length - parts[b]!.length || a - b);
   for (const p of order) {
     const part = parts[p]!;
+    // The search looks at the clock every 1024 steps; many small partitions need this too.
+    if (now !== undefined && now() >= budget.deadline) return finish({ verdict: 'unknown' });
     const outcome = searchPartition(model, part, budget);
     if (outcome.kind === 'timeout') return finish({ verdict: 'unknown' });
     if (outcome.kind === 'fail') {
