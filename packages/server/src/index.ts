@@ -1,1 +1,38 @@
-export {};
+// The public surface of @cairn/server. Everything not listed here is internal.
+
+// Starting a member (what the daemon calls).
+export { startServer, ListenError } from './server.js';
+export type { CairnServer, StartOptions } from './server.js';
+export { resolveConfig, parseInitialCluster, ConfigError } from './config/config.js';
+export type { CairnConfig, ResolvedConfig } from './config/config.js';
+
+// The member and its one write path.
+export { Member, SERVER_VERSION, CLUSTER_VERSION } from './member.js';
+export type { Proposer, MemberOptions, MemberObserver } from './member.js';
+export { loadOrCreateIdentity } from './identity.js';
+export type { Identity, IdentitySeed } from './identity.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+
+// The state machine.
+export { Applier } from './apply/applier.js';
+export type { ApplyOutcome, AppliedBatch, HeaderFactory } from './apply/applier.js';
+export { encodeWriteRequest, decodeWriteRequest } from './apply/requests.js';
+export type { WriteRequest, WriteResponse, ResponseFor } from './apply/requests.js';
+export { MvccStore } from './mvcc/store.js';
+export type { RevisionEvents, ChangeListener, DrainedBatch, StoreOptions } from './mvcc/store.js';
+
+// Storage.
+export type { Backend, BatchOp, ScanRange } from './storage/backend.js';
+export { RocksBackend } from './storage/rocks.js';
+export { MemoryBackend } from './storage/memory.js';
+
+// Client API and HTTP.
+export { ClientApiServer } from './api/server.js';
+export { Session } from './api/session.js';
+export type { SessionHost, FrameSink } from './api/session.js';
+export type { StreamOpener, StreamSession, StreamContext } from './api/streams.js';
+export { defaultLimits, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_KEY_BYTES } from './api/limits.js';
+export type { ApiLimits } from './api/limits.js';
+export { Metrics } from './http/metrics.js';
+export type { MetricsSource } from './http/metrics.js';

@@ -80,20 +80,10 @@ export class Member implements Proposer {
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
-  private readonly members: MemberInfo[];
 
   constructor(private readonly o: MemberOptions) {
     this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev));
     this.durableIndex = this.applier.appliedIndex;
-    this.members = [
-      {
-        id: o.identity.memberId,
-        name: o.name,
-        peerUrls: [...o.peerUrls],
-        clientUrls: [...o.clientUrls],
-        isLearner: false,
-      },
-    ];
   }
 
   get clusterId(): bigint {
@@ -173,7 +163,15 @@ export class Member implements Proposer {
   }
 
   memberList(): MemberListResponse {
-    return { header: this.header(), members: this.members.map((m) => ({ ...m })) };
+    const self: MemberInfo = {
+      id: this.memberId,
+      name: this.o.name,
+      peerUrls: [...this.o.peerUrls],
+      // Read at each call: the server knows its bound URLs only after listening.
+      clientUrls: [...this.o.clientUrls],
+      isLearner: false,
+    };
+    return { header: this.header(), members: [self] };
   }
 
   /** Resolves once everything applied up to `index` is on disk. */

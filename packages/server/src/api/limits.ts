@@ -1,0 +1,55 @@
+import { CairnError, DEFAULT_MAX_REQUEST_BYTES, ErrorCode, type RequestOp, type TxnRequest } from '@cairn/protocol';
+import { checkKey, txnOps } from '../apply/checks.js';
+
+/** Limits the client API enforces before anything reaches the member. */
+export interface ApiLimits {
+  /** Largest request frame accepted, in bytes (etcd's --max-request-bytes). */
+  readonly maxRequestBytes: number;
+  /** Most operations in one txn, nested ones included (etcd's --max-txn-ops). */
+  readonly maxTxnOps: number;
+  /** Longest key accepted, in bytes. */
+  readonly maxKeyBytes: number;
+}
+
+export const DEFAULT_MAX_TXN_OPS = 128;
+export const DEFAULT_MAX_KEY_BYTES = 32 * 1024;
+
+export const defaultLimits: ApiLimits = {
+  maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+  maxTxnOps: DEFAULT_MAX_TXN_OPS,
+  maxKeyBytes: DEFAULT_MAX_KEY_BYTES,
+};
+
+export function checkRequestBytes(bytes: number, limits: ApiLimits): void {
+  if (bytes > limits.maxRequestBytes) {
+    throw new CairnError(ErrorCode.RequestTooLarge, undefined, { maxRequestBytes: limits.maxRequestBytes, bytes });
+  }
+}
+
+/** A key (and range end) of a request: not empty, not longer than maxKeyBytes. */
+export function checkKeyLimits(key: Uint8Array, limits: ApiLimits, rangeEnd?: Uint8Array): void {
+  checkKey(key);
+  if (key.length > limits.maxKeyBytes || (rangeEnd !== undefined && rangeEnd.length > limits.maxKeyBytes)) {
+    throw new CairnError(ErrorCode.KeyTooLarge, undefined, { maxKeyBytes: limits.maxKeyBytes });
+  }
+}
+
+export function checkTxnLimits(txn: TxnRequest, limits: ApiLimits): void {
+  if (txnOps(txn) > limits.maxTxnOps) {
+    throw new CairnError(ErrorCode.TooManyOps, undefined, { maxTxnOps: limits.maxTxnOps });
+  }
+  for (const c of txn.compare) {
+    if (c.key.length > limits.maxKeyBytes) throw new CairnError(ErrorCode.KeyTooLarge, undefined, { maxKeyBytes: limits.maxKeyBytes });
+  }
+  checkOps(txn.success, limits);
+  checkOps(txn.failure, limits);
+}
+
+function checkOps(ops: readonly RequestOp[], limits: ApiLimits): void {
+  for (const op of ops) {
+    if ('range' in op) checkKeyLimits(op.range.key, limits, op.range.rangeEnd);
+    else if ('put' in op) checkKeyLimits(op.put.key, limits);
+    else if ('deleteRange' in op) checkKeyLimits(op.deleteRange.key, limits, op.deleteRange.rangeEnd);
+    else checkTxnLimits(op.txn, limits);
+  }
+}

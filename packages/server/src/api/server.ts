@@ -1,0 +1,82 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, ErrorCode, type ServerFrame } from '@cairn/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { Session, type SessionHost } from './session.js';
+
+/**
+ * The client API on an HTTP server: any upgrade request (whatever the path) becomes a
+ * WebSocket carrying MessagePack frames, one Session per socket.
+ */
+export class ClientApiServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES, perMessageDeflate: false });
+  private readonly sessions = new Map<WebSocket, Session>();
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly log: Logger,
+  ) {}
+
+  /** Routes the HTTP server's upgrade requests here. */
+  attach(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if (!this.host.accepting()) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws));
+    });
+  }
+
+  private connection(ws: WebSocket): void {
+    const sink = (frame: ServerFrame): void => {
+      if (ws.readyState !== 1) return;
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeFrame(frame);
+      } catch (err) {
+        // A result that cannot be encoded is a server bug; fail the one request, not the socket.
+        this.log.error({ err }, 'cannot encode a response frame');
+        const id = 'id' in frame ? frame.id : -1;
+        bytes = encodeFrame({ t: 'err', id, code: ErrorCode.Internal, message: 'cannot encode response' });
+      }
+      ws.send(bytes);
+    };
+    const session = new Session(this.host, sink);
+    this.sessions.set(ws, session);
+    ws.on('message', (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      void isBinary;
+      session.receive(bytes);
+    });
+    ws.on('error', (err) => this.log.debug({ err }, 'client socket error'));
+    ws.on('close', () => {
+      session.close();
+      this.sessions.delete(ws);
+    });
+  }
+
+  /** Requests still waiting for an answer, over all sockets. */
+  get inflight(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.inflightCount;
+    return n;
+  }
+
+  /**
+   * Closes every socket with 1001 (going away), waits up to `graceMs` for the close
+   * handshakes, terminates what is left, and closes the WebSocket server.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    const sockets = [...this.sessions.keys()];
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    for (const ws of sockets) ws.close(1001, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const ws of this.sessions.keys()) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,202 @@
+import {
+  CairnError,
+  decodeClientFrame,
+  encodeFrame,
+  ErrorCode,
+  LeaseKeepAlive,
+  PROTOCOL_VERSION,
+  toCairnError,
+  Watch,
+  type ClientFrame,
+  type ServerFrame,
+} from '@cairn/protocol';
+import type { UnaryHandler } from './dispatch.js';
+import { checkRequestBytes, type ApiLimits } from './limits.js';
+import type { StreamOpener, StreamSession } from './streams.js';
+
+/** What a session needs from the server around it. */
+export interface SessionHost {
+  readonly clusterId: bigint;
+  readonly memberId: bigint;
+  readonly serverVersion: string;
+  readonly limits: ApiLimits;
+  readonly unary: ReadonlyMap<string, UnaryHandler>;
+  readonly streams: ReadonlyMap<string, StreamOpener>;
+  /** False once the server is shutting down: new requests get `stopped`. */
+  accepting(): boolean;
+  /** One finished request, for metrics: method ('unknown' when not in the table) and code. */
+  observe(method: string, code: string): void;
+}
+
+/** Sends a frame; returns false if the socket is gone. */
+export type FrameSink = (frame: ServerFrame) => void;
+
+/** Stream methods the protocol declares but this member does not serve yet. */
+const plannedStreams: ReadonlySet<string> = new Set([Watch.method, LeaseKeepAlive.method]);
+
+/**
+ * The protocol state of one client socket: the hello handshake, then any number of requests
+ * in flight, answered by id in whatever order they finish. Nothing a client sends can throw
+ * out of `receive`: every failure becomes an `err` frame and the socket stays open.
+ */
+export class Session {
+  private helloed = false;
+  /** Unary requests in flight; a `close` frame removes one (its answer is then dropped). */
+  private readonly inflight = new Set<number>();
+  private readonly streams = new Map<number, StreamSession>();
+  private closed = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly sink: FrameSink,
+  ) {}
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  receive(bytes: Uint8Array): void {
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(bytes);
+    } catch (err) {
+      const e = toCairnError(err);
+      const id = e.details?.['id'];
+      this.error(typeof id === 'number' ? id : -1, e);
+      return;
+    }
+    try {
+      this.handle(frame, bytes.length);
+    } catch (err) {
+      this.error('id' in frame ? frame.id : -1, toCairnError(err));
+    }
+  }
+
+  private handle(frame: ClientFrame, bytes: number): void {
+    if (frame.t === 'hello') {
+      if (frame.version !== PROTOCOL_VERSION) {
+        throw new CairnError(ErrorCode.UnsupportedVersion, `unsupported protocol version ${frame.version}`, {
+          supported: [PROTOCOL_VERSION],
+        });
+      }
+      this.helloed = true;
+      const h = this.host;
+      this.sink({ t: 'hello', version: PROTOCOL_VERSION, clusterId: h.clusterId, memberId: h.memberId, serverVersion: h.serverVersion });
+      return;
+    }
+    if (!this.helloed) throw new CairnError(ErrorCode.InvalidArgument, 'expected a hello frame first');
+    switch (frame.t) {
+      case 'req':
+        this.request(frame.id, frame.method, frame.params, bytes);
+        return;
+      case 'open':
+        this.open(frame.id, frame.method, frame.params, bytes);
+        return;
+      case 'send': {
+        const s = this.streams.get(frame.id);
+        if (s === undefined) throw new CairnError(ErrorCode.InvalidArgument, `no open stream ${frame.id}`);
+        s.message(frame.params);
+        return;
+      }
+      case 'close': {
+        if (this.inflight.delete(frame.id)) return;
+        const s = this.streams.get(frame.id);
+        if (s !== undefined) {
+          this.streams.delete(frame.id);
+          s.close();
+        }
+        return;
+      }
+      case 'auth':
+        throw new CairnError(ErrorCode.AuthNotEnabled);
+    }
+  }
+
+  private request(id: number, method: string, params: unknown, bytes: number): void {
+    const handler = this.host.unary.get(method);
+    const label = handler === undefined ? 'unknown' : method;
+    const fail = (e: CairnError): void => {
+      this.host.observe(label, e.code);
+      this.error(id, e);
+    };
+    if (this.inflight.has(id) || this.streams.has(id)) {
+      return fail(new CairnError(ErrorCode.InvalidArgument, `request id ${id} is already in use`));
+    }
+    if (handler === undefined) return fail(new CairnError(ErrorCode.UnknownMethod, `unknown method ${JSON.stringify(method)}`));
+    if (!this.host.accepting()) return fail(new CairnError(ErrorCode.Stopped));
+    try {
+      checkRequestBytes(bytes, this.host.limits);
+    } catch (err) {
+      return fail(toCairnError(err));
+    }
+    this.inflight.add(id);
+    let p: Promise<unknown>;
+    try {
+      p = handler(params);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (result) => {
+        this.host.observe(label, 'ok');
+        if (this.inflight.delete(id)) this.send({ t: 'res', id, result });
+      },
+      (err: unknown) => {
+        const e = toCairnError(err);
+        this.host.observe(label, e.code);
+        if (this.inflight.delete(id)) this.error(id, e);
+      },
+    );
+  }
+
+  private open(id: number, method: string, params: unknown, bytes: number): void {
+    if (this.inflight.has(id) || this.streams.has(id)) {
+      throw new CairnError(ErrorCode.InvalidArgument, `stream id ${id} is already in use`);
+    }
+    checkRequestBytes(bytes, this.host.limits);
+    const opener = this.host.streams.get(method);
+    if (opener === undefined) {
+      if (plannedStreams.has(method)) throw new CairnError(ErrorCode.NotCapable, `${method} is not served by this member yet`);
+      throw new CairnError(ErrorCode.UnknownMethod, `unknown stream method ${JSON.stringify(method)}`);
+    }
+    if (!this.host.accepting()) throw new CairnError(ErrorCode.Stopped);
+    const session = opener(params, {
+      id,
+      send: (result) => {
+        if (this.streams.has(id)) this.send({ t: 'data', id, result });
+      },
+      end: (error) => {
+        if (!this.streams.delete(id)) return;
+        if (error === undefined) this.send({ t: 'err', id });
+        else this.error(id, error);
+      },
+    });
+    this.streams.set(id, session);
+  }
+
+  private error(id: number, e: CairnError): void {
+    const frame: { t: 'err'; id: number; code: ErrorCode; message: string; details?: Record<string, unknown> } = {
+      t: 'err',
+      id,
+      code: e.code,
+      message: e.message,
+    };
+    if (e.details !== undefined) frame.details = { ...e.details };
+    this.send(frame);
+  }
+
+  private send(frame: ServerFrame): void {
+    if (!this.closed) this.sink(frame);
+  }
+
+  /** The socket is gone: close streams, drop pending answers. */
+  close(): void {
+    this.closed = true;
+    this.inflight.clear();
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+  }
+}
+
+/** Encodes a frame; exported for the socket layer. */
+export const encodeServerFrame = (frame: ServerFrame): Uint8Array => encodeFrame(frame);

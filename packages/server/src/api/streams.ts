@@ -1,0 +1,24 @@
+import type { CairnError } from '@cairn/protocol';
+
+/**
+ * The hook for streaming methods (watch, lease keep-alive), registered by method name from
+ * the protocol's stream descriptors (`Watch.method` ...). The session owns framing and ids; a
+ * stream implementation only sees decoded params and a context to answer through.
+ */
+export interface StreamContext {
+  readonly id: number;
+  /** Sends one `data` frame on the stream. */
+  send(result: unknown): void;
+  /** Ends the stream from the server side: `err` with the code, or without one if normal. */
+  end(error?: CairnError): void;
+}
+
+export interface StreamSession {
+  /** A `send` frame from the client on this stream. */
+  message(params: unknown): void;
+  /** The client closed the stream, or the socket went away. */
+  close(): void;
+}
+
+/** Opens a stream for an `open` frame; throws a CairnError to refuse it. */
+export type StreamOpener = (params: unknown, ctx: StreamContext) => StreamSession;

@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import { defaultLimits } from '../api/limits.js';
+
+/** What the daemon passes to `startServer`; every field optional, etcd's defaults. */
+export interface CairnConfig {
+  /** Human-readable member name. Default 'default'. */
+  readonly name?: string;
+  /** Default './default.cairn' (etcd: './default.etcd'). */
+  readonly dataDir?: string;
+  /** URLs to serve clients on; port 0 picks a free port. Default ['http://127.0.0.1:2379']. */
+  readonly listenClientUrls?: readonly string[];
+  /** URLs clients are told to use. Default: the bound listen URLs (real ports). */
+  readonly advertiseClientUrls?: readonly string[];
+  /** Default ['http://127.0.0.1:2380']. Not listened on until the Raft transport exists. */
+  readonly listenPeerUrls?: readonly string[];
+  /** Default: listenPeerUrls. */
+  readonly initialAdvertisePeerUrls?: readonly string[];
+  /** 'name=url,name=url'. Default `${name}=${initialAdvertisePeerUrls}`; only this member for now. */
+  readonly initialCluster?: string;
+  /** Default 'cairn-cluster'. */
+  readonly initialClusterToken?: string;
+  /** 'new' or 'existing'. Default 'new'. */
+  readonly initialClusterState?: 'new' | 'existing';
+  /** Default 1.5 MiB. */
+  readonly maxRequestBytes?: number;
+  /** Default 128. */
+  readonly maxTxnOps?: number;
+  /** Default 32 KiB. */
+  readonly maxKeyBytes?: number;
+  /** Default: a pino logger at 'info' on stdout. */
+  readonly logger?: Logger;
+  /**
+   * Called when the member hits a broken invariant or a failed disk write and has stopped.
+   * Default: log at fatal and exit the process with code 70.
+   */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+/** The config with every default filled in and checked. */
+export interface ResolvedConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly URL[];
+  readonly advertiseClientUrls: readonly string[] | undefined;
+  readonly listenPeerUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  readonly initialCluster: ReadonlyMap<string, readonly string[]>;
+  readonly initialClusterToken: string;
+  readonly initialClusterState: 'new' | 'existing';
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly maxKeyBytes: number;
+}
+
+/** A configuration Cairn cannot start with. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function urls(list: readonly string[], what: string): URL[] {
+  if (list.length === 0) throw new ConfigError(`${what}: at least one URL is needed`);
+  return list.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`${what}: ${JSON.stringify(u)} is not a URL`);
+    }
+    if (url.protocol !== 'http:') throw new ConfigError(`${what}: ${u}: only http:// is supported (TLS is not implemented yet)`);
+    return url;
+  });
+}
+
+function positive(v: number | undefined, dflt: number, what: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`${what} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** Parses 'a=http://x:2380,b=http://y:2380' (a name may appear more than once). */
+export function parseInitialCluster(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of text.split(',')) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`initial-cluster: ${JSON.stringify(trimmed)} is not name=url`);
+    const name = trimmed.slice(0, eq);
+    const url = trimmed.slice(eq + 1);
+    urls([url], 'initial-cluster');
+    out.set(name, [...(out.get(name) ?? []), url]);
+  }
+  return out;
+}
+
+export function resolveConfig(c: CairnConfig): ResolvedConfig {
+  const name = c.name ?? 'default';
+  const listenPeerUrls = c.listenPeerUrls ?? ['http://127.0.0.1:2380'];
+  urls(listenPeerUrls, 'listen-peer-urls');
+  const initialAdvertisePeerUrls = c.initialAdvertisePeerUrls ?? listenPeerUrls;
+  urls(initialAdvertisePeerUrls, 'initial-advertise-peer-urls');
+  const initialCluster = parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
+  if (!initialCluster.has(name)) throw new ConfigError(`initial-cluster has no member named ${JSON.stringify(name)}`);
+  if (initialCluster.size > 1) {
+    throw new ConfigError('initial-cluster lists other members: multi-member clusters need the Raft driver, not implemented yet');
+  }
+  const state = c.initialClusterState ?? 'new';
+  if (state !== 'new' && state !== 'existing') throw new ConfigError(`initial-cluster-state must be new or existing, got ${String(state)}`);
+  if (c.advertiseClientUrls !== undefined) urls(c.advertiseClientUrls, 'advertise-client-urls');
+  return {
+    name,
+    dataDir: c.dataDir ?? './default.cairn',
+    listenClientUrls: urls(c.listenClientUrls ?? ['http://127.0.0.1:2379'], 'listen-client-urls'),
+    advertiseClientUrls: c.advertiseClientUrls,
+    listenPeerUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterToken: c.initialClusterToken ?? 'cairn-cluster',
+    initialClusterState: state,
+    maxRequestBytes: positive(c.maxRequestBytes, defaultLimits.maxRequestBytes, 'max-request-bytes'),
+    maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
+    maxKeyBytes: positive(c.maxKeyBytes, defaultLimits.maxKeyBytes, 'max-key-bytes'),
+  };
+}

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MemberObserver } from '../member.js';
+
+/** What the gauges read at scrape time. */
+export interface MetricsSource {
+  dbSizeBytes(): number;
+  revision(): bigint;
+  appliedIndex(): bigint;
+}
+
+/**
+ * Prometheus metrics of one member, in a registry of its own (several members may share a
+ * process in tests). Names follow etcd's where etcd has the same measurement.
+ */
+export class Metrics implements MemberObserver {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'code'>;
+  private readonly applyDuration: Histogram;
+  private readonly commitDuration: Histogram;
+  private readonly batchEntries: Histogram;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'cairn_server_requests_total',
+      help: 'Client requests answered, by method and result code (ok or the error code).',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.applyDuration = new Histogram({
+      name: 'cairn_server_apply_duration_seconds',
+      help: 'Time to apply one entry to the state machine.',
+      buckets: [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1],
+      registers,
+    });
+    this.commitDuration = new Histogram({
+      name: 'cairn_disk_backend_commit_duration_seconds',
+      help: 'Time to write one state-machine batch, fsync included.',
+      buckets: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3],
+      registers,
+    });
+    this.batchEntries = new Histogram({
+      name: 'cairn_disk_backend_commit_entries',
+      help: 'Entries carried by one batch write (group commit size).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    new Gauge({
+      name: 'cairn_mvcc_db_total_size_in_bytes',
+      help: 'Size of the data directory in bytes.',
+      registers,
+      collect() {
+        this.set(source.dbSizeBytes());
+      },
+    });
+    new Gauge({
+      name: 'cairn_mvcc_current_revision',
+      help: 'The store revision.',
+      registers,
+      collect() {
+        this.set(Number(source.revision()));
+      },
+    });
+    new Gauge({
+      name: 'cairn_server_applied_index',
+      help: 'Index of the last applied entry.',
+      registers,
+      collect() {
+        this.set(Number(source.appliedIndex()));
+      },
+    });
+  }
+
+  request(method: string, code: string): void {
+    this.requests.inc({ method, code });
+  }
+
+  applied(seconds: number): void {
+    this.applyDuration.observe(seconds);
+  }
+
+  committed(seconds: number, entries: number): void {
+    this.commitDuration.observe(seconds);
+    this.batchEntries.observe(entries);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
