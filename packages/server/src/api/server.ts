@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, ErrorCode, type ServerFrame } from '@cairn/protocol';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WsSocket as WebSocket } from './ws.js';
 import type { Logger } from 'pino';
 import { Session, type SessionHost } from './session.js';
 

@@ -1,5 +1,5 @@
 import { decodeServerFrame, encodeFrame, PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '@cairn/protocol';
-import { WebSocket } from 'ws';
+import { WebSocket, type WsSocket } from '../api/ws.js';
 
 /** A bare protocol client for tests: raw frames in, frames out, answers matched by id. */
 export class TestClient {
@@ -7,7 +7,7 @@ export class TestClient {
   private waiters: { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }[] = [];
   closed = false;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(readonly ws: WsSocket) {
     ws.on('message', (data) => {
       const f = decodeServerFrame(data as Buffer);
       this.frames.push(f);
