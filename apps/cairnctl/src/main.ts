@@ -1,1 +1,15 @@
-export {};
+import { runCli } from './cli.js';
+import { inputFrom } from './lines.js';
+
+const code = await runCli(process.argv.slice(2), {
+  out: (s) => {
+    if (s !== '') process.stdout.write(s);
+  },
+  err: (s) => {
+    if (s !== '') process.stderr.write(s);
+  },
+  stdin: inputFrom(process.stdin),
+  env: process.env,
+});
+// Let pending writes reach a pipe before leaving; nothing else should keep the process alive.
+process.stdout.write('', () => process.exit(code));

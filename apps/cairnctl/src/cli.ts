@@ -1,0 +1,107 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { CliIo } from './context.js';
+import { ExitCode, UsageError, exitCodeOfError } from './exitCodes.js';
+import { registerClusterCommands, versionText } from './commands/cluster.js';
+import { booleanFlags } from './commands/kvFlags.js';
+import { registerKvCommands } from './commands/kv.js';
+
+/**
+ * Go's pflag accepts `--flag=true` and `--flag=false` for booleans; commander does not. Rewrites
+ * them to `--flag` or nothing, and leaves everything after `--` alone.
+ */
+export function normaliseBooleanFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let literal = false;
+  for (const arg of argv) {
+    const m = literal ? null : /^--([a-z-]+)=(true|false|1|0|t|f|TRUE|FALSE|True|False)$/.exec(arg);
+    if (arg === '--') literal = true;
+    if (m !== null && booleanFlags.has(m[1]!)) {
+      if (/^(true|1|t|TRUE|True)$/.test(m[2]!)) out.push(`--${m[1]}`);
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const env = (name: string): string | undefined => io.env[`CAIRNCTL_${name}`];
+  const program = new Command('cairnctl')
+    .description('A simple command line client for Cairn (etcdctl-compatible).')
+    .addOption(
+      new Option('--endpoints <list>', 'comma-separated gRPC-style endpoints (host:port)').default(env('ENDPOINTS') ?? '127.0.0.1:2379'),
+    )
+    .addOption(
+      new Option('-w, --write-out <format>', 'set the output format (fields, json, simple, table)').default(env('WRITE_OUT') ?? 'simple'),
+    )
+    .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true' ? true : undefined))
+    .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default(env('DIAL_TIMEOUT') ?? '2s'))
+    .addOption(
+      new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(
+        env('COMMAND_TIMEOUT') ?? '5s',
+      ),
+    )
+    .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication').default(env('USER')))
+    .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
+    .addOption(new Option('--debug', 'enable client-side debug logging').default(env('DEBUG') === 'true' ? true : undefined))
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Errors are printed once, by runCli, as `Error: ...`.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true);
+
+  registerKvCommands(program, io);
+  registerClusterCommands(program, io);
+  program
+    .command('version')
+    .summary('Prints the version of cairnctl')
+    .action(async () => io.out(await versionText()));
+  // Every command inherits exitOverride and the output configuration.
+  for (const c of program.commands) {
+    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined });
+    for (const sub of c.commands) {
+      sub.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined });
+    }
+  }
+  return program;
+}
+
+interface ErrorWithCode {
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+}
+const isCairnError = (err: unknown): err is ErrorWithCode =>
+  err instanceof Error && err.name === 'CairnError' && typeof (err as { code?: unknown }).code === 'string';
+
+/** Runs one cairnctl command line (without the node and script arguments); returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(normaliseBooleanFlags(argv), { from: 'user' });
+    return ExitCode.Success;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') {
+        return ExitCode.Success;
+      }
+      if (err.code === 'commander.executeSubCommandAsync') return ExitCode.Success;
+      io.err(`Error: ${err.message.replace(/^error: /, '')}\n`);
+      // A bare `cairnctl endpoint` shows help and asks for a subcommand.
+      return err.exitCode === 0 ? ExitCode.Success : ExitCode.BadArgs;
+    }
+    if (err instanceof UsageError) {
+      io.err(`Error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (isCairnError(err)) {
+      io.err(`Error: ${err.message}\n`);
+      return exitCodeOfError[err.code as keyof typeof exitCodeOfError] ?? ExitCode.Error;
+    }
+    io.err(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.Error;
+  }
+}

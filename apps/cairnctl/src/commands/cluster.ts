@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import type { CairnError } from '@cairn/client';
+import { loadClient, type CliIo, type Context } from '../context.js';
+import { ExitCode, UsageError } from '../exitCodes.js';
+import type { EndpointHealth, EndpointStatus } from '../output/index.js';
+import { withContext } from './kv.js';
+
+/** A failure as a one-line message. */
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** With --cluster: every client URL of every member; else the --endpoints list. */
+async function targetEndpoints(ctx: Context, cluster: boolean): Promise<string[]> {
+  if (!cluster) return ctx.endpoints;
+  const client = await ctx.client();
+  const res = await client.cluster.memberList();
+  return res.members.flatMap((m) => m.clientUrls);
+}
+
+/** One linearizable read of a health key, like etcd's check: it needs a leader and a quorum. */
+async function checkHealth(ctx: Context, endpoint: string): Promise<EndpointHealth> {
+  const client = await ctx.client([endpoint]);
+  try {
+    await client.connect();
+  } catch (err) {
+    return { endpoint, health: false, tookNs: 0n, error: messageOf(err) };
+  }
+  const started = process.hrtime.bigint();
+  try {
+    await client.kv.get('health', { timeoutMs: ctx.commandTimeoutMs });
+    return { endpoint, health: true, tookNs: process.hrtime.bigint() - started, error: '' };
+  } catch (err) {
+    const tookNs = process.hrtime.bigint() - started;
+    // Permission denied went through consensus to be decided: the member is fine.
+    if ((err as CairnError).code === 'permission_denied') return { endpoint, health: true, tookNs, error: '' };
+    return { endpoint, health: false, tookNs, error: messageOf(err) };
+  } finally {
+    client.close();
+  }
+}
+
+export function registerClusterCommands(program: Command, io: CliIo): void {
+  const endpoint = program.command('endpoint').summary('Endpoint related commands');
+
+  endpoint
+    .command('status')
+    .summary('Prints out the status of endpoints specified in `--endpoints` flag')
+    .option('--cluster', 'use all endpoints from the cluster member list')
+    .action(
+      withContext(io, async (ctx, flags: { cluster?: boolean }) => {
+        const printer = ctx.printer();
+        const endpoints = await targetEndpoints(ctx, flags.cluster === true);
+        const results = await Promise.all(
+          endpoints.map(async (ep): Promise<EndpointStatus | { endpoint: string; error: string }> => {
+            try {
+              const client = await ctx.client([ep]);
+              return { endpoint: ep, status: await client.maintenance.status() };
+            } catch (err) {
+              return { endpoint: ep, error: messageOf(err) };
+            }
+          }),
+        );
+        const ok: EndpointStatus[] = [];
+        for (const r of results) {
+          if ('status' in r) ok.push(r);
+          else io.err(`Failed to get the status of endpoint ${r.endpoint} (${r.error})\n`);
+        }
+        io.out(printer.endpointStatus(ok));
+        if (ok.length < results.length) throw new UsageError('failed to get the status of some endpoints', ExitCode.Error);
+      }),
+    );
+
+  endpoint
+    .command('health')
+    .summary('Checks the healthiness of endpoints specified in `--endpoints` flag')
+    .option('--cluster', 'use all endpoints from the cluster member list')
+    .action(
+      withContext(io, async (ctx, flags: { cluster?: boolean }) => {
+        const printer = ctx.printer();
+        const endpoints = await targetEndpoints(ctx, flags.cluster === true);
+        const list = await Promise.all(endpoints.map((ep) => checkHealth(ctx, ep)));
+        const { out, err } = printer.endpointHealth(list);
+        io.out(out);
+        io.err(err);
+        if (list.some((h) => !h.health)) throw new UsageError('unhealthy cluster', ExitCode.Error);
+      }),
+    );
+
+  const member = program.command('member').summary('Membership related commands');
+  member
+    .command('list')
+    .summary('Lists all members in the cluster')
+    .action(
+      withContext(io, async (ctx) => {
+        const printer = ctx.printer();
+        const client = await ctx.client();
+        io.out(printer.memberList(await client.cluster.memberList()));
+      }),
+    );
+}
+
+export async function versionText(): Promise<string> {
+  const { CAIRNCTL_VERSION } = await import('../version.js');
+  const { PROTOCOL_VERSION } = await import('@cairn/protocol');
+  return `cairnctl version: ${CAIRNCTL_VERSION}\nAPI version: ${PROTOCOL_VERSION}\n`;
+}
+
+export { loadClient };

@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import type { CairnClient, CairnClientOptions, Logger } from '@cairn/client';
+import { parseDurationMs, DurationError } from './duration.js';
+import { ExitCode, UsageError } from './exitCodes.js';
+import type { Input } from './lines.js';
+import { printerFor, type Printer } from './output/index.js';
+
+/** Where a run of cairnctl reads and writes; the real process in main.ts, strings in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly stdin: Input;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The global flags, as commander hands them over. */
+export interface GlobalFlags {
+  endpoints: string;
+  writeOut: string;
+  hex?: boolean;
+  dialTimeout: string;
+  commandTimeout: string;
+  user?: string;
+  password?: string;
+  debug?: boolean;
+}
+
+type ClientModule = typeof import('@cairn/client');
+let clientModule: Promise<ClientModule> | undefined;
+/** @cairn/client (with ws and the codec) loads only when a command talks to a member. */
+export function loadClient(): Promise<ClientModule> {
+  clientModule ??= import('@cairn/client');
+  return clientModule;
+}
+
+function duration(text: string, flag: string): number {
+  try {
+    return parseDurationMs(text);
+  } catch (err) {
+    if (err instanceof DurationError) {
+      throw new UsageError(`invalid argument ${JSON.stringify(text)} for "--${flag}" flag: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+export function splitEndpoints(list: string): string[] {
+  return list
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+}
+
+/** What a command needs: its printer, its deadlines, and clients made from the global flags. */
+export class Context {
+  readonly io: CliIo;
+  readonly endpoints: string[];
+  readonly format: string;
+  readonly hex: boolean;
+  readonly dialTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  private readonly auth: { username: string; password: string } | undefined;
+  private readonly logger: Logger | undefined;
+  private readonly clients: CairnClient[] = [];
+
+  constructor(flags: GlobalFlags, io: CliIo) {
+    this.io = io;
+    this.endpoints = splitEndpoints(flags.endpoints);
+    if (this.endpoints.length === 0) throw new UsageError('no endpoints given (--endpoints)');
+    this.format = flags.writeOut;
+    this.hex = flags.hex === true;
+    this.dialTimeoutMs = duration(flags.dialTimeout, 'dial-timeout');
+    this.commandTimeoutMs = duration(flags.commandTimeout, 'command-timeout');
+    this.auth = parseUser(flags.user, flags.password);
+    if (flags.debug === true) {
+      io.err(
+        `CAIRNCTL_ENDPOINTS=[${this.endpoints.join(',')}]\nCAIRNCTL_WRITE_OUT=${this.format}\n` +
+          `CAIRNCTL_DIAL_TIMEOUT=${flags.dialTimeout}\nCAIRNCTL_COMMAND_TIMEOUT=${flags.commandTimeout}\n` +
+          `CAIRNCTL_HEX=${this.hex}\nCAIRNCTL_USER=${this.auth?.username ?? ''}\n`,
+      );
+      const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+        io.err(`${level}: ${message}${fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : ''}\n`);
+      this.logger = { debug: log('debug'), warn: log('warn') };
+    }
+  }
+
+  /** The printer for --write-out; `valueOnly` is get's --print-value-only. */
+  printer(valueOnly = false): Printer {
+    const p = printerFor(this.format, { hex: this.hex, valueOnly });
+    if ('error' in p) throw new UsageError(p.error, ExitCode.BadFeature);
+    return p;
+  }
+
+  /** A client for the given endpoints (default: --endpoints); closed when the command ends. */
+  async client(endpoints: readonly string[] = this.endpoints): Promise<CairnClient> {
+    const { CairnClient } = await loadClient();
+    const options: CairnClientOptions = {
+      endpoints,
+      dialTimeoutMs: this.dialTimeoutMs,
+      requestTimeoutMs: this.commandTimeoutMs,
+      ...(this.auth !== undefined ? { username: this.auth.username, password: this.auth.password } : {}),
+      ...(this.logger !== undefined ? { logger: this.logger } : {}),
+    };
+    const client = new CairnClient(options);
+    this.clients.push(client);
+    return client;
+  }
+
+  close(): void {
+    for (const c of this.clients.splice(0)) c.close();
+  }
+}
+
+/** `--user name:password`, or `--user name --password pw`. */
+export function parseUser(user: string | undefined, password: string | undefined): { username: string; password: string } | undefined {
+  if (user === undefined || user === '') {
+    if (password !== undefined && password !== '') throw new UsageError('--password given without --user');
+    return undefined;
+  }
+  if (password !== undefined) return { username: user, password };
+  const colon = user.indexOf(':');
+  if (colon < 0) {
+    throw new UsageError('a password is needed with --user: use --user=name:password or --password');
+  }
+  return { username: user.slice(0, colon), password: user.slice(colon + 1) };
+}
+
+/** Reads the global flags of whichever (sub)command is running. */
+export function contextOf(cmd: Command, io: CliIo): Context {
+  return new Context(cmd.optsWithGlobals<GlobalFlags>(), io);
+}
