@@ -172,7 +172,7 @@ describe('fuzzing', () => {
       anyValue,
     );
     const sent = await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(frameArb.map((f) => ({ f })), fc.uint8Array({ maxLength: 64 }).map((raw) => ({ raw }))), { maxLength: 20 }), async (items) => {
+      fc.asyncProperty(fc.array(fc.oneof(frameArb.map((f) => ({ f })), fc.uint8Array({ maxLength: 64 }).map((raw) => ({ raw }))), { maxLength: 20, size: 'max' }), async (items) => {
         for (const it of items) {
           if ('raw' in it) c.sendRaw(it.raw);
           else {

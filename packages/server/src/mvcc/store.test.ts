@@ -360,8 +360,20 @@ describe('restart', () => {
     expect(await code(m.propose({ compact: { revision: 2n } }))).toBe(ErrorCode.Compacted);
     const r = await put('a', '3');
     expect(r.header.revision).toBe(6n);
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 3n, modRevision: 6n });
     // the refused compaction consumed an index too (it was applied, as an error)
     expect(m.appliedIndex).toBe(applied + 2n);
+  });
+
+  it('keeps create revision and version when compaction dropped the creating put', async () => {
+    await put('a', '1'); // 1
+    await put('a', '2'); // 2
+    await put('a', '3'); // 3
+    await m.propose({ compact: { revision: 3n } });
+    await m.close();
+    m = await openMember(dir.dir);
+    await put('a', '4');
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 4n, modRevision: 4n });
   });
 
   it('keeps the revision when compaction emptied the history', async () => {
