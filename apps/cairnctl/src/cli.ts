@@ -89,12 +89,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return ExitCode.Success;
       }
       if (err.code === 'commander.executeSubCommandAsync') return ExitCode.Success;
-      io.err(`Error: ${err.message.replace(/^error: /, '')}\n`);
+      io.err(`Error: ${err.message.replace(/^error: /, '').replace(/\n\(/g, ' (').replace(/\n/g, ' ')}\n`);
       // A bare `cairnctl endpoint` shows help and asks for a subcommand.
       return err.exitCode === 0 ? ExitCode.Success : ExitCode.BadArgs;
     }
     if (err instanceof UsageError) {
-      io.err(`Error: ${err.message}\n`);
+      // An empty message: the command already said what went wrong.
+      if (err.message !== '') io.err(`Error: ${err.message}\n`);
       return err.exitCode;
     }
     if (isCairnError(err)) {

@@ -65,7 +65,8 @@ export function registerClusterCommands(program: Command, io: CliIo): void {
           else io.err(`Failed to get the status of endpoint ${r.endpoint} (${r.error})\n`);
         }
         io.out(printer.endpointStatus(ok));
-        if (ok.length < results.length) throw new UsageError('failed to get the status of some endpoints', ExitCode.Error);
+        // Like etcdctl: the failures were reported above; exit 1 without another line.
+        if (ok.length < results.length) throw new UsageError('', ExitCode.Error);
       }),
     );
 
