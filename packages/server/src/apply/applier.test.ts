@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeValue, type ResponseHeader } from '@cairn/protocol';
+import { encodeValue, type Compare, type RequestOp, type ResponseHeader } from '@cairn/protocol';
 import { MemoryBackend } from '../storage/memory.js';
 import { RocksBackend } from '../storage/rocks.js';
 import type { Backend } from '../storage/backend.js';
@@ -40,9 +40,9 @@ const reqArb: fc.Arbitrary<WriteRequest> = fc.oneof(
   fc.record({ compact: fc.record({ revision: fc.bigInt({ min: 0n, max: 20n }) }) }),
   fc.record({
     txn: fc.record({
-      compare: fc.constant([{ key: b('a'), target: 'version' as const, value: 1n, result: 'greater' as const }]),
-      success: fc.constant([{ put: { key: b('t'), value: b('1') } }]),
-      failure: fc.constant([{ deleteRange: { key: b('t') } }]),
+      compare: fc.constant<Compare[]>([{ key: b('a'), target: 'version', value: 1n, result: 'greater' }]),
+      success: fc.constant<RequestOp[]>([{ put: { key: b('t'), value: b('1') } }]),
+      failure: fc.constant<RequestOp[]>([{ deleteRange: { key: b('t') } }]),
     }),
   }),
 );
