@@ -36,7 +36,7 @@ export async function loadOrCreateIdentity(backend: Backend, seed: IdentitySeed,
     return { clusterId: BigInt(decodeValue(c) as bigint), memberId: BigInt(decodeValue(m) as bigint) };
   }
   const peers = [...seed.peerUrls].sort();
-  const memberId = hash64('member', ...peers, seed.initialClusterToken, String(clock.now()));
+  const memberId = hash64('member', seed.name, ...peers, seed.initialClusterToken, String(clock.now()));
   // A single-member cluster: the cluster id follows from its only member and the token.
   const clusterId = hash64('cluster', seed.initialClusterToken, memberId.toString(16));
   await backend.write(

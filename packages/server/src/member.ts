@@ -12,7 +12,7 @@ import { Applier, type ApplyOutcome } from './apply/applier.js';
 import { checkWriteRequest } from './apply/checks.js';
 import { encodeWriteRequest, type ResponseFor, type WriteRequest } from './apply/requests.js';
 import { rangeResponse } from './apply/responses.js';
-import type { ChangeListener } from './mvcc/store.js';
+import type { ChangeListener, StoreOptions } from './mvcc/store.js';
 import type { Backend } from './storage/backend.js';
 import type { Identity } from './identity.js';
 
@@ -44,6 +44,8 @@ export interface MemberOptions {
   readonly peerUrls: readonly string[];
   readonly clientUrls: readonly string[];
   readonly observer?: MemberObserver;
+  /** Passed to the MVCC store (the lessor's hook goes here). */
+  readonly storeOptions?: StoreOptions;
   /**
    * Called with a broken invariant (or a failed disk write): the member must not go on with
    * state it cannot trust. The member is already stopped when this runs; the default exits.
@@ -82,7 +84,7 @@ export class Member implements Proposer {
   private stopped = false;
 
   constructor(private readonly o: MemberOptions) {
-    this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev));
+    this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev), o.storeOptions);
     this.durableIndex = this.applier.appliedIndex;
   }
 
