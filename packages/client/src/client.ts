@@ -176,7 +176,9 @@ export class Transport {
     const onAbort = (): void => stream.close();
     this.streams.add(stream as StreamChannel<unknown, unknown>);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    conn.start(id, { t: 'open', id, method: descriptor.method, params }, stream);
+    if (!conn.start(id, { t: 'open', id, method: descriptor.method, params }, stream)) {
+      stream.error(new CairnError(ErrorCode.ConnectionClosed, `connection to ${conn.endpoint} closed`));
+    }
     return stream;
   }
 
@@ -195,7 +197,11 @@ export class Transport {
   }
 
   private mayRetry(descriptor: RequestDescriptor<unknown, unknown>, options: CallOptions, err: CairnError): boolean {
-    if (err.code === ErrorCode.ConnectionClosed) return !this.closed && (descriptor.idempotent || options.retry === true);
+    if (err.code === ErrorCode.ConnectionClosed) {
+      // A request that never left is always safe to send again.
+      const notSent = err.details?.['notSent'] === true;
+      return !this.closed && (notSent || descriptor.idempotent || options.retry === true);
+    }
     return descriptor.idempotent && transientServerCodes.has(err.code);
   }
 
@@ -226,7 +232,7 @@ export class Transport {
         reject(err);
       });
       if (scope.error !== undefined) return;
-      conn.start(id, { t: 'req', id, method, params }, {
+      const sent = conn.start(id, { t: 'req', id, method, params }, {
         result: (value) => {
           off();
           resolve(value);
@@ -241,6 +247,10 @@ export class Transport {
           reject(new CairnError(ErrorCode.Internal, `${method}: the member ended the request without an answer`));
         },
       });
+      if (!sent) {
+        off();
+        reject(new CairnError(ErrorCode.ConnectionClosed, `connection to ${conn.endpoint} closed`, { notSent: true }));
+      }
     });
   }
 

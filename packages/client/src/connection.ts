@@ -189,14 +189,15 @@ export class Connection {
     else this.closeListeners.push(listener);
   }
 
-  /** Registers `sink` under `id` and sends `frame`. If the socket is gone, the sink fails at once. */
-  start(id: number, frame: ClientFrame, sink: FrameSink): void {
-    if (this.closedError !== undefined) {
-      sink.error(this.closedError);
-      return;
-    }
+  /**
+   * Registers `sink` under `id` and sends `frame`. Returns false, and leaves the sink alone, if
+   * the socket is already gone: then nothing was sent.
+   */
+  start(id: number, frame: ClientFrame, sink: FrameSink): boolean {
+    if (this.closedError !== undefined) return false;
     this.sinks.set(id, sink);
     this.send(frame);
+    return true;
   }
 
   /** Sends a frame on an id already registered (stream messages, the auth frame). */
