@@ -70,6 +70,13 @@ export class Network {
     return out;
   }
 
+  /** The sender crashed: messages still in its outgoing queues are lost. */
+  dropFrom(from: NodeId): void {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((f) => f.m.from !== from);
+    this.dropped += before - this.queue.length;
+  }
+
   isCut(from: NodeId, to: NodeId): boolean {
     return this.cut.has(`${from}>${to}`);
   }

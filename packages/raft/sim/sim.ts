@@ -124,6 +124,12 @@ class Sim {
   private readonly maxMsgSize: number;
   private readonly snapshotEvery: number;
   private readonly rounds: number;
+  private readonly crashRate: number;
+  private readonly churn: boolean;
+  /** Churn nemesis: leaders scheduled to crash. */
+  private doomed: { id: NodeId; at: number }[] = [];
+  private readonly partitionRate: number;
+  private readonly maxPartitionRounds: number;
   private now = 0;
   /** Global event clock for the client history (strictly increasing). */
   private clock = 0;
@@ -140,10 +146,17 @@ class Sim {
     const n = this.rng.nextInt(2) === 0 ? 3 : 5;
     this.preVote = this.rng.nextInt(2) === 0;
     this.checkQuorum = this.rng.nextInt(2) === 0;
-    this.maxInflight = 1 + this.rng.nextInt(8);
-    this.maxMsgSize = 100 + this.rng.nextInt(2000);
+    this.maxInflight = this.rng.nextInt(2) === 0 ? 1 : 1 + this.rng.nextInt(8);
+    // Half of the seeds send one entry per MsgApp, which makes partial replication common.
+    this.maxMsgSize = this.rng.nextInt(2) === 0 ? 1 : 100 + this.rng.nextInt(2000);
     this.snapshotEvery = 20 + this.rng.nextInt(60);
-    this.rounds = opts.rounds ?? 1200;
+    this.rounds = opts.rounds ?? 2000;
+    // A third of the seeds run a leader-hunting nemesis: frequent, short crashes aimed at
+    // leaders, which produces the divergent logs of the paper's Figure 8.
+    this.churn = this.rng.nextInt(2) === 0;
+    this.crashRate = this.churn ? 0.02 + this.rng.nextFloat() * 0.04 : 0.004 + this.rng.nextFloat() * 0.012;
+    this.partitionRate = 0.005 + this.rng.nextFloat() * 0.03;
+    this.maxPartitionRounds = 20 + this.rng.nextInt(100);
     this.net = new Network(this.rng, {
       drop: this.rng.nextFloat() * 0.1,
       duplicate: this.rng.nextFloat() * 0.05,
@@ -162,7 +175,7 @@ class Sim {
       this.machines.push({ id: BigInt(i), disk, node: null, restartAt: -1, removedAt: -1, addedAt: -1 });
     }
     for (const m of this.machines.slice(0, n)) this.start(m);
-    for (let c = 0; c < 3; c++) this.clients.push(null);
+    for (let c = 0; c < 5; c++) this.clients.push(null);
     this.stats = {
       nodes: n,
       preVote: this.preVote,
@@ -240,6 +253,7 @@ class Sim {
   /** Crash: all in-memory state, including unpersisted Ready output, is lost. */
   private crash(m: Machine, restartAfter: number): void {
     m.node = null;
+    this.net.dropFrom(m.id);
     m.restartAt = restartAfter < 0 ? -1 : this.now + restartAfter;
     this.stats.crashes++;
     for (let c = 0; c < this.clients.length; c++) {
@@ -286,6 +300,11 @@ class Sim {
     if (this.faultsOn) this.faultActions();
     this.operatorActions();
     for (const m of this.machines) if (m.node?.dirty === true) this.handleReady(m);
+    // Crashes also strike after a Ready was persisted but before its messages left the node.
+    if (this.faultsOn) {
+      this.crashDoomed();
+      if (this.rng.nextFloat() < 0.5) this.maybeCrash();
+    }
     this.maybeSnapshot();
     this.expireOps();
   }
@@ -329,6 +348,11 @@ class Sim {
         this.log(`node ${m.id} is ${rd.softState.raftState} (term ${r.term}, lead ${rd.softState.lead})`);
         if (rd.softState.raftState === 'leader') {
           this.checker.leaderElected(m.id, r.term, (i) => r.log.term(i), r.log.firstIndex() - 1);
+          // Churn nemesis: new leaders often die young, before their first entries spread
+          // (the situation of the paper's Figure 8).
+          if (this.churn && this.faultsOn && this.rng.nextFloat() < 0.5) {
+            this.doomed.push({ id: m.id, at: this.now + (this.rng.nextInt(2) === 0 ? 0 : this.rng.nextInt(10)) });
+          }
         }
       }
       // 1. persist
@@ -352,6 +376,7 @@ class Sim {
         if (rd.hardState.commit < old.commit) throw new Violation('durable commit', `node ${m.id} commit ${old.commit} -> ${rd.hardState.commit}`);
         if (rd.hardState.term < old.term) throw new Violation('durable term', `node ${m.id} term ${old.term} -> ${rd.hardState.term}`);
         disk.setHardState(rd.hardState);
+        if (r.state === 'leader' && rd.hardState.commit > old.commit && r.log.term(rd.hardState.commit) !== r.term) this.log(`UNSAFE commit ${rd.hardState.commit} by ${m.id}`);
         if (rd.hardState.commit > this.checker.maxCommitted) {
           this.checker.committedUpTo(rd.hardState.commit, (i) => entryAt(disk, i), r.term);
         }
@@ -422,8 +447,9 @@ class Sim {
       const running = this.running();
       if (running.length === 0) return;
       // Mostly talk to the leader, as a real client would after a redirect.
-      const leader = this.leaderMachine();
-      const m = leader !== undefined && this.rng.nextFloat() < 0.7 ? leader : running[this.rng.nextInt(running.length)]!;
+      // Clients cache "the leader": any node that believes it leads, possibly a deposed one.
+      const leaders = running.filter((x) => x.node!.rn.raft.state === 'leader');
+      const m = leaders.length > 0 && this.rng.nextFloat() < 0.7 ? leaders[this.rng.nextInt(leaders.length)]! : running[this.rng.nextInt(running.length)]!;
       const key = KEYS[this.rng.nextInt(KEYS.length)]!;
       const opId = this.nextOp++;
       const kind = this.rng.nextInt(3);
@@ -483,17 +509,35 @@ class Sim {
   // ---- faults ----
 
   private faultActions(): void {
-    const rng = this.rng;
-    const running = this.running();
-    if (rng.nextFloat() < 0.008 && running.length > 0) {
-      const m = running[rng.nextInt(running.length)]!;
-      this.crash(m, 5 + rng.nextInt(100));
-    }
+    this.maybeCrash();
     if (this.net.cutCount() > 0 && this.now >= this.healAt) {
       this.net.healAll();
       this.log('heal');
-    } else if (this.net.cutCount() === 0 && rng.nextFloat() < 0.01) {
+    } else if (this.net.cutCount() === 0 && this.rng.nextFloat() < this.partitionRate) {
       this.partition();
+    }
+  }
+
+  private crashDoomed(): void {
+    const rng = this.rng;
+    if (this.doomed.length > 0) {
+      const due = this.doomed.filter((d) => d.at <= this.now);
+      this.doomed = this.doomed.filter((d) => d.at > this.now);
+      for (const d of due) {
+        const m = this.machine(d.id)!;
+        if (m.node !== null) this.crash(m, 2 + rng.nextInt(30));
+      }
+    }
+  }
+
+  private maybeCrash(): void {
+    const rng = this.rng;
+    const running = this.running();
+    if (rng.nextFloat() < this.crashRate / 2 && running.length > 0) {
+      // Leaders crash more often than others: that is where the protocol is most exposed.
+      const lead = this.leaderMachine();
+      const m = lead !== undefined && rng.nextFloat() < (this.churn ? 0.8 : 0.5) ? lead : running[rng.nextInt(running.length)]!;
+      this.crash(m, this.churn ? 2 + rng.nextInt(30) : 5 + rng.nextInt(100));
     }
   }
 
@@ -526,7 +570,7 @@ class Sim {
       }
       this.log(`partition: ${victim} cannot ${outgoing ? 'send' : 'receive'}`);
     }
-    this.healAt = this.now + 10 + rng.nextInt(120);
+    this.healAt = this.now + 5 + rng.nextInt(this.maxPartitionRounds);
     this.stats.partitions++;
   }
 
