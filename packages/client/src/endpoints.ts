@@ -28,7 +28,3 @@ export function endpointToUrl(endpoint: string): string {
   return `${wsScheme}//${url.host}/`;
 }
 
-/** The `host:port` form of an endpoint, as etcdctl prints it in status and health lines. */
-export function endpointHost(endpoint: string): string {
-  return new URL(endpointToUrl(endpoint)).host;
-}

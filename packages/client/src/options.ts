@@ -85,7 +85,10 @@ export function toRangeRequest(key: BytesLike, o: ReadOptions): RangeRequest {
     }
     req.limit = o.limit;
   }
-  if (o.revision !== undefined) req.revision = toInt64(o.revision, 'revision');
+  if (o.revision !== undefined) {
+    const revision = toInt64(o.revision, 'revision');
+    if (revision !== 0n) req.revision = revision;
+  }
   if (o.sortTarget !== undefined) {
     req.sortTarget = o.sortTarget;
     req.sortOrder = o.sortOrder ?? 'ascend';
