@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Member } from './member.js';
+import { MemoryBackend } from './storage/memory.js';
 import { b, openMember, tempDir } from './testing/harness.js';
 
 const child = fileURLToPath(new URL('./testing/crashChild.ts', import.meta.url));
@@ -39,5 +41,37 @@ describe('durability', () => {
     } finally {
       dir.cleanup();
     }
+  });
+});
+
+describe('member', () => {
+  it('answers a read of a write only once the write is durable', async () => {
+    const backend = new MemoryBackend();
+    const m = await openMember('', backend);
+    const order: string[] = [];
+    const w = m.propose({ put: { key: b('a'), value: b('1') } }).then(() => order.push('write'));
+    const r = m.range({ key: b('a') }).then((res) => order.push(`read ${res.count}`));
+    expect(backend.writesInFlight).toBe(0); // nothing handed to the disk yet: the group is still forming
+    await Promise.all([w, r]);
+    expect(order).toEqual(['write', 'read 1']);
+    await m.close();
+  });
+
+  it('stops, failing everything waiting, when a disk write fails', async () => {
+    const backend = new MemoryBackend();
+    backend.write = () => Promise.reject(new Error('disk on fire'));
+    let fatal: unknown;
+    const m = new Member({
+      backend,
+      identity: { clusterId: 1n, memberId: 2n },
+      name: 'x',
+      peerUrls: [],
+      clientUrls: [],
+      onFatal: (err) => (fatal = err),
+    });
+    const results = await Promise.allSettled([m.propose({ put: { key: b('a'), value: b('1') } }), m.range({ key: b('a') })]);
+    expect(results.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    expect((fatal as Error).message).toBe('disk on fire');
+    await expect(m.propose({ put: { key: b('a'), value: b('1') } })).rejects.toMatchObject({ code: 'stopped' });
   });
 });

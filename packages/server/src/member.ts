@@ -75,7 +75,7 @@ const now = (): number => performance.now() / 1000;
 export class Member implements Proposer {
   readonly applier: Applier;
   private waiters: Waiter[] = [];
-  private durableWaiters: { index: bigint; resolve: () => void }[] = [];
+  private durableWaiters: { index: bigint; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private durableIndex: bigint;
   private writing = false;
   private scheduled = false;
@@ -179,8 +179,8 @@ export class Member implements Proposer {
   /** Resolves once everything applied up to `index` is on disk. */
   private durable(index: bigint): Promise<void> {
     if (index <= this.durableIndex) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.durableWaiters.push({ index, resolve });
+    return new Promise((resolve, reject) => {
+      this.durableWaiters.push({ index, resolve, reject });
       this.schedule();
     });
   }
@@ -205,7 +205,10 @@ export class Member implements Proposer {
         try {
           await this.o.backend.write(batch.store.ops, { sync: true });
         } catch (err) {
-          for (const w of waiters) w.reject(new CairnError(ErrorCode.Stopped, 'member stopped: disk write failed'));
+          const stopped = new CairnError(ErrorCode.Stopped, 'member stopped: disk write failed');
+          for (const w of [...waiters, ...this.waiters, ...this.durableWaiters]) w.reject(stopped);
+          this.waiters = [];
+          this.durableWaiters = [];
           this.fatal(err);
           return;
         }
