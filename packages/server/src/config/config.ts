@@ -4,36 +4,39 @@ import { defaultLimits } from '../api/limits.js';
 /** What the daemon passes to `startServer`; every field optional, etcd's defaults. */
 export interface CairnConfig {
   /** Human-readable member name. Default 'default'. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Default './default.cairn' (etcd: './default.etcd'). */
-  readonly dataDir?: string;
+  readonly dataDir?: string | undefined;
   /** URLs to serve clients on; port 0 picks a free port. Default ['http://127.0.0.1:2379']. */
-  readonly listenClientUrls?: readonly string[];
+  readonly listenClientUrls?: readonly string[] | undefined;
   /** URLs clients are told to use. Default: the bound listen URLs (real ports). */
-  readonly advertiseClientUrls?: readonly string[];
+  readonly advertiseClientUrls?: readonly string[] | undefined;
   /** Default ['http://127.0.0.1:2380']. Not listened on until the Raft transport exists. */
-  readonly listenPeerUrls?: readonly string[];
+  readonly listenPeerUrls?: readonly string[] | undefined;
   /** Default: listenPeerUrls. */
-  readonly initialAdvertisePeerUrls?: readonly string[];
-  /** 'name=url,name=url'. Default `${name}=${initialAdvertisePeerUrls}`; only this member for now. */
-  readonly initialCluster?: string;
+  readonly initialAdvertisePeerUrls?: readonly string[] | undefined;
+  /**
+   * 'name=url,name=url', or name -> peer URLs. Default `${name}=${initialAdvertisePeerUrls}`;
+   * only this member for now.
+   */
+  readonly initialCluster?: string | Readonly<Record<string, string | readonly string[]>> | undefined;
   /** Default 'cairn-cluster'. */
-  readonly initialClusterToken?: string;
+  readonly initialClusterToken?: string | undefined;
   /** 'new' or 'existing'. Default 'new'. */
-  readonly initialClusterState?: 'new' | 'existing';
+  readonly initialClusterState?: 'new' | 'existing' | undefined;
   /** Default 1.5 MiB. */
-  readonly maxRequestBytes?: number;
+  readonly maxRequestBytes?: number | undefined;
   /** Default 128. */
-  readonly maxTxnOps?: number;
+  readonly maxTxnOps?: number | undefined;
   /** Default 32 KiB. */
-  readonly maxKeyBytes?: number;
+  readonly maxKeyBytes?: number | undefined;
   /** Default: a pino logger at 'info' on stdout. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /**
    * Called when the member hits a broken invariant or a failed disk write and has stopped.
    * Default: log at fatal and exit the process with code 70.
    */
-  readonly onFatal?: (err: unknown) => void;
+  readonly onFatal?: ((err: unknown) => void) | undefined;
 }
 
 /** The config with every default filled in and checked. */
@@ -93,13 +96,26 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
   return out;
 }
 
+function clusterFromRecord(r: Readonly<Record<string, string | readonly string[]>>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, v] of Object.entries(r)) {
+    const list = typeof v === 'string' ? [v] : [...v];
+    urls(list, 'initial-cluster');
+    out.set(name, list);
+  }
+  return out;
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const listenPeerUrls = c.listenPeerUrls ?? ['http://127.0.0.1:2380'];
   urls(listenPeerUrls, 'listen-peer-urls');
   const initialAdvertisePeerUrls = c.initialAdvertisePeerUrls ?? listenPeerUrls;
   urls(initialAdvertisePeerUrls, 'initial-advertise-peer-urls');
-  const initialCluster = parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
+  const initialCluster =
+    typeof c.initialCluster === 'object'
+      ? clusterFromRecord(c.initialCluster)
+      : parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
   if (!initialCluster.has(name)) throw new ConfigError(`initial-cluster has no member named ${JSON.stringify(name)}`);
   if (initialCluster.size > 1) {
     throw new ConfigError('initial-cluster lists other members: multi-member clusters need the Raft driver, not implemented yet');
