@@ -1,5 +1,5 @@
 import type { RequestDescriptor, StreamDescriptor } from '@cairn/protocol';
-import { Transport, type CairnClientOptions, type CallOptions, type StreamOptions } from './client.js';
+import { Transport, type CairnClientOptions, type CallOptions, type StreamOptions } from './transport.js';
 import { Cluster, Maintenance } from './cluster.js';
 import type { ServerHello } from './connection.js';
 import { KV } from './kv.js';

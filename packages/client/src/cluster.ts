@@ -1,5 +1,5 @@
 import { MemberList, Status, type MemberListResponse, type StatusResponse } from '@cairn/protocol';
-import type { CallOptions, Transport } from './client.js';
+import type { CallOptions, Transport } from './transport.js';
 import { callOptionsOf } from './options.js';
 
 export interface MemberListOptions extends CallOptions {

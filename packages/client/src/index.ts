@@ -1,5 +1,5 @@
 export { CairnClient, connect } from './cairnClient.js';
-export type { CairnClientOptions, CallOptions, StreamOptions, Logger } from './client.js';
+export type { CairnClientOptions, CallOptions, StreamOptions, Logger } from './transport.js';
 export type { ServerHello } from './connection.js';
 export type { CairnStream } from './stream.js';
 export { KV } from './kv.js';

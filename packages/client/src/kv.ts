@@ -13,7 +13,7 @@ import {
   type RangeResponse,
   type TxnResponse,
 } from '@cairn/protocol';
-import type { CallOptions, Transport } from './client.js';
+import type { CallOptions, Transport } from './transport.js';
 import {
   callOptionsOf,
   toDeleteRequest,

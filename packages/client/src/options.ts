@@ -13,7 +13,7 @@ import {
   type SortOrder,
   type SortTarget,
 } from '@cairn/protocol';
-import type { CallOptions } from './client.js';
+import type { CallOptions } from './transport.js';
 
 /** A 64-bit integer argument: a bigint, or a JS number that is a safe integer. */
 export type Int64Like = bigint | number;

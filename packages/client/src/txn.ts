@@ -9,7 +9,7 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from '@cairn/protocol';
-import type { CallOptions } from './client.js';
+import type { CallOptions } from './transport.js';
 import {
   resolveKeyRange,
   toDeleteRequest,
