@@ -17,6 +17,7 @@ export function newStorage(voters: readonly NodeId[], learners: readonly NodeId[
   // Bootstrap membership as a snapshot at index 0's place: term 0, index 0 is not allowed by
   // applySnapshot (it must be newer), so bootstrap at index 1 instead.
   s.applySnapshot({ data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: { voters: [...voters], learners: [...learners] } } });
+  s.setHardState({ term: 1, vote: 0n, commit: 1 });
   return s;
 }
 
