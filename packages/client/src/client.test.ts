@@ -95,6 +95,18 @@ describe('CairnClient', () => {
     expect(err.details).toEqual({ compactRevision: 5n });
   });
 
+  it('keeps an unknown error code of a newer member in details', async () => {
+    const s = await server({
+      'kv.range': () => {
+        throw new CairnError('brand_new' as ErrorCode, 'something new');
+      },
+    });
+    const err = await rejection(client([s.endpoint]).kv.get('a'));
+    expect(err.code).toBe(ErrorCode.Internal);
+    expect(err.message).toBe('something new');
+    expect(err.details).toEqual({ serverCode: 'brand_new' });
+  });
+
   it('times out a request, and tells the server with a close frame', async () => {
     const s = await server({ 'kv.put': () => NEVER });
     const c = client([s.endpoint]);

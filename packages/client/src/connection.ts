@@ -52,10 +52,12 @@ export function errorFromFrame(frame: {
 }): CairnError {
   const code = isErrorCode(frame.code) ? frame.code : ErrorCode.Internal;
   const message = typeof frame.message === 'string' && frame.message !== '' ? frame.message : undefined;
-  const details =
+  let details =
     typeof frame.details === 'object' && frame.details !== null
       ? (frame.details as Record<string, unknown>)
       : undefined;
+  // A code this client does not know (a newer member): keep it for the caller to see.
+  if (!isErrorCode(frame.code) && frame.code !== undefined) details = { ...details, serverCode: frame.code };
   return new CairnError(code, message, details);
 }
 
