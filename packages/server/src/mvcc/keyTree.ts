@@ -1,4 +1,5 @@
 import { KeyIndex } from './keyIndex.js';
+import { SortedKeys } from './sortedKeys.js';
 
 /**
  * Byte keys as strings for ordered lookup: each byte becomes one UTF-16 code unit (latin1),
@@ -9,17 +10,17 @@ export function keyString(key: Uint8Array): string {
 }
 
 /**
- * The in-memory index of every key the history still mentions: key -> KeyIndex, plus the keys
- * in sorted order for range scans. Insertion of a new key is a binary search and an array
- * splice (a memmove; ~1 ms at a million keys), lookups are a Map hit.
+ * The in-memory index of every key the history still mentions: key -> KeyIndex (a Map hit),
+ * plus the keys in order for range scans (SortedKeys).
  */
 export class KeyTree {
   private readonly byKey = new Map<string, KeyIndex>();
-  /** Every key of `byKey`, sorted. */
-  private readonly sorted: string[] = [];
+  private readonly sorted = new SortedKeys();
+  /** While loading, new keys are collected unsorted; `endBulkLoad` sorts them once. */
+  private bulk: string[] | undefined;
 
   get size(): number {
-    return this.sorted.length;
+    return this.byKey.size;
   }
 
   get(key: string): KeyIndex | undefined {
@@ -31,35 +32,32 @@ export class KeyTree {
     if (ki === undefined) {
       ki = new KeyIndex(bytes.slice());
       this.byKey.set(key, ki);
-      if (this.bulk) this.sorted.push(key);
-      else this.sorted.splice(this.lowerBound(key), 0, key);
+      if (this.bulk !== undefined) this.bulk.push(key);
+      else this.sorted.insert(key);
     }
     return ki;
   }
 
   delete(key: string): void {
-    if (!this.byKey.delete(key)) return;
-    const i = this.lowerBound(key);
-    this.sorted.splice(i, 1);
+    if (this.byKey.delete(key)) this.sorted.delete(key);
   }
 
-  /** Removes many keys with one pass over the sorted array. */
+  /** Removes many keys with one pass over the sorted keys. */
   deleteMany(keys: ReadonlySet<string>): void {
     if (keys.size === 0) return;
     for (const k of keys) this.byKey.delete(k);
-    let w = 0;
-    for (const k of this.sorted) if (!keys.has(k)) this.sorted[w++] = k;
-    this.sorted.length = w;
+    this.sorted.deleteMany(keys);
   }
 
-  /** While loading, new keys are appended unsorted; `endBulkLoad` sorts once. */
-  private bulk = false;
   beginBulkLoad(): void {
-    this.bulk = true;
+    this.bulk = this.sorted.toArray();
   }
+
   endBulkLoad(): void {
-    this.bulk = false;
-    this.sorted.sort();
+    const keys = this.bulk ?? [];
+    this.bulk = undefined;
+    keys.sort();
+    this.sorted.load(keys);
   }
 
   /**
@@ -67,28 +65,14 @@ export class KeyTree {
    * the end of the keyspace. Stops early when `visit` returns false.
    */
   forEachInRange(start: string, end: string | undefined, visit: (ki: KeyIndex, key: string) => boolean | void): void {
-    const sorted = this.sorted;
-    for (let i = this.lowerBound(start); i < sorted.length; i++) {
-      const k = sorted[i]!;
-      if (end !== undefined && k >= end) return;
-      if (visit(this.byKey.get(k)!, k) === false) return;
-    }
+    this.sorted.forEachFrom(start, (k) => {
+      if (end !== undefined && k >= end) return false;
+      return visit(this.byKey.get(k)!, k) !== false;
+    });
   }
 
   /** Every key in order (compaction walks all of them). */
-  keys(): readonly string[] {
-    return this.sorted;
-  }
-
-  private lowerBound(key: string): number {
-    const s = this.sorted;
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  keys(): string[] {
+    return this.sorted.toArray();
   }
 }
