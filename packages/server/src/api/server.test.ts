@@ -126,6 +126,16 @@ describe('requests', () => {
     expect(new Set(revs).size).toBe(revs.length);
   });
 
+  it('drops the answer of a request the client gave up on, even if its id is reused', async () => {
+    c.send({ t: 'req', id: 60, method: Put.method, params: { key: b('gaveup'), value: b('x') } });
+    c.send({ t: 'close', id: 60 });
+    const r = await c.call(60, Range.method, { key: b('gaveup') });
+    expect(result<{ count: number }>(r).count).toBe(1);
+    // One more round trip: anything late for id 60 would have arrived by now.
+    await c.call(61, Status.method, {});
+    expect(c.frames.filter((f) => 'id' in f && f.id === 60)).toHaveLength(1);
+  });
+
   it('enforces limits with typed errors', async () => {
     expect(errCode(await c.call(30, Put.method, { key: b(''), value: b('x') }))).toBe(ErrorCode.EmptyKey);
     expect(errCode(await c.call(31, Put.method, { key: new Uint8Array(101), value: b('x') }))).toBe(ErrorCode.KeyTooLarge);

@@ -41,8 +41,12 @@ const plannedStreams: ReadonlySet<string> = new Set([Watch.method, LeaseKeepAliv
  */
 export class Session {
   private helloed = false;
-  /** Unary requests in flight; a `close` frame removes one (its answer is then dropped). */
-  private readonly inflight = new Set<number>();
+  /**
+   * Unary requests in flight, id -> a token unique to that request. A `close` frame removes
+   * one (its answer is then dropped); the token keeps a late answer from being sent under a
+   * reused id.
+   */
+  private readonly inflight = new Map<number, object>();
   private readonly streams = new Map<number, StreamSession>();
   private closed = false;
 
@@ -129,7 +133,9 @@ export class Session {
     } catch (err) {
       return fail(toCairnError(err));
     }
-    this.inflight.add(id);
+    const token = {};
+    this.inflight.set(id, token);
+    const mine = (): boolean => this.inflight.get(id) === token && this.inflight.delete(id);
     let p: Promise<unknown>;
     try {
       p = handler(params);
@@ -139,12 +145,12 @@ export class Session {
     p.then(
       (result) => {
         this.host.observe(label, 'ok');
-        if (this.inflight.delete(id)) this.send({ t: 'res', id, result });
+        if (mine()) this.send({ t: 'res', id, result });
       },
       (err: unknown) => {
         const e = toCairnError(err);
         this.host.observe(label, e.code);
-        if (this.inflight.delete(id)) this.error(id, e);
+        if (mine()) this.error(id, e);
       },
     );
   }
