@@ -69,6 +69,8 @@ export class Raft {
   /** ReadIndex requests held until the leader commits an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   leadTransferee: NodeId = NONE;
+  /** Leader: proposals were appended since the last broadcast (see flushAppends). */
+  appendPending = false;
   uncommittedSize = 0;
   electionElapsed = 0;
   heartbeatElapsed = 0;
@@ -416,6 +418,13 @@ export class Raft {
 
   sendAppend(to: NodeId): void {
     this.maybeSendAppend(to, true);
+  }
+
+  /** Sends appends deferred by proposals; called by RawNode before building a Ready. */
+  flushAppends(): void {
+    if (!this.appendPending) return;
+    this.appendPending = false;
+    if (this.state === 'leader') this.bcastAppend();
   }
 
   bcastAppend(): void {

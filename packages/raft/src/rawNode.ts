@@ -151,6 +151,7 @@ export class RawNode {
 
   hasReady(): boolean {
     const r = this.raft;
+    r.flushAppends();
     const ss = r.softState();
     if (ss.lead !== this.prevSoft.lead || ss.raftState !== this.prevSoft.raftState) return true;
     if (!isHardStateEqual(r.hardState(), this.prevHard)) return true;
@@ -162,6 +163,7 @@ export class RawNode {
   /** Collects pending work. Call `advance()` once it has been handled (see Ready). */
   ready(): Ready {
     const r = this.raft;
+    r.flushAppends();
     const ss = r.softState();
     const hs = r.hardState();
     const snap = r.log.unstable.snapshot;

@@ -53,7 +53,9 @@ export function stepLeader(r: Raft, m: Message): void {
       if (m.entries.length === 0) throw new Error('raft: empty proposal');
       r.checkProposal(m);
       if (!r.appendEntry(m.entries)) throw new ProposalDroppedError('tooManyUncommitted');
-      r.bcastAppend();
+      // Replication is deferred to the next Ready so that a burst of proposals leaves in as
+      // few MsgApp as maxSizePerMsgBytes allows.
+      r.appendPending = true;
       return;
     }
     case 'MsgReadIndex':
