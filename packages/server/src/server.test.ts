@@ -40,6 +40,17 @@ describe('startServer', () => {
     }
   });
 
+  it('refuses a data directory another member has open', async () => {
+    const dir = tempDir();
+    try {
+      const s1 = await startServer({ ...quiet, dataDir: dir.dir });
+      await expect(startServer({ ...quiet, dataDir: dir.dir })).rejects.toThrow(/cannot open the data directory/);
+      await s1.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('refuses configurations it cannot run', async () => {
     await expect(startServer({ ...quiet, initialCluster: 'default=http://a:2380,other=http://b:2380' })).rejects.toThrow(ConfigError);
     await expect(startServer({ ...quiet, listenClientUrls: ['https://127.0.0.1:0'] })).rejects.toThrow(/only http/);
