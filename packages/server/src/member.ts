@@ -148,7 +148,10 @@ export class Member implements Proposer {
     return response;
   }
 
-  status(): StatusResponse {
+  /** This member's status; answered once the state it describes is durable. */
+  async status(): Promise<StatusResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    await this.durable(this.applier.appliedIndex);
     const size = BigInt(this.o.backend.sizeBytes());
     return {
       header: this.header(),
@@ -164,7 +167,8 @@ export class Member implements Proposer {
     };
   }
 
-  memberList(): MemberListResponse {
+  async memberList(): Promise<MemberListResponse> {
+    await this.durable(this.applier.appliedIndex);
     const self: MemberInfo = {
       id: this.memberId,
       name: this.o.name,

@@ -3,6 +3,7 @@ import { ErrorCode, Put, Range, type ServerFrame } from '@cairn/protocol';
 import { pino } from 'pino';
 import { ConfigError } from './config/config.js';
 import { startServer } from './server.js';
+import type { StreamContext } from './api/streams.js';
 import { b, tempDir } from './testing/harness.js';
 import { TestClient } from './testing/wsClient.js';
 
@@ -46,6 +47,35 @@ describe('startServer', () => {
       const s1 = await startServer({ ...quiet, dataDir: dir.dir });
       await expect(startServer({ ...quiet, dataDir: dir.dir })).rejects.toThrow(/cannot open the data directory/);
       await s1.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('serves streams registered through StartOptions.streams', async () => {
+    const dir = tempDir();
+    try {
+      const server = await startServer({ ...quiet, dataDir: dir.dir }, {
+        streams: (member) =>
+          new Map([
+            [
+              'test.echo',
+              (_params: unknown, ctx: StreamContext) => {
+                ctx.send({ revision: member.revision });
+                return { message: (p: unknown) => (p === 'end' ? ctx.end() : ctx.send(p)), close: () => undefined };
+              },
+            ],
+          ]),
+      });
+      const c = await TestClient.connect(server.clientUrls[0]!);
+      const first = await c.exchange({ t: 'open', id: 5, method: 'test.echo', params: {} }, (f) => f.t === 'data' && f.id === 5);
+      expect(first).toMatchObject({ t: 'data', id: 5, result: { revision: 0n } });
+      const echo = await c.exchange({ t: 'send', id: 5, params: 'hi' }, (f) => f.t === 'data' && f.id === 5);
+      expect(echo).toMatchObject({ result: 'hi' });
+      const end = await c.exchange({ t: 'send', id: 5, params: 'end' }, (f) => f.t === 'err' && f.id === 5);
+      expect(end).toEqual({ t: 'err', id: 5 });
+      c.close();
+      await server.close();
     } finally {
       dir.cleanup();
     }

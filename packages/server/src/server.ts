@@ -47,8 +47,11 @@ export interface CairnServer {
 /** Options only tests and the daemon's internals need. */
 export interface StartOptions {
   readonly clock?: Clock;
-  /** Stream methods (watch, lease keep-alive) by method name; the later tasks register here. */
-  readonly streams?: ReadonlyMap<string, StreamOpener>;
+  /**
+   * Stream methods (watch, lease keep-alive) by method name, built once the member exists;
+   * the watch and lease tasks register here.
+   */
+  readonly streams?: (member: Member) => ReadonlyMap<string, StreamOpener>;
 }
 
 const errorText: Record<string, string> = {
@@ -134,7 +137,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       serverVersion: SERVER_VERSION,
       limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes },
       unary: unaryHandlers(member, cfg),
-      streams: options.streams ?? new Map(),
+      streams: options.streams?.(member) ?? new Map<string, StreamOpener>(),
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
     },

@@ -166,18 +166,28 @@ export class Session {
       throw new CairnError(ErrorCode.UnknownMethod, `unknown stream method ${JSON.stringify(method)}`);
     }
     if (!this.host.accepting()) throw new CairnError(ErrorCode.Stopped);
-    const session = opener(params, {
-      id,
-      send: (result) => {
-        if (this.streams.has(id)) this.send({ t: 'data', id, result });
-      },
-      end: (error) => {
-        if (!this.streams.delete(id)) return;
-        if (error === undefined) this.send({ t: 'err', id });
-        else this.error(id, error);
-      },
-    });
-    this.streams.set(id, session);
+    // Registered before the opener runs, so that it may send (or end) at once.
+    const opening: StreamSession = { message: () => undefined, close: () => undefined };
+    this.streams.set(id, opening);
+    let session: StreamSession;
+    try {
+      session = opener(params, {
+        id,
+        send: (result) => {
+          if (this.streams.has(id)) this.send({ t: 'data', id, result });
+        },
+        end: (error) => {
+          if (!this.streams.delete(id)) return;
+          if (error === undefined) this.send({ t: 'err', id });
+          else this.error(id, error);
+        },
+      });
+    } catch (err) {
+      if (this.streams.get(id) === opening) this.streams.delete(id);
+      throw err;
+    }
+    // Unless the stream already ended while opening.
+    if (this.streams.get(id) === opening) this.streams.set(id, session);
   }
 
   private error(id: number, e: CairnError): void {
