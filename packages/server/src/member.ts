@@ -12,7 +12,7 @@ import { Applier, type ApplyOutcome } from './apply/applier.js';
 import { checkWriteRequest } from './apply/checks.js';
 import { encodeWriteRequest, type ResponseFor, type WriteRequest } from './apply/requests.js';
 import { rangeResponse } from './apply/responses.js';
-import type { ChangeListener, StoreOptions } from './mvcc/store.js';
+import type { ChangeListener, RevisionEvents, StoreOptions } from './mvcc/store.js';
 import type { Backend } from './storage/backend.js';
 import type { Identity } from './identity.js';
 
@@ -77,6 +77,7 @@ export class Member implements Proposer {
   private waiters: Waiter[] = [];
   private durableWaiters: { index: bigint; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private durableIndex: bigint;
+  private durableRev: bigint;
   private writing = false;
   private scheduled = false;
   private idle: Promise<void> = Promise.resolve();
@@ -86,6 +87,7 @@ export class Member implements Proposer {
   constructor(private readonly o: MemberOptions) {
     this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev), o.storeOptions);
     this.durableIndex = this.applier.appliedIndex;
+    this.durableRev = BigInt(this.applier.store.currentRevision);
   }
 
   get clusterId(): bigint {
@@ -100,6 +102,20 @@ export class Member implements Proposer {
   }
   get appliedIndex(): bigint {
     return this.applier.appliedIndex;
+  }
+  /** The newest revision on disk: what listeners have heard of, and what `history` can read. */
+  get durableRevision(): bigint {
+    return this.durableRev;
+  }
+
+  /**
+   * The events of revisions [from, durableRevision] (see MvccStore.history). A watcher
+   * catching up subscribes with `onChange` first, then reads `history` up to the
+   * durableRevision it saw, and ignores live revisions at or below it: no gap, no duplicate.
+   */
+  history(from: bigint): RevisionEvents[] {
+    if (from > this.durableRev) return [];
+    return this.applier.store.history(Number(from), Number(this.durableRev));
   }
 
   header(): ResponseHeader {
@@ -217,8 +233,9 @@ export class Member implements Proposer {
           return;
         }
         this.o.observer?.committed?.(now() - t0, waiters.length);
-        this.applier.release(batch);
         this.durableIndex = batch.appliedIndex;
+        this.durableRev = BigInt(batch.store.revision);
+        this.applier.release(batch);
         for (const w of waiters) {
           if (w.outcome.ok) w.resolve(responseOf(w.outcome) as never);
           else w.reject(w.outcome.error);

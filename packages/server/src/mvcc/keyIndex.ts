@@ -1,4 +1,4 @@
-import { invariant, type Rev } from './revision.js';
+import { invariant, revCompare, type Rev } from './revision.js';
 
 /**
  * One life of a key: from the put that created it to the delete that ended it.
@@ -131,6 +131,27 @@ export class KeyIndex {
       if (keep > 0) revs.splice(0, keep);
     }
     return gens.length === 1 && gens[0]!.revs.length === 0;
+  }
+
+  /**
+   * The put this key's change at `rev` replaced: the change just before it in the same
+   * generation. Undefined when `rev` created the key (or is not recorded, or what came
+   * before it was compacted away).
+   */
+  previous(rev: Rev): Rev | undefined {
+    for (const g of this.generations) {
+      const revs = g.revs;
+      if (revs.length === 0 || revCompare(revs[0]!, rev) > 0 || revCompare(revs[revs.length - 1]!, rev) < 0) continue;
+      let lo = 0;
+      let hi = revs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (revCompare(revs[mid]!, rev) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo > 0 && revCompare(revs[lo]!, rev) === 0 ? revs[lo - 1] : undefined;
+    }
+    return undefined;
   }
 
   /** Every revision still recorded, oldest first (for checks and the watch hub's catch-up). */

@@ -409,3 +409,26 @@ describe('group commit', () => {
     ]);
   });
 });
+
+describe('history (watch catch-up)', () => {
+  it('replays the events of each revision with prevKv', async () => {
+    await put('a', '1'); // 1
+    await put('a', '2'); // 2
+    await m.propose({ txn: { compare: [], success: [{ put: { key: b('b'), value: b('1') } }, { deleteRange: { key: b('a') } }], failure: [] } }); // 3
+    await put('a', '3'); // 4
+    expect(m.durableRevision).toBe(4n);
+    const h = m.history(2n).map((r) => ({
+      revision: r.revision,
+      events: r.events.map((e) => `${e.type} ${s(e.kv.key)}=${s(e.kv.value)}@${e.kv.modRevision} prev=${e.prevKv ? s(e.prevKv.value) : '-'}`),
+    }));
+    expect(h).toEqual([
+      { revision: 2n, events: ['put a=2@2 prev=1'] },
+      { revision: 3n, events: ['put b=1@3 prev=-', 'delete a=@3 prev=2'] },
+      { revision: 4n, events: ['put a=3@4 prev=-'] },
+    ]);
+    expect(m.history(5n)).toEqual([]);
+    await m.propose({ compact: { revision: 3n } });
+    expect(await code(Promise.resolve().then(() => m.history(2n)))).toBe(ErrorCode.Compacted);
+    expect(m.history(3n).map((r) => r.revision)).toEqual([3n, 4n]);
+  });
+});

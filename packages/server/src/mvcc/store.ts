@@ -155,6 +155,40 @@ export class MvccStore {
     this.ops.push({ type: 'put', key: metaKey(MetaKey.CompactRevision), value: encodeValue(at) });
   }
 
+  /**
+   * The events of revisions [from, to] from the history, grouped by revision, each with its
+   * prevKv when that is still in the history. For a watcher catching up: `from` below the
+   * compaction point fails with `compacted`. Reads only durable records: `to` must not pass
+   * the last released revision.
+   */
+  history(from: number, to: number): RevisionEvents[] {
+    if (from < this.compactRev) {
+      throw new CairnError(ErrorCode.Compacted, undefined, { compactRevision: BigInt(this.compactRev) });
+    }
+    const out: RevisionEvents[] = [];
+    if (to < from) return out;
+    const records: { rev: Rev; rec: HistoryRecord; prev: Rev | undefined }[] = [];
+    for (const [k, v] of this.backend.scan({ gte: historyKey(Math.max(from, 1), 0), lt: historyKey(to + 1, 0) })) {
+      const rev = parseHistoryKey(k);
+      const rec = decodeRecord(v);
+      records.push({ rev, rec, prev: this.tree.get(keyString(rec.kv.key))?.previous(rev) });
+    }
+    const withPrev = records.filter((r) => r.prev !== undefined);
+    const prevs = this.readKvs(withPrev.map((r) => r.prev!));
+    const prevOf = new Map(withPrev.map((r, i) => [r.rec, prevs[i]!]));
+    let current: { revision: bigint; events: WatchEvent[] } | undefined;
+    for (const { rev, rec } of records) {
+      if (current === undefined || current.revision !== BigInt(rev.main)) {
+        current = { revision: BigInt(rev.main), events: [] };
+        out.push(current);
+      }
+      const prevKv = prevOf.get(rec);
+      const type = rec.tombstone ? 'delete' : 'put';
+      current.events.push(prevKv === undefined ? { type, kv: rec.kv } : { type, kv: rec.kv, prevKv });
+    }
+    return out;
+  }
+
   /** Takes the collected batch operations and events; call `release` once they are durable. */
   drain(): DrainedBatch {
     if (this.rev !== this.revAtLastDrain) {
