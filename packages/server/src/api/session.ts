@@ -152,7 +152,7 @@ export class Session {
         this.host.observe(label, e.code);
         if (mine()) this.error(id, e);
       },
-    );
+    ).catch(() => undefined); // `send` never throws; this only keeps a bug from becoming an unhandled rejection
   }
 
   private open(id: number, method: string, params: unknown, bytes: number): void {
@@ -202,7 +202,12 @@ export class Session {
   }
 
   private send(frame: ServerFrame): void {
-    if (!this.closed) this.sink(frame);
+    if (this.closed) return;
+    try {
+      this.sink(frame);
+    } catch {
+      // The socket is going away; its close event ends the session.
+    }
   }
 
   /** The socket is gone: close streams, drop pending answers. */
