@@ -5,6 +5,9 @@ import { Member } from './member.js';
 import { MemoryBackend } from './storage/memory.js';
 import { b, openMember, tempDir } from './testing/harness.js';
 
+// Type-only: puts the child script in the test project (for tsc and eslint) without running it.
+export type { CrashChild } from './testing/crashChild.js';
+
 const child = fileURLToPath(new URL('./testing/crashChild.ts', import.meta.url));
 const testsTsconfig = fileURLToPath(new URL('../../../tsconfig.tests.json', import.meta.url));
 

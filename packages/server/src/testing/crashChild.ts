@@ -1,6 +1,9 @@
 // Run as a child process by durability.test.ts: writes keys as fast as it can with many
 // proposals in flight and prints each key once its put is acknowledged. The parent kills it
 // with SIGKILL mid-stream.
+/** Marker type so the test file can reference this script without importing it. */
+export type CrashChild = 'crash-child';
+
 import { RocksBackend } from '../storage/rocks.js';
 import { openMember, b } from './harness.js';
 
