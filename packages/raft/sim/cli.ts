@@ -1,4 +1,4 @@
-// pnpm sim --seed S [--verbose] [--rounds R] [--unsafe]   replay one seed (exactly)
+// pnpm sim --seed S [--verbose [--messages]] [--rounds R] [--unsafe]   replay one seed (exactly)
 // pnpm sim --seeds N [--from F] [--unsafe]                run seeds F..F+N-1, print a summary
 import { checkSeedHistory } from './linearizable.js';
 import { runSeed, type SimResult } from './sim.js';
@@ -13,7 +13,7 @@ const unsafe = flag('unsafe');
 const rounds = arg('rounds') !== undefined ? Number(arg('rounds')) : undefined;
 
 function runOne(seed: number, verbose: boolean): SimResult {
-  const r = runSeed({ seed, unsafeCommit: unsafe, ...(rounds !== undefined ? { rounds } : {}), ...(verbose ? { trace: (l: string) => console.log(l) } : {}) });
+  const r = runSeed({ seed, unsafeCommit: unsafe, ...(rounds !== undefined ? { rounds } : {}), ...(verbose ? { trace: (l: string) => console.log(l), traceMessages: flag('messages') } : {}) });
   if (r.ok) {
     const lin = checkSeedHistory(r.history);
     if (lin.verdict === 'not-linearizable') return { ...r, ok: false, violation: `linearizability: ${lin.detail}` };

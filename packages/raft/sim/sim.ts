@@ -38,6 +38,8 @@ export interface SimOptions {
   unsafeCommit?: boolean;
   /** Receives a human-readable line per notable event. */
   trace?: (line: string) => void;
+  /** Also trace every delivered message (very verbose). */
+  traceMessages?: boolean;
 }
 
 export interface SimStats {
@@ -123,6 +125,7 @@ class Sim {
   private readonly maxInflight: number;
   private readonly maxMsgSize: number;
   private readonly snapshotEvery: number;
+  private readonly maxUncommitted: number;
   private readonly rounds: number;
   private readonly crashRate: number;
   private readonly churn: boolean;
@@ -150,6 +153,7 @@ class Sim {
     // Half of the seeds send one entry per MsgApp, which makes partial replication common.
     this.maxMsgSize = this.rng.nextInt(2) === 0 ? 1 : 100 + this.rng.nextInt(2000);
     this.snapshotEvery = 20 + this.rng.nextInt(60);
+    this.maxUncommitted = this.rng.nextInt(2) === 0 ? 0 : 500 + this.rng.nextInt(3000);
     this.rounds = opts.rounds ?? 2000;
     // A third of the seeds run a leader-hunting nemesis: frequent, short crashes aimed at
     // leaders, which produces the divergent logs of the paper's Figure 8.
@@ -242,6 +246,7 @@ class Sim {
       preVote: this.preVote,
       rng: this.rng,
       applied: snap.metadata.index,
+      maxUncommittedEntriesBytes: this.maxUncommitted,
       unsafeCommitPreviousTermByCounting: this.opts.unsafeCommit === true,
     });
     // Volatile state is rebuilt from the durable snapshot; committed entries are re-applied.
@@ -327,6 +332,7 @@ class Sim {
         from.node.dirty = true;
       }
       if (to?.node == null) continue;
+      if (this.opts.traceMessages === true) this.log(`  ${describeMessage(msg)}`);
       to.node.rn.step(msg);
       // Readies are handled either right away or later in the round: a crash in between
       // loses the unpersisted state (and the messages that depended on it).
@@ -688,6 +694,16 @@ class Sim {
     const nodes = this.machines.map((m) => `${m.id}:${m.node === null ? 'down' : `${m.node.rn.raft.state}/t${m.node.rn.raft.term}/c${m.node.rn.raft.log.committed}/l${m.node.rn.raft.log.lastIndex()}`}`).join(' ');
     throw new Violation('liveness', `no proposal committed within ${LIVENESS_BOUND} ticks after healing (refCommit ${refCommit}); ${desc}; ${nodes}`);
   }
+}
+
+function describeMessage(m: Message): string {
+  let s = `${m.from}->${m.to} ${m.type} term=${m.term}`;
+  if (m.type === 'MsgApp' || m.type === 'MsgVote' || m.type === 'MsgPreVote' || m.type === 'MsgAppResp') s += ` index=${m.index} logTerm=${m.logTerm}`;
+  if (m.entries.length > 0) s += ` entries=${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}`;
+  if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat') s += ` commit=${m.commit}`;
+  if (m.reject) s += ` reject hint=${m.rejectHint}`;
+  if (m.snapshot !== null) s += ` snapshot=${m.snapshot.metadata.index}`;
+  return s;
 }
 
 function entryAt(disk: MemoryStorage, i: number): Entry | undefined {

@@ -118,10 +118,9 @@ export class Raft {
       this.noteAppended(ents);
       lo += ents.length;
     }
-    if (hardState.commit > 0) {
-      if (hardState.commit < snapIndex || hardState.commit > this.log.lastIndex()) throw new Error(`raft: persisted commit ${hardState.commit} out of range`);
-      this.log.committed = hardState.commit;
-    }
+    // The snapshot is committed by definition, even if the persisted commit lags it.
+    if (hardState.commit > this.log.lastIndex()) throw new Error(`raft: persisted commit ${hardState.commit} beyond lastIndex ${this.log.lastIndex()}`);
+    this.log.committed = Math.max(hardState.commit, snapIndex);
     this.term = hardState.term;
     this.vote = hardState.vote;
     if (c.applied !== undefined && c.applied > 0) this.log.appliedTo(c.applied);
