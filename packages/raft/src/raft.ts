@@ -1,4 +1,5 @@
-import { applyConfChangeToState, confStateEqual, decodeConfChange } from './confChange/confChange.js';
+import { applyConfChangeToState, confStateEqual } from './confChange/confChange.js';
+import { ConfHistory } from './confChange/history.js';
 import { ProposalDroppedError, isStorageError } from './errors.js';
 import { RaftLog } from './log.js';
 import { ReadOnly } from './readOnly.js';
@@ -44,12 +45,6 @@ export type TickFn = (r: Raft) => void;
 /** `context` of a MsgVote sent because of MsgTimeoutNow: bypasses the leader lease. */
 export const CAMPAIGN_TRANSFER: Uint8Array = new Uint8Array([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72]);
 
-interface ConfEpoch {
-  /** Index of the entry that introduced this membership (the snapshot index for the base). */
-  readonly index: number;
-  readonly cs: ConfState;
-}
-
 /**
  * One Raft peer as a deterministic state machine. Inputs: `step(message)` and `tick()`.
  * Outputs accumulate in `msgs`, `readStates`, the log's unstable part and the commit index;
@@ -77,8 +72,8 @@ export class Raft {
   randomizedElectionTimeout = 0;
   stepFn: StepFn = stepFollower;
   tickFn: TickFn = tickElection;
-  /** Memberships in log order: confs[0] is the snapshot's, then one per confChange entry in the log. */
-  confs: ConfEpoch[];
+  /** Memberships in the log; the latest is in force. */
+  readonly confs: ConfHistory;
   /** Membership as of the application's applied index (maintained by applyConfChange). */
   appliedConf: ConfState;
 
@@ -111,11 +106,11 @@ export class Raft {
 
     const { hardState, confState } = c.storage.initialState();
     const snapIndex = this.log.firstIndex() - 1;
-    this.confs = [{ index: snapIndex, cs: confState }];
+    this.confs = new ConfHistory(snapIndex, confState);
     // Rebuild memberships introduced after the snapshot (entries are read in bounded chunks).
     for (let lo = this.log.firstIndex(), last = this.log.lastIndex(); lo <= last; ) {
       const ents = this.log.slice(lo, last + 1, 1 << 20);
-      this.noteAppended(ents);
+      this.confs.appended(ents);
       lo += ents.length;
     }
     // The snapshot is committed by definition, even if the persisted commit lags it.
@@ -124,43 +119,16 @@ export class Raft {
     this.term = hardState.term;
     this.vote = hardState.vote;
     if (c.applied !== undefined && c.applied > 0) this.log.appliedTo(c.applied);
-    this.appliedConf = this.confAt(this.log.applied);
-    this.applyConfig(this.currentConf());
+    this.appliedConf = this.confs.at(this.log.applied);
+    this.applyConfig(this.confs.current());
     this.becomeFollower(this.term, NONE);
   }
 
   // ---- membership ----
 
-  currentConf(): ConfState {
-    return this.confs[this.confs.length - 1]!.cs;
-  }
-
-  lastConfIndex(): number {
-    return this.confs[this.confs.length - 1]!.index;
-  }
-
-  private confAt(i: number): ConfState {
-    let cs = this.confs[0]!.cs;
-    for (const e of this.confs) if (e.index <= i) cs = e.cs;
-    return cs;
-  }
-
-  /** Records memberships introduced by newly appended entries (their effect is immediate). */
-  noteAppended(ents: readonly Entry[]): void {
-    for (const e of ents) {
-      if (e.type !== 'confChange') continue;
-      this.confs.push({ index: e.index, cs: applyConfChangeToState(this.currentConf(), decodeConfChange(e.data)) });
-    }
-  }
-
-  /** Entries from `from` on were replaced: memberships they introduced are reverted. */
-  noteTruncated(from: number): void {
-    while (this.confs.length > 1 && this.confs[this.confs.length - 1]!.index >= from) this.confs.pop();
-  }
-
   /** Makes the tracker follow the latest membership in the log. */
   syncConfig(): void {
-    const cs = this.currentConf();
+    const cs = this.confs.current();
     if (!confStateEqual(cs, this.prs.confState())) this.applyConfig(cs);
   }
 
@@ -461,7 +429,7 @@ export class Raft {
     if (this.maxUncommittedSize > 0 && size > 0 && this.uncommittedSize > 0 && this.uncommittedSize + size > this.maxUncommittedSize) return false;
     this.uncommittedSize += size;
     const last = this.log.append(ents);
-    this.noteAppended(ents);
+    this.confs.appended(ents);
     this.prs.progress.get(this.id)?.maybeUpdate(last);
     this.syncConfig();
     this.maybeCommit();
@@ -498,7 +466,7 @@ export class Raft {
       for (const m of pending) stepLeader(this, m);
     }
     // A leader removed by C_new manages the cluster until C_new commits, then steps down (§4.2.2).
-    if (!this.prs.isVoter(this.id) && this.log.committed >= this.lastConfIndex()) {
+    if (!this.prs.isVoter(this.id) && this.log.committed >= this.confs.lastIndex()) {
       this.logger?.info(`raft ${this.id}: removed from the configuration, stepping down`);
       this.becomeFollower(this.term, NONE);
     }
@@ -513,55 +481,13 @@ export class Raft {
     if (confs > 0) {
       // One change at a time (§4.1), and only after an entry of this term committed: otherwise
       // an uncommitted change from a previous term could still be in some logs.
-      if (confs > 1 || this.lastConfIndex() > this.log.committed || !this.committedEntryInCurrentTerm()) {
+      if (confs > 1 || this.confs.lastIndex() > this.log.committed || !this.committedEntryInCurrentTerm()) {
         throw new ProposalDroppedError('confChangePending');
       }
     }
   }
 
   // ---- follower side ----
-
-  handleAppendEntries(m: Message): void {
-    if (m.index < this.log.committed) {
-      this.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: this.log.committed }));
-      return;
-    }
-    const r = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (r !== undefined) {
-      if (r.conflict !== 0) {
-        this.noteTruncated(r.conflict);
-        this.noteAppended(m.entries.slice(r.conflict - m.index - 1));
-        this.syncConfig();
-      }
-      this.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: r.lastNew }));
-      return;
-    }
-    // Reject with a hint (§5.3 optimization): our term at m.index and the first index we hold
-    // with that term, or our lastIndex+1 (term 0) if our log is too short.
-    const last = this.log.lastIndex();
-    let hintTerm = 0;
-    let hintIndex = last + 1;
-    if (m.index <= last) {
-      hintTerm = this.log.term(m.index) ?? 0;
-      hintIndex = this.log.firstIndexOfTermAt(m.index, this.log.committed);
-    }
-    this.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm }));
-  }
-
-  handleHeartbeat(m: Message): void {
-    this.log.commitTo(m.commit);
-    this.send(makeMessage({ type: 'MsgHeartbeatResp', to: m.from, context: m.context }));
-  }
-
-  handleSnapshot(m: Message): void {
-    const s = m.snapshot;
-    if (s === null) return;
-    if (this.restore(s)) {
-      this.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: this.log.lastIndex() }));
-    } else {
-      this.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: this.log.committed }));
-    }
-  }
 
   /** Installs a snapshot from the leader. Returns false if it is not newer than our committed log. */
   restore(s: Snapshot): boolean {
@@ -573,7 +499,7 @@ export class Raft {
       return false;
     }
     this.log.restore(s);
-    this.confs = [{ index, cs: s.metadata.confState }];
+    this.confs.reset(index, s.metadata.confState);
     this.appliedConf = s.metadata.confState;
     this.syncConfig();
     return true;

@@ -184,15 +184,15 @@ export function stepCandidate(r: Raft, m: Message): void {
       throw new ProposalDroppedError('noLeader');
     case 'MsgApp':
       r.becomeFollower(m.term, m.from);
-      r.handleAppendEntries(m);
+      handleAppendEntries(r, m);
       return;
     case 'MsgHeartbeat':
       r.becomeFollower(m.term, m.from);
-      r.handleHeartbeat(m);
+      handleHeartbeat(r, m);
       return;
     case 'MsgSnap':
       r.becomeFollower(m.term, m.from);
-      r.handleSnapshot(m);
+      handleSnapshot(r, m);
       return;
     case 'MsgVoteResp':
     case 'MsgPreVoteResp': {
@@ -224,17 +224,17 @@ export function stepFollower(r: Raft, m: Message): void {
     case 'MsgApp':
       r.electionElapsed = 0;
       r.lead = m.from;
-      r.handleAppendEntries(m);
+      handleAppendEntries(r, m);
       return;
     case 'MsgHeartbeat':
       r.electionElapsed = 0;
       r.lead = m.from;
-      r.handleHeartbeat(m);
+      handleHeartbeat(r, m);
       return;
     case 'MsgSnap':
       r.electionElapsed = 0;
       r.lead = m.from;
-      r.handleSnapshot(m);
+      handleSnapshot(r, m);
       return;
     case 'MsgTransferLeader':
       if (r.lead === NONE) return;
@@ -256,3 +256,47 @@ export function stepFollower(r: Raft, m: Message): void {
   }
 }
 
+// ---- follower side of replication ----
+
+export function handleAppendEntries(r: Raft, m: Message): void {
+  if (m.index < r.log.committed) {
+    r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: r.log.committed }));
+    return;
+  }
+  const res = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+  if (res !== undefined) {
+    if (res.conflict !== 0) {
+      // Entries from res.conflict on were (re)written: memberships follow the log.
+      r.confs.truncated(res.conflict);
+      r.confs.appended(m.entries.slice(res.conflict - m.index - 1));
+      r.syncConfig();
+    }
+    r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: res.lastNew }));
+    return;
+  }
+  // Reject with a hint (§5.3 optimization): our term at m.index and the first index we hold
+  // with that term, or our lastIndex+1 (term 0) if our log is too short.
+  const last = r.log.lastIndex();
+  let hintTerm = 0;
+  let hintIndex = last + 1;
+  if (m.index <= last) {
+    hintTerm = r.log.term(m.index) ?? 0;
+    hintIndex = r.log.firstIndexOfTermAt(m.index, r.log.committed);
+  }
+  r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm }));
+}
+
+export function handleHeartbeat(r: Raft, m: Message): void {
+  r.log.commitTo(m.commit);
+  r.send(makeMessage({ type: 'MsgHeartbeatResp', to: m.from, context: m.context }));
+}
+
+export function handleSnapshot(r: Raft, m: Message): void {
+  const s = m.snapshot;
+  if (s === null) return;
+  if (r.restore(s)) {
+    r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: r.log.lastIndex() }));
+  } else {
+    r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: r.log.committed }));
+  }
+}
