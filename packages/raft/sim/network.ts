@@ -97,3 +97,14 @@ export class Network {
     return this.queue.length;
   }
 }
+
+/** One-line description of a message for traces. */
+export function describeMessage(m: Message): string {
+  let s = `${m.from}->${m.to} ${m.type} term=${m.term}`;
+  if (m.type === 'MsgApp' || m.type === 'MsgVote' || m.type === 'MsgPreVote' || m.type === 'MsgAppResp') s += ` index=${m.index} logTerm=${m.logTerm}`;
+  if (m.entries.length > 0) s += ` entries=${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}`;
+  if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat') s += ` commit=${m.commit}`;
+  if (m.reject) s += ` reject hint=${m.rejectHint}`;
+  if (m.snapshot !== null) s += ` snapshot=${m.snapshot.metadata.index}`;
+  return s;
+}

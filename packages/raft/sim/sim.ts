@@ -7,118 +7,42 @@ import {
   SeededRng,
   decodeConfChange,
   type ConfChange,
-  type ConfState,
   type Entry,
   type Message,
   type NodeId,
 } from '../src/index.js';
 import { Checker, Violation } from './checker.js';
 import { KvStateMachine, decodeCommand, encodeCommand, type KvCommand } from './kv.js';
-import { Network } from './network.js';
+import { Nemesis } from './nemesis.js';
+import { Network, describeMessage } from './network.js';
+import {
+  ELECTION_TICKS,
+  HEARTBEAT_TICKS,
+  KEYS,
+  LIVENESS_BOUND,
+  OP_TIMEOUT,
+  type HistoryOp,
+  type KvInput,
+  type KvOutput,
+  type Machine,
+  type Node,
+  type PendingOp,
+  type SimOptions,
+  type SimResult,
+  type SimStats,
+} from './types.js';
 
-export type KvInput =
-  | { readonly kind: 'get'; readonly key: string }
-  | { readonly kind: 'put'; readonly key: string; readonly value: string }
-  | { readonly kind: 'cas'; readonly key: string; readonly from: string; readonly to: string };
-export type KvOutput = string | boolean | null;
-/** Shape of @cairn/linearizability's Operation. */
-export interface HistoryOp {
-  client: number;
-  input: KvInput;
-  call: number;
-  output?: KvOutput;
-  ret: number;
-}
-
-export interface SimOptions {
-  seed: number;
-  /** Rounds of the faulty phase (one tick per node per round). */
-  rounds?: number;
-  /** TEST ONLY: run every node with the broken Figure 8 commit rule. */
-  unsafeCommit?: boolean;
-  /** Receives a human-readable line per notable event. */
-  trace?: (line: string) => void;
-  /** Also trace every delivered message (very verbose). */
-  traceMessages?: boolean;
-}
-
-export interface SimStats {
-  nodes: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  rounds: number;
-  messages: number;
-  dropped: number;
-  proposals: number;
-  committedOps: number;
-  reads: number;
-  unknownOps: number;
-  crashes: number;
-  partitions: number;
-  confChanges: number;
-  transfers: number;
-  snapshots: number;
-  elections: number;
-  maxCommit: number;
-  livenessTicks: number;
-}
-
-export interface SimResult {
-  seed: number;
-  ok: boolean;
-  violation?: string;
-  /** Round at which the violation was detected. */
-  round?: number;
-  stats: SimStats;
-  history: HistoryOp[];
-}
-
-const ELECTION_TICKS = 10;
-const HEARTBEAT_TICKS = 2;
-const KEYS = ['a', 'b', 'c'];
-const OP_TIMEOUT = 80;
-const LIVENESS_BOUND = 40 * ELECTION_TICKS;
-
-interface PendingOp {
-  readonly client: number;
-  readonly opId: number;
-  readonly input: KvInput;
-  readonly call: number;
-  readonly deadline: number;
-  readonly node: NodeId;
-  readIndex?: number;
-}
-
-interface Node {
-  readonly rn: RawNode;
-  sm: KvStateMachine;
-  appliedIndex: number;
-  confState: ConfState;
-  /** Reads whose ReadState arrived, waiting for applied >= index. */
-  dirty: boolean;
-}
-
-interface Machine {
-  readonly id: NodeId;
-  /** Durable state: only what the driver persisted before "fsync" survives a crash. */
-  readonly disk: MemoryStorage;
-  node: Node | null;
-  restartAt: number;
-  /** Index of the latest applied removal of this member (-1: none). */
-  removedAt: number;
-  /** Index of the latest conf change re-adding it; older removals no longer stop it. */
-  addedAt: number;
-}
+export type { HistoryOp, KvInput, KvOutput, SimOptions, SimResult, SimStats } from './types.js';
 
 export function runSeed(opts: SimOptions): SimResult {
   return new Sim(opts).run();
 }
 
-class Sim {
-  private readonly rng: SeededRng;
+export class Sim {
+  readonly rng: SeededRng;
   private readonly checker = new Checker();
-  private readonly net: Network;
-  private readonly machines: Machine[] = [];
+  readonly net: Network;
+  readonly machines: Machine[] = [];
   private readonly trace: ((l: string) => void) | undefined;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
@@ -127,21 +51,15 @@ class Sim {
   private readonly snapshotEvery: number;
   private readonly maxUncommitted: number;
   private readonly rounds: number;
-  private readonly crashRate: number;
-  private readonly churn: boolean;
-  /** Churn nemesis: leaders scheduled to crash. */
-  private doomed: { id: NodeId; at: number }[] = [];
-  private readonly partitionRate: number;
-  private readonly maxPartitionRounds: number;
-  private now = 0;
+  private readonly nemesis: Nemesis;
+  now = 0;
   /** Global event clock for the client history (strictly increasing). */
   private clock = 0;
   private nextOp = 1;
   private readonly clients: (PendingOp | null)[] = [];
   private readonly history: HistoryOp[] = [];
-  private readonly stats: SimStats;
+  readonly stats: SimStats;
   private faultsOn = true;
-  private healAt = 0;
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new SeededRng(opts.seed);
@@ -155,12 +73,7 @@ class Sim {
     this.snapshotEvery = 20 + this.rng.nextInt(60);
     this.maxUncommitted = this.rng.nextInt(2) === 0 ? 0 : 500 + this.rng.nextInt(3000);
     this.rounds = opts.rounds ?? 2000;
-    // A third of the seeds run a leader-hunting nemesis: frequent, short crashes aimed at
-    // leaders, which produces the divergent logs of the paper's Figure 8.
-    this.churn = this.rng.nextInt(2) === 0;
-    this.crashRate = this.churn ? 0.02 + this.rng.nextFloat() * 0.04 : 0.004 + this.rng.nextFloat() * 0.012;
-    this.partitionRate = 0.005 + this.rng.nextFloat() * 0.03;
-    this.maxPartitionRounds = 20 + this.rng.nextInt(100);
+    this.nemesis = new Nemesis(this);
     this.net = new Network(this.rng, {
       drop: this.rng.nextFloat() * 0.1,
       duplicate: this.rng.nextFloat() * 0.05,
@@ -202,7 +115,7 @@ class Sim {
     };
   }
 
-  private log(s: string): void {
+  log(s: string): void {
     this.trace?.(`[${this.now}] ${s}`);
   }
 
@@ -256,7 +169,7 @@ class Sim {
   }
 
   /** Crash: all in-memory state, including unpersisted Ready output, is lost. */
-  private crash(m: Machine, restartAfter: number): void {
+  crash(m: Machine, restartAfter: number): void {
     m.node = null;
     this.net.dropFrom(m.id);
     m.restartAt = restartAfter < 0 ? -1 : this.now + restartAfter;
@@ -268,15 +181,15 @@ class Sim {
     this.log(`crash ${m.id}${m.restartAt >= 0 ? ` until ${m.restartAt}` : ''}`);
   }
 
-  private running(): Machine[] {
+  running(): Machine[] {
     return this.machines.filter((m) => m.node !== null);
   }
 
-  private machine(id: NodeId): Machine | undefined {
+  machine(id: NodeId): Machine | undefined {
     return this.machines.find((m) => m.id === id);
   }
 
-  private leaderMachine(): Machine | undefined {
+  leaderMachine(): Machine | undefined {
     let best: Machine | undefined;
     let bestTerm = -1;
     for (const m of this.machines) {
@@ -302,13 +215,13 @@ class Sim {
       m.node.dirty = true;
     }
     this.clientActions();
-    if (this.faultsOn) this.faultActions();
+    if (this.faultsOn) this.nemesis.faultActions();
     this.operatorActions();
     for (const m of this.machines) if (m.node?.dirty === true) this.handleReady(m);
     // Crashes also strike after a Ready was persisted but before its messages left the node.
     if (this.faultsOn) {
-      this.crashDoomed();
-      if (this.rng.nextFloat() < 0.5) this.maybeCrash();
+      this.nemesis.crashDoomed();
+      if (this.rng.nextFloat() < 0.5) this.nemesis.maybeCrash();
     }
     this.maybeSnapshot();
     this.expireOps();
@@ -354,11 +267,7 @@ class Sim {
         this.log(`node ${m.id} is ${rd.softState.raftState} (term ${r.term}, lead ${rd.softState.lead})`);
         if (rd.softState.raftState === 'leader') {
           this.checker.leaderElected(m.id, r.term, (i) => r.log.term(i), r.log.firstIndex() - 1);
-          // Churn nemesis: new leaders often die young, before their first entries spread
-          // (the situation of the paper's Figure 8).
-          if (this.churn && this.faultsOn && this.rng.nextFloat() < 0.5) {
-            this.doomed.push({ id: m.id, at: this.now + (this.rng.nextInt(2) === 0 ? 0 : this.rng.nextInt(10)) });
-          }
+          if (this.faultsOn) this.nemesis.leaderElected(m.id);
         }
       }
       // 1. persist
@@ -512,74 +421,6 @@ class Sim {
     for (let c = 0; c < this.clients.length; c++) if (this.clients[c] != null) this.timeoutOp(c);
   }
 
-  // ---- faults ----
-
-  private faultActions(): void {
-    this.maybeCrash();
-    if (this.net.cutCount() > 0 && this.now >= this.healAt) {
-      this.net.healAll();
-      this.log('heal');
-    } else if (this.net.cutCount() === 0 && this.rng.nextFloat() < this.partitionRate) {
-      this.partition();
-    }
-  }
-
-  private crashDoomed(): void {
-    const rng = this.rng;
-    if (this.doomed.length > 0) {
-      const due = this.doomed.filter((d) => d.at <= this.now);
-      this.doomed = this.doomed.filter((d) => d.at > this.now);
-      for (const d of due) {
-        const m = this.machine(d.id)!;
-        if (m.node !== null) this.crash(m, 2 + rng.nextInt(30));
-      }
-    }
-  }
-
-  private maybeCrash(): void {
-    const rng = this.rng;
-    const running = this.running();
-    if (rng.nextFloat() < this.crashRate / 2 && running.length > 0) {
-      // Leaders crash more often than others: that is where the protocol is most exposed.
-      const lead = this.leaderMachine();
-      const m = lead !== undefined && rng.nextFloat() < (this.churn ? 0.8 : 0.5) ? lead : running[rng.nextInt(running.length)]!;
-      this.crash(m, this.churn ? 2 + rng.nextInt(30) : 5 + rng.nextInt(100));
-    }
-  }
-
-  private partition(): void {
-    const rng = this.rng;
-    const ids = this.machines.map((m) => m.id);
-    const kind = rng.nextInt(3);
-    const victim = ids[rng.nextInt(ids.length)]!;
-    if (kind === 0) {
-      // Isolate one node (it is often the leader: choose it half of the time).
-      const lead = this.leaderMachine()?.id;
-      const v = lead !== undefined && rng.nextFloat() < 0.5 ? lead : victim;
-      for (const o of ids) {
-        if (o === v) continue;
-        this.net.cutLink(v, o);
-        this.net.cutLink(o, v);
-      }
-      this.log(`partition: isolate ${v}`);
-    } else if (kind === 1) {
-      const side = new Set(ids.filter(() => rng.nextFloat() < 0.5));
-      for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) this.net.cutLink(a, b);
-      this.log(`partition: split {${[...side].join(',')}}`);
-    } else {
-      // Asymmetric: the victim can send but not receive, or the reverse.
-      const outgoing = rng.nextFloat() < 0.5;
-      for (const o of ids) {
-        if (o === victim) continue;
-        if (outgoing) this.net.cutLink(victim, o);
-        else this.net.cutLink(o, victim);
-      }
-      this.log(`partition: ${victim} cannot ${outgoing ? 'send' : 'receive'}`);
-    }
-    this.healAt = this.now + 5 + rng.nextInt(this.maxPartitionRounds);
-    this.stats.partitions++;
-  }
-
   // ---- operator: membership changes and leadership transfers ----
 
   private operatorActions(): void {
@@ -696,19 +537,8 @@ class Sim {
   }
 }
 
-function describeMessage(m: Message): string {
-  let s = `${m.from}->${m.to} ${m.type} term=${m.term}`;
-  if (m.type === 'MsgApp' || m.type === 'MsgVote' || m.type === 'MsgPreVote' || m.type === 'MsgAppResp') s += ` index=${m.index} logTerm=${m.logTerm}`;
-  if (m.entries.length > 0) s += ` entries=${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}`;
-  if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat') s += ` commit=${m.commit}`;
-  if (m.reject) s += ` reject hint=${m.rejectHint}`;
-  if (m.snapshot !== null) s += ` snapshot=${m.snapshot.metadata.index}`;
-  return s;
-}
-
 function entryAt(disk: MemoryStorage, i: number): Entry | undefined {
   if (i < disk.firstIndex() || i > disk.lastIndex()) return undefined;
   return disk.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0];
 }
 
-export type { Message };

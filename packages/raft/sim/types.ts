@@ -1,0 +1,98 @@
+// Types and constants shared by the simulator's parts.
+import type { ConfState, MemoryStorage, NodeId, RawNode } from '../src/index.js';
+import type { KvStateMachine } from './kv.js';
+
+export type KvInput =
+  | { readonly kind: 'get'; readonly key: string }
+  | { readonly kind: 'put'; readonly key: string; readonly value: string }
+  | { readonly kind: 'cas'; readonly key: string; readonly from: string; readonly to: string };
+export type KvOutput = string | boolean | null;
+/** Shape of @cairn/linearizability's Operation. */
+export interface HistoryOp {
+  client: number;
+  input: KvInput;
+  call: number;
+  output?: KvOutput;
+  ret: number;
+}
+
+export interface SimOptions {
+  seed: number;
+  /** Rounds of the faulty phase (one tick per node per round). */
+  rounds?: number;
+  /** TEST ONLY: run every node with the broken Figure 8 commit rule. */
+  unsafeCommit?: boolean;
+  /** Receives a human-readable line per notable event. */
+  trace?: (line: string) => void;
+  /** Also trace every delivered message (very verbose). */
+  traceMessages?: boolean;
+}
+
+export interface SimStats {
+  nodes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  rounds: number;
+  messages: number;
+  dropped: number;
+  proposals: number;
+  committedOps: number;
+  reads: number;
+  unknownOps: number;
+  crashes: number;
+  partitions: number;
+  confChanges: number;
+  transfers: number;
+  snapshots: number;
+  elections: number;
+  maxCommit: number;
+  livenessTicks: number;
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  violation?: string;
+  /** Round at which the violation was detected. */
+  round?: number;
+  stats: SimStats;
+  history: HistoryOp[];
+}
+
+export const ELECTION_TICKS = 10;
+export const HEARTBEAT_TICKS = 2;
+export const KEYS = ['a', 'b', 'c'];
+export const OP_TIMEOUT = 80;
+export const LIVENESS_BOUND = 40 * ELECTION_TICKS;
+
+export interface PendingOp {
+  readonly client: number;
+  readonly opId: number;
+  readonly input: KvInput;
+  readonly call: number;
+  readonly deadline: number;
+  readonly node: NodeId;
+  readIndex?: number;
+}
+
+export interface Node {
+  readonly rn: RawNode;
+  sm: KvStateMachine;
+  appliedIndex: number;
+  confState: ConfState;
+  /** Inputs were fed since the last Ready was handled. */
+  dirty: boolean;
+}
+
+export interface Machine {
+  readonly id: NodeId;
+  /** Durable state: only what the driver persisted before "fsync" survives a crash. */
+  readonly disk: MemoryStorage;
+  node: Node | null;
+  restartAt: number;
+  /** Index of the latest applied removal of this member (-1: none). */
+  removedAt: number;
+  /** Index of the latest conf change re-adding it; older removals no longer stop it. */
+  addedAt: number;
+}
+
