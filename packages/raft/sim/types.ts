@@ -63,7 +63,7 @@ export const ELECTION_TICKS = 10;
 export const HEARTBEAT_TICKS = 2;
 export const KEYS = ['a', 'b', 'c'];
 export const OP_TIMEOUT = 80;
-export const LIVENESS_BOUND = 40 * ELECTION_TICKS;
+export const LIVENESS_BOUND = 20 * ELECTION_TICKS;
 
 export interface PendingOp {
   readonly client: number;

@@ -391,7 +391,14 @@ export class Raft {
   flushAppends(): void {
     if (!this.appendPending) return;
     this.appendPending = false;
-    if (this.state === 'leader') this.bcastAppend();
+    if (this.state !== 'leader') return;
+    // Fill each follower's window: probe sends one message, replicate up to maxInflightMsgs.
+    for (const id of this.prs.ids) {
+      if (id === this.id) continue;
+      while (this.maybeSendAppend(id, false)) {
+        // keep sending
+      }
+    }
   }
 
   bcastAppend(): void {

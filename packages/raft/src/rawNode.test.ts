@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { Cluster, enc, newNode } from '../test/cluster.js';
+import { ProposalDroppedError } from './errors.js';
+import { MemoryStorage } from './storage.js';
+
+function leaderWithSilentFollowers(o: Parameters<typeof newNode>[2] = {}): Cluster {
+  const c = new Cluster([1n, 2n, 3n], o);
+  c.campaign(1n);
+  return c;
+}
+
+describe('RawNode and the Ready contract', () => {
+  it('a Ready asks for a synchronous write exactly when term, vote or entries changed', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const n = c.node(1n).rn;
+    n.campaign();
+    const rd = n.ready();
+    expect(rd.mustSync).toBe(true);
+    expect(rd.hardState).toMatchObject({ term: 2, vote: 1n });
+    expect(rd.softState).toEqual({ lead: 0n, raftState: 'candidate' });
+    expect(rd.messages.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
+    n.advance();
+    expect(n.hasReady()).toBe(false);
+  });
+
+  it('pipelined appends are bounded by the inflight window and the message size', () => {
+    const c = leaderWithSilentFollowers({ maxInflightMsgs: 2, maxSizePerMsgBytes: 1 });
+    c.tickAll(2); // followers are in replicate state
+    c.filter = (m) => m.type !== 'MsgAppResp';
+    for (let i = 0; i < 5; i++) c.node(1n).rn.propose(enc(`p${i}`));
+    const before = c.trace.length;
+    c.stabilize();
+    const apps = c.trace.slice(before).filter((m) => m.type === 'MsgApp' && m.to === 2n);
+    expect(apps.length).toBe(2);
+    for (const m of apps) expect(m.entries.length).toBe(1);
+  });
+
+  it('the leader drops proposals beyond maxUncommittedEntriesBytes', () => {
+    const c = leaderWithSilentFollowers({ maxUncommittedEntriesBytes: 100 });
+    c.filter = (m) => m.type !== 'MsgAppResp';
+    const n = c.node(1n).rn;
+    let reason: string | undefined;
+    for (let i = 0; i < 10 && reason === undefined; i++) {
+      try {
+        n.propose(new Uint8Array(40));
+      } catch (e) {
+        if (e instanceof ProposalDroppedError) reason = e.reason;
+        else throw e;
+      }
+    }
+    expect(reason).toBe('tooManyUncommitted');
+  });
+
+  it('reportUnreachable and a failed reportSnapshot send the follower back to probing', () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const n = c.node(1n).rn;
+    expect(n.status().progress.find((p) => p.id === 2n)?.state).toBe('replicate');
+    n.reportUnreachable(2n);
+    expect(n.status().progress.find((p) => p.id === 2n)?.state).toBe('probe');
+  });
+
+  it('a restarted node rebuilds its membership from the configuration entries in its log', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    c.campaign(1n);
+    c.node(1n).rn.proposeConfChange({ type: 'addLearnerNode', nodeId: 4n, context: new Uint8Array(0) });
+    c.stabilize();
+    const restarted = newNode(2n, c.node(2n).storage);
+    expect(restarted.status().confState).toEqual({ voters: [1n, 2n, 3n], learners: [4n] });
+  });
+
+  it('a fresh node added as a learner catches up from a snapshot when the log was compacted', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    c.campaign(1n);
+    for (let i = 0; i < 5; i++) c.node(1n).rn.propose(enc(`p${i}`));
+    c.stabilize();
+    const s1 = c.node(1n).storage;
+    s1.createSnapshot(s1.lastIndex(), { voters: [1n, 2n, 3n], learners: [] }, enc('state'));
+    s1.compact(s1.lastIndex());
+    c.add(4n, new MemoryStorage());
+    c.node(1n).rn.proposeConfChange({ type: 'addLearnerNode', nodeId: 4n, context: new Uint8Array(0) });
+    c.tickAll(5);
+    expect(c.trace.some((m) => m.type === 'MsgSnap' && m.to === 4n)).toBe(true);
+    expect(c.node(4n).rn.raft.log.lastIndex()).toBe(c.node(1n).rn.raft.log.lastIndex());
+    expect(c.node(4n).rn.status().confState.learners).toEqual([4n]);
+  });
+});
