@@ -69,7 +69,7 @@ describe('startServer', () => {
       });
       const c = await TestClient.connect(server.clientUrls[0]!);
       const first = await c.exchange({ t: 'open', id: 5, method: 'test.echo', params: {} }, (f) => f.t === 'data' && f.id === 5);
-      expect(first).toMatchObject({ t: 'data', id: 5, result: { revision: 0n } });
+      expect(first).toMatchObject({ t: 'data', id: 5, result: { revision: 1n } });
       const echo = await c.exchange({ t: 'send', id: 5, params: 'hi' }, (f) => f.t === 'data' && f.id === 5);
       expect(echo).toMatchObject({ result: 'hi' });
       const end = await c.exchange({ t: 'send', id: 5, params: 'end' }, (f) => f.t === 'err' && f.id === 5);

@@ -75,11 +75,11 @@ describe('applier', () => {
       backend = await RocksBackend.open(dir.dir);
       const again = Applier.load(backend, header);
       expect(again.appliedIndex).toBe(10n);
-      expect(again.store.currentRevision).toBe(10);
+      expect(again.store.currentRevision).toBe(11);
       // Replaying an entry already applied is refused (the caller resumes at applied + 1).
       expect(() => again.apply(10n, entries[9]!)).toThrow(/out of order/);
       const o = again.apply(11n, encodeWriteRequest({ put: { key: b('k0'), value: b('w') } }));
-      expect(o.ok && 'put' in o.response && o.response.put.header.revision).toBe(11n);
+      expect(o.ok && 'put' in o.response && o.response.put.header.revision).toBe(12n);
       await backend.close();
     } finally {
       dir.cleanup();
@@ -97,7 +97,7 @@ describe('applier', () => {
     applier.drain(); // never written: a crash before fsync
     const restarted = Applier.load(backend, header);
     expect(restarted.appliedIndex).toBe(1n);
-    expect(restarted.store.currentRevision).toBe(1);
+    expect(restarted.store.currentRevision).toBe(2);
   });
 
   it('treats an undecodable entry as a broken invariant, not an outcome', () => {

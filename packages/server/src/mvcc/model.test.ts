@@ -19,13 +19,19 @@ interface MKv {
 type Snapshot = Map<string, MKv>;
 
 class Model {
+  /** Like etcd, an empty store is at revision 1: the first write makes revision 2. */
+  static readonly FIRST = 1;
+  /** snaps[i] is the state at revision FIRST + i. */
   snaps: Snapshot[] = [new Map()];
   compacted = 0;
   get rev(): number {
-    return this.snaps.length - 1;
+    return Model.FIRST + this.snaps.length - 1;
   }
   get cur(): Snapshot {
-    return this.snaps[this.rev]!;
+    return this.at(this.rev);
+  }
+  at(rev: number): Snapshot {
+    return this.snaps[rev - Model.FIRST]!;
   }
   commit(next: Snapshot, changed: boolean): void {
     if (changed) this.snaps.push(next);
@@ -96,6 +102,7 @@ async function run(ops: Op[]): Promise<void> {
   let member: Member = await openMember(dir.dir);
   const model = new Model();
   try {
+    expect(member.revision).toBe(BigInt(model.rev));
     for (const op of ops) {
       switch (op.kind) {
         case 'put': {
@@ -172,7 +179,7 @@ async function run(ops: Op[]): Promise<void> {
             break;
           }
           const r = await p;
-          const all = [...model.snaps[readAt]!.values()].filter((kv) => inRange(kv.key, op.key, op.end)).sort((x, y) => (x.key < y.key ? -1 : 1));
+          const all = [...model.at(readAt).values()].filter((kv) => inRange(kv.key, op.key, op.end)).sort((x, y) => (x.key < y.key ? -1 : 1));
           const expectKvs = op.limit > 0 ? all.slice(0, op.limit) : all;
           expect(r.kvs.map(view)).toEqual(expectKvs);
           expect(r.count).toBe(all.length);

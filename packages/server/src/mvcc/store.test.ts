@@ -30,39 +30,45 @@ async function code(p: Promise<unknown>): Promise<string> {
 }
 
 describe('revisions and versions', () => {
-  it('starts at revision 0 and bumps main once per write', async () => {
-    expect(m.revision).toBe(0n);
+  it('starts at revision 1 like etcd and bumps main once per write', async () => {
+    expect(m.revision).toBe(1n);
+    expect(m.durableRevision).toBe(1n);
+    const empty = await m.range({ key: FROM_KEY_END, rangeEnd: FROM_KEY_END });
+    expect(empty).toMatchObject({ kvs: [], count: 0 });
+    expect(empty.header.revision).toBe(1n);
     const r1 = await put('a', '1');
-    expect(r1.header.revision).toBe(1n);
+    expect(r1.header.revision).toBe(2n);
     const r2 = await put('a', '2');
-    expect(r2.header.revision).toBe(2n);
+    expect(r2.header.revision).toBe(3n);
     const { kvs } = await m.range({ key: b('a') });
-    expect(kvs[0]).toMatchObject({ createRevision: 1n, modRevision: 2n, version: 2n, lease: 0n });
+    expect(kvs[0]).toMatchObject({ createRevision: 2n, modRevision: 3n, version: 2n, lease: 0n });
     expect(s(kvs[0]!.value)).toBe('2');
   });
 
   it('resets version and create revision after delete and re-create', async () => {
-    await put('k', 'v1'); // 1
-    await put('k', 'v2'); // 2
-    const d = await del('k'); // 3
+    await put('k', 'v1'); // 2
+    await put('k', 'v2'); // 3
+    const d = await del('k'); // 4
     expect(d.deleted).toBe(1);
-    expect(d.header.revision).toBe(3n);
+    expect(d.header.revision).toBe(4n);
     expect((await m.range({ key: b('k') })).kvs).toEqual([]);
-    await put('k', 'v3'); // 4
+    await put('k', 'v3'); // 5
     const kv = (await m.range({ key: b('k') })).kvs[0]!;
-    expect(kv).toMatchObject({ createRevision: 4n, modRevision: 4n, version: 1n });
+    expect(kv).toMatchObject({ createRevision: 5n, modRevision: 5n, version: 1n });
     // history is still readable
-    const old = (await m.range({ key: b('k'), revision: 2n })).kvs[0]!;
-    expect(old).toMatchObject({ createRevision: 1n, modRevision: 2n, version: 2n });
-    expect((await m.range({ key: b('k'), revision: 3n })).kvs).toEqual([]);
+    const old = (await m.range({ key: b('k'), revision: 3n })).kvs[0]!;
+    expect(old).toMatchObject({ createRevision: 2n, modRevision: 3n, version: 2n });
+    expect((await m.range({ key: b('k'), revision: 4n })).kvs).toEqual([]);
+    // revision 1, the empty store, is readable too
+    expect((await m.range({ key: b('k'), revision: 1n })).kvs).toEqual([]);
   });
 
   it('a delete that deletes nothing does not bump the revision', async () => {
     await put('a', '1');
     const d = await del('zzz');
     expect(d.deleted).toBe(0);
-    expect(d.header.revision).toBe(1n);
-    expect(m.revision).toBe(1n);
+    expect(d.header.revision).toBe(2n);
+    expect(m.revision).toBe(2n);
   });
 
   it('put returns prevKv on request; delete returns prevKvs', async () => {
@@ -96,7 +102,7 @@ describe('revisions and versions', () => {
 
 describe('range', () => {
   beforeEach(async () => {
-    // rev 2..6: a=1 ab=2 b=3 c=4 d=5 (rev 1 is x, deleted at 7)
+    // rev 3..7: a=1 ab=2 b=3 c=4 d=5 (rev 2 is x, deleted at 8)
     await put('x', 'gone');
     await put('a', '1');
     await put('ab', '2');
@@ -104,7 +110,7 @@ describe('range', () => {
     await put('c', '4');
     await put('d', '5');
     await del('x');
-    await put('b', '33'); // rev 8, b version 2
+    await put('b', '33'); // rev 9, b version 2
   });
 
   it('single key, [key, end), prefix, from-key and all keys', async () => {
@@ -130,7 +136,7 @@ describe('range', () => {
   it('keysOnly drops values', async () => {
     const r = await m.range({ key: b('a'), rangeEnd: b('b'), keysOnly: true });
     expect(r.kvs.map((kv) => kv.value.length)).toEqual([0, 0]);
-    expect(r.kvs[0]!.modRevision).toBe(2n);
+    expect(r.kvs[0]!.modRevision).toBe(3n);
   });
 
   it('sorts by every target; none with a non-key target ascends', async () => {
@@ -149,30 +155,30 @@ describe('range', () => {
 
   it('filters on min/max mod and create revision', async () => {
     const all = { key: FROM_KEY_END, rangeEnd: FROM_KEY_END };
-    expect(keys((await m.range({ ...all, minModRevision: 5n })).kvs)).toEqual(['b', 'c', 'd']);
-    expect(keys((await m.range({ ...all, maxModRevision: 3n })).kvs)).toEqual(['a', 'ab']);
-    expect(keys((await m.range({ ...all, minCreateRevision: 4n, maxCreateRevision: 5n })).kvs)).toEqual(['b', 'c']);
-    const r = await m.range({ ...all, minModRevision: 5n, limit: 1 });
+    expect(keys((await m.range({ ...all, minModRevision: 6n })).kvs)).toEqual(['b', 'c', 'd']);
+    expect(keys((await m.range({ ...all, maxModRevision: 4n })).kvs)).toEqual(['a', 'ab']);
+    expect(keys((await m.range({ ...all, minCreateRevision: 5n, maxCreateRevision: 6n })).kvs)).toEqual(['b', 'c']);
+    const r = await m.range({ ...all, minModRevision: 6n, limit: 1 });
     expect(keys(r.kvs)).toEqual(['b']);
     expect(r.more).toBe(true);
     expect(r.count).toBe(5);
   });
 
   it('reads at a past revision; header carries the current one', async () => {
-    const r = await m.range({ key: FROM_KEY_END, rangeEnd: FROM_KEY_END, revision: 3n });
+    const r = await m.range({ key: FROM_KEY_END, rangeEnd: FROM_KEY_END, revision: 4n });
     expect(keys(r.kvs)).toEqual(['a', 'ab', 'x']);
-    expect(r.header.revision).toBe(8n);
-    const v1 = await m.range({ key: b('b'), revision: 7n });
+    expect(r.header.revision).toBe(9n);
+    const v1 = await m.range({ key: b('b'), revision: 8n });
     expect(s(v1.kvs[0]!.value)).toBe('3');
-    expect(await code(m.range({ key: b('a'), revision: 9n }))).toBe(ErrorCode.FutureRevision);
+    expect(await code(m.range({ key: b('a'), revision: 10n }))).toBe(ErrorCode.FutureRevision);
   });
 });
 
 describe('txn', () => {
   beforeEach(async () => {
-    await put('k', 'v'); // rev 1: k version 1 create 1 mod 1
-    await put('k', 'v2'); // rev 2
-    await put('l', 'w', { lease: 5n }); // rev 3
+    await put('k', 'v'); // rev 2: k version 1 create 2 mod 2
+    await put('k', 'v2'); // rev 3
+    await put('l', 'w', { lease: 5n }); // rev 4
   });
 
   const txn = (compare: object[], success: object[] = [{ put: { key: b('s'), value: b('1') } }], failure: object[] = [{ put: { key: b('f'), value: b('1') } }]) =>
@@ -187,10 +193,12 @@ describe('txn', () => {
     ['version', 1n, 'greater', true],
     ['version', 3n, 'less', true],
     ['version', 2n, 'not_equal', false],
-    ['create', 1n, 'equal', true],
-    ['create', 1n, 'greater', false],
-    ['mod', 2n, 'equal', true],
-    ['mod', 3n, 'less', true],
+    ['create', 2n, 'equal', true],
+    ['create', 2n, 'greater', false],
+    ['create', 1n, 'greater', true],
+    ['mod', 3n, 'equal', true],
+    ['mod', 4n, 'less', true],
+    ['mod', 3n, 'less', false],
     ['lease', 0n, 'equal', true],
     ['lease', 1n, 'less', true],
   ])('compare %s %s %s on k -> %s', async (target, value, result, expected) => {
@@ -228,21 +236,21 @@ describe('txn', () => {
       },
     });
     expect(r.succeeded).toBe(true);
-    expect(r.header.revision).toBe(4n);
+    expect(r.header.revision).toBe(5n);
     const [p1, r1, d1, r2] = r.responses as [{ put: object }, { range: { kvs: KeyValue[] } }, { deleteRange: { deleted: number; prevKvs: KeyValue[] } }, { range: { kvs: KeyValue[] } }];
     expect(p1.put).toBeDefined();
-    expect(r1.range.kvs[0]).toMatchObject({ modRevision: 4n, version: 1n });
+    expect(r1.range.kvs[0]).toMatchObject({ modRevision: 5n, version: 1n });
     expect(d1.deleteRange.deleted).toBe(1);
     expect(s(d1.deleteRange.prevKvs[0]!.value)).toBe('v2');
     expect(r2.range.kvs).toEqual([]);
-    expect(m.revision).toBe(4n);
+    expect(m.revision).toBe(5n);
     const t2 = (await m.range({ key: b('t2') })).kvs[0]!;
-    expect(t2.modRevision).toBe(4n);
+    expect(t2.modRevision).toBe(5n);
   });
 
   it('a read-only txn does not bump the revision', async () => {
     const r = await m.propose({ txn: { compare: [], success: [{ range: { key: b('k') } }], failure: [] } });
-    expect(r.header.revision).toBe(3n);
+    expect(r.header.revision).toBe(4n);
   });
 
   it('nested txns take their own branch, compares see the state before the txn', async () => {
@@ -309,35 +317,59 @@ describe('txn', () => {
 
 describe('compaction', () => {
   beforeEach(async () => {
-    await put('a', '1'); // 1
-    await put('a', '2'); // 2
-    await put('b', '1'); // 3
-    await del('b'); // 4
-    await put('a', '3'); // 5
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await put('b', '1'); // 4
+    await del('b'); // 5
+    await put('a', '3'); // 6
   });
 
   it('keeps the latest version at or below the compaction point', async () => {
-    await m.propose({ compact: { revision: 3n } });
-    expect(s((await m.range({ key: b('a'), revision: 3n })).kvs[0]!.value)).toBe('2');
-    expect(s((await m.range({ key: b('b'), revision: 3n })).kvs[0]!.value)).toBe('1');
-    const err = await m.range({ key: b('a'), revision: 2n }).catch((e: CairnError) => e);
+    await m.propose({ compact: { revision: 4n } });
+    expect(s((await m.range({ key: b('a'), revision: 4n })).kvs[0]!.value)).toBe('2');
+    expect(s((await m.range({ key: b('b'), revision: 4n })).kvs[0]!.value)).toBe('1');
+    const err = await m.range({ key: b('a'), revision: 3n }).catch((e: CairnError) => e);
     expect(err).toBeInstanceOf(CairnError);
     expect((err as CairnError).code).toBe(ErrorCode.Compacted);
-    expect((err as CairnError).details).toEqual({ compactRevision: 3n });
+    expect((err as CairnError).details).toEqual({ compactRevision: 4n });
     // the revision is unchanged by compaction
-    expect(m.revision).toBe(5n);
+    expect(m.revision).toBe(6n);
   });
 
   it('at the current revision; refuses re-compaction and future revisions', async () => {
-    expect(await code(m.propose({ compact: { revision: 6n } }))).toBe(ErrorCode.FutureRevision);
-    await m.propose({ compact: { revision: 5n } });
+    expect(await code(m.propose({ compact: { revision: 7n } }))).toBe(ErrorCode.FutureRevision);
+    await m.propose({ compact: { revision: 6n } });
     expect(s((await m.range({ key: b('a') })).kvs[0]!.value)).toBe('3');
     expect((await m.range({ key: b('b') })).count).toBe(0);
+    expect(await code(m.propose({ compact: { revision: 6n } }))).toBe(ErrorCode.Compacted);
     expect(await code(m.propose({ compact: { revision: 5n } }))).toBe(ErrorCode.Compacted);
-    expect(await code(m.propose({ compact: { revision: 4n } }))).toBe(ErrorCode.Compacted);
-    expect(await code(m.range({ key: b('a'), revision: 4n }))).toBe(ErrorCode.Compacted);
+    expect(await code(m.range({ key: b('a'), revision: 5n }))).toBe(ErrorCode.Compacted);
     // version and create revision survive the dropped history
-    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 3n, modRevision: 5n });
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 3n, modRevision: 6n });
+  });
+});
+
+describe('compaction of an empty store', () => {
+  it('at revision 1, the current one, like etcd; 2 is the future; the first write is 2', async () => {
+    expect(await code(m.propose({ compact: { revision: 2n } }))).toBe(ErrorCode.FutureRevision);
+    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe('ok');
+    expect(m.revision).toBe(1n);
+    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
+    expect((await m.range({ key: FROM_KEY_END, rangeEnd: FROM_KEY_END, revision: 1n })).count).toBe(0);
+    expect(m.history(1n)).toEqual([]);
+    expect((await put('a', '1')).header.revision).toBe(2n);
+    await m.close();
+    m = await openMember(dir.dir);
+    expect(m.revision).toBe(2n);
+    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, modRevision: 2n, version: 1n });
+  });
+
+  it('restarts an untouched store at revision 1', async () => {
+    await m.close();
+    m = await openMember(dir.dir);
+    expect(m.revision).toBe(1n);
+    expect((await put('a', '1')).header.revision).toBe(2n);
   });
 });
 
@@ -347,50 +379,50 @@ describe('restart', () => {
     await put('b', '1');
     await put('a', '2');
     await del('b');
-    await m.propose({ compact: { revision: 2n } });
+    await m.propose({ compact: { revision: 3n } });
     await put('c', '1');
     const applied = m.appliedIndex;
     await m.close();
     m = await openMember(dir.dir);
-    expect(m.revision).toBe(5n);
+    expect(m.revision).toBe(6n);
     expect(m.appliedIndex).toBe(applied);
-    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 2n, modRevision: 3n });
-    expect(await code(m.range({ key: b('a'), revision: 1n }))).toBe(ErrorCode.Compacted);
-    expect(keys((await m.range({ key: b('a'), rangeEnd: FROM_KEY_END, revision: 2n })).kvs)).toEqual(['a', 'b']);
-    expect(await code(m.propose({ compact: { revision: 2n } }))).toBe(ErrorCode.Compacted);
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 2n, modRevision: 4n });
+    expect(await code(m.range({ key: b('a'), revision: 2n }))).toBe(ErrorCode.Compacted);
+    expect(keys((await m.range({ key: b('a'), rangeEnd: FROM_KEY_END, revision: 3n })).kvs)).toEqual(['a', 'b']);
+    expect(await code(m.propose({ compact: { revision: 3n } }))).toBe(ErrorCode.Compacted);
     const r = await put('a', '3');
-    expect(r.header.revision).toBe(6n);
-    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 3n, modRevision: 6n });
+    expect(r.header.revision).toBe(7n);
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 3n, modRevision: 7n });
     // the refused compaction consumed an index too (it was applied, as an error)
     expect(m.appliedIndex).toBe(applied + 2n);
   });
 
   it('keeps create revision and version when compaction dropped the creating put', async () => {
-    await put('a', '1'); // 1
-    await put('a', '2'); // 2
-    await put('a', '3'); // 3
-    await m.propose({ compact: { revision: 3n } });
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await put('a', '3'); // 4
+    await m.propose({ compact: { revision: 4n } });
     await m.close();
     m = await openMember(dir.dir);
     await put('a', '4');
-    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 1n, version: 4n, modRevision: 4n });
+    expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 4n, modRevision: 5n });
   });
 
   it('keeps the revision when compaction emptied the history', async () => {
-    await put('a', '1');
-    await del('a');
-    await m.propose({ compact: { revision: 2n } });
+    await put('a', '1'); // 2
+    await del('a'); // 3
+    await m.propose({ compact: { revision: 3n } });
     await m.close();
     m = await openMember(dir.dir);
-    expect(m.revision).toBe(2n);
-    expect((await put('a', 'x')).header.revision).toBe(3n);
+    expect(m.revision).toBe(3n);
+    expect((await put('a', 'x')).header.revision).toBe(4n);
   });
 });
 
 describe('group commit', () => {
   it('answers concurrent proposals in order with consecutive revisions', async () => {
     const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => put(`k${i}`, String(i))));
-    expect(rs.map((r) => r.header.revision)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+    expect(rs.map((r) => r.header.revision)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 2)));
     expect((await m.range({ key: b('k'), rangeEnd: b('l'), countOnly: true })).count).toBe(200);
   });
 
@@ -403,32 +435,33 @@ describe('group commit', () => {
     await m.propose({ txn: { compare: [], success: [{ put: { key: b('a'), value: b('2') } }, { put: { key: b('b'), value: b('1') } }], failure: [] } });
     await del('a', b('c'));
     expect(seen).toEqual([
-      { revision: 1n, types: ['put'], prev: [undefined] },
-      { revision: 2n, types: ['put', 'put'], prev: ['1', undefined] },
-      { revision: 3n, types: ['delete', 'delete'], prev: ['2', '1'] },
+      { revision: 2n, types: ['put'], prev: [undefined] },
+      { revision: 3n, types: ['put', 'put'], prev: ['1', undefined] },
+      { revision: 4n, types: ['delete', 'delete'], prev: ['2', '1'] },
     ]);
   });
 });
 
 describe('history (watch catch-up)', () => {
   it('replays the events of each revision with prevKv', async () => {
-    await put('a', '1'); // 1
-    await put('a', '2'); // 2
-    await m.propose({ txn: { compare: [], success: [{ put: { key: b('b'), value: b('1') } }, { deleteRange: { key: b('a') } }], failure: [] } }); // 3
-    await put('a', '3'); // 4
-    expect(m.durableRevision).toBe(4n);
-    const h = m.history(2n).map((r) => ({
+    await put('a', '1'); // 2
+    await put('a', '2'); // 3
+    await m.propose({ txn: { compare: [], success: [{ put: { key: b('b'), value: b('1') } }, { deleteRange: { key: b('a') } }], failure: [] } }); // 4
+    await put('a', '3'); // 5
+    expect(m.durableRevision).toBe(5n);
+    const h = m.history(3n).map((r) => ({
       revision: r.revision,
       events: r.events.map((e) => `${e.type} ${s(e.kv.key)}=${s(e.kv.value)}@${e.kv.modRevision} prev=${e.prevKv ? s(e.prevKv.value) : '-'}`),
     }));
     expect(h).toEqual([
-      { revision: 2n, events: ['put a=2@2 prev=1'] },
-      { revision: 3n, events: ['put b=1@3 prev=-', 'delete a=@3 prev=2'] },
-      { revision: 4n, events: ['put a=3@4 prev=-'] },
+      { revision: 3n, events: ['put a=2@3 prev=1'] },
+      { revision: 4n, events: ['put b=1@4 prev=-', 'delete a=@4 prev=2'] },
+      { revision: 5n, events: ['put a=3@5 prev=-'] },
     ]);
-    expect(m.history(5n)).toEqual([]);
-    await m.propose({ compact: { revision: 3n } });
-    expect(await code(Promise.resolve().then(() => m.history(2n)))).toBe(ErrorCode.Compacted);
-    expect(m.history(3n).map((r) => r.revision)).toEqual([3n, 4n]);
+    expect(m.history(1n).map((r) => r.revision)).toEqual([2n, 3n, 4n, 5n]);
+    expect(m.history(6n)).toEqual([]);
+    await m.propose({ compact: { revision: 4n } });
+    expect(await code(Promise.resolve().then(() => m.history(3n)))).toBe(ErrorCode.Compacted);
+    expect(m.history(4n).map((r) => r.revision)).toEqual([4n, 5n]);
   });
 });

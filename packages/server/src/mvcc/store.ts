@@ -85,7 +85,8 @@ export class MvccStore {
     }
     s.tree.endBulkLoad();
     invariant(last <= s.rev || s.rev === 0, 'history beyond the stored revision');
-    s.rev = Math.max(s.rev, last);
+    // Like etcd, an empty store is at revision 1, so the first write makes revision 2.
+    s.rev = Math.max(s.rev, last, 1);
     s.revAtLastDrain = s.rev;
     return s;
   }
