@@ -8,11 +8,14 @@ import { runSeed, type SimResult } from '../sim/sim.js';
 
 const SEEDS = 1000;
 
+let undecided = 0;
+
 function runChecked(seed: number, unsafeCommit: boolean): SimResult {
   const r = runSeed({ seed, unsafeCommit });
   if (!r.ok) return r;
   const lin = checkSeedHistory(r.history);
   if (lin.verdict === 'not-linearizable') return { ...r, ok: false, violation: `linearizability: ${lin.detail}` };
+  if (lin.verdict === 'unknown') undecided++;
   return r;
 }
 
@@ -32,6 +35,8 @@ describe('raft simulator', () => {
       if (!r.ok) failures.push(`seed ${seed}: ${r.violation} — replay: pnpm sim --seed ${seed} --verbose`);
     }
     expect(failures, `failing seeds:\n${failures.join('\n')}`).toEqual([]);
+    // Histories the checker could not decide within its step budget are not verified.
+    expect(undecided).toBeLessThanOrEqual(SEEDS / 100);
     // The budget must stay meaningful.
     expect(proposals / SEEDS).toBeGreaterThan(150);
     expect(crashes / SEEDS).toBeGreaterThan(10);
