@@ -54,6 +54,16 @@ describe('raft simulator', () => {
     console.log(`unsafe commit rule caught at seed ${caught!.seed}: ${caught!.violation} (replay: pnpm sim --seed ${caught!.seed} --unsafe --verbose)`);
   }, 600_000);
 
+  it('catches stale reads (served locally instead of through ReadIndex) with the linearizability check', () => {
+    let caught: number | undefined;
+    for (let seed = 1; seed <= SEEDS && caught === undefined; seed++) {
+      const r = runSeed({ seed, unsafeLocalReads: true });
+      if (r.ok && checkSeedHistory(r.history).verdict === 'not-linearizable') caught = seed;
+    }
+    expect(caught, 'stale reads survived the whole CI budget').toBeDefined();
+    console.log(`stale local reads caught by the linearizability check at seed ${caught}`);
+  }, 600_000);
+
   it('replays a seed exactly', () => {
     const a: string[] = [];
     const b: string[] = [];
