@@ -523,4 +523,3 @@ export class Raft {
   }
 }
 
-export { ProposalDroppedError };
