@@ -1,5 +1,6 @@
 import type { RequestDescriptor, StreamDescriptor } from '@cairn/protocol';
 import { Transport, type CairnClientOptions, type CallOptions, type StreamOptions } from './transport.js';
+import { Auth } from './auth.js';
 import { Cluster, Maintenance } from './cluster.js';
 import type { ServerHello } from './connection.js';
 import { KV } from './kv.js';
@@ -19,6 +20,7 @@ export class CairnClient {
   readonly kv: KV;
   readonly cluster: Cluster;
   readonly maintenance: Maintenance;
+  readonly auth: Auth;
   private readonly transport: Transport;
 
   constructor(options: CairnClientOptions) {
@@ -26,6 +28,7 @@ export class CairnClient {
     this.kv = new KV(this.transport);
     this.cluster = new Cluster(this.transport);
     this.maintenance = new Maintenance(this.transport);
+    this.auth = new Auth(this.transport);
   }
 
   /** Connects now; resolves with the member's hello (cluster id, member id, version). */

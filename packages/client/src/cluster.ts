@@ -1,4 +1,12 @@
-import { MemberList, Status, type MemberListResponse, type StatusResponse } from '@cairn/protocol';
+import {
+  Alarm,
+  MemberList,
+  Status,
+  type AlarmMember,
+  type AlarmResponse,
+  type MemberListResponse,
+  type StatusResponse,
+} from '@cairn/protocol';
 import type { CallOptions, Transport } from './transport.js';
 import { callOptionsOf } from './options.js';
 
@@ -31,5 +39,16 @@ export class Maintenance {
 
   status(options: CallOptions = {}): Promise<StatusResponse> {
     return this.transport.request(Status, {}, callOptionsOf(options));
+  }
+
+  /** The cluster's active alarms (NOSPACE ...). */
+  alarmList(options: CallOptions = {}): Promise<AlarmResponse> {
+    return this.transport.request(Alarm, { action: 'get' }, callOptionsOf(options));
+  }
+
+  /** Disarms `alarm`, or every active alarm when none is given. */
+  alarmDisarm(alarm?: AlarmMember, options: CallOptions = {}): Promise<AlarmResponse> {
+    const params = alarm === undefined ? { action: 'deactivate' as const } : { action: 'deactivate' as const, memberId: alarm.memberId, alarm: alarm.alarm };
+    return this.transport.request(Alarm, params, callOptionsOf(options));
   }
 }

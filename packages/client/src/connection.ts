@@ -42,6 +42,16 @@ export interface DialOptions {
   readonly timeoutMs: number;
   readonly token?: string;
   readonly maxFrameBytes: number;
+  readonly tls?: TlsOptions;
+}
+
+/** PEM material for wss:// endpoints. */
+export interface TlsOptions {
+  /** CA bundle the member's certificate must chain to (default: the system's). */
+  readonly ca?: string | Buffer;
+  /** Client certificate and key, for members with --client-cert-auth. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
 }
 
 /** Builds the CairnError an `err` frame describes. */
@@ -74,6 +84,13 @@ const dialErrorText: Readonly<Record<string, string>> = {
   ECONNRESET: 'connection reset by peer',
   EHOSTUNREACH: 'no route to host',
   ETIMEDOUT: 'i/o timeout',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by unknown authority',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate signed by unknown authority',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate signed by unknown authority',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate signed by unknown authority',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'tls: certificate required',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'tls: bad certificate',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'tls: unknown certificate authority',
 };
 
 /** Turns a socket-level failure into the message a user should see. */
@@ -118,6 +135,9 @@ export class Connection {
         handshakeTimeout: options.timeoutMs,
         maxPayload: options.maxFrameBytes,
         perMessageDeflate: false,
+        ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}),
+        ...(options.tls?.cert !== undefined ? { cert: options.tls.cert } : {}),
+        ...(options.tls?.key !== undefined ? { key: options.tls.key } : {}),
       });
       socket.binaryType = 'nodebuffer';
       let settled = false;

@@ -9,10 +9,11 @@ import { CairnError, ErrorCode } from '@cairn/protocol';
  *   'http://10.0.0.5:2379'  -> 'ws://10.0.0.5:2379/'
  *   'https://db.example'    -> 'wss://db.example/'
  */
-export function endpointToUrl(endpoint: string): string {
+export function endpointToUrl(endpoint: string, secure = false): string {
   const raw = endpoint.trim();
   if (raw === '') throw new CairnError(ErrorCode.InvalidArgument, 'empty endpoint');
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `ws://${raw}`;
+  // A bare host:port is wss:// when the client was given TLS settings.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${secure ? 'wss' : 'ws'}://${raw}`;
   let url: URL;
   try {
     url = new URL(withScheme);

@@ -1,6 +1,8 @@
 export { CairnClient, connect } from './cairnClient.js';
 export type { CairnClientOptions, CallOptions, StreamOptions, Logger } from './transport.js';
-export type { ServerHello } from './connection.js';
+export type { ServerHello, TlsOptions } from './connection.js';
+export { Auth } from './auth.js';
+export type { UserAddOptions } from './auth.js';
 export type { CairnStream } from './stream.js';
 export { KV } from './kv.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
@@ -30,4 +32,14 @@ export type {
   StatusResponse,
   SortOrder,
   SortTarget,
+  Permission,
+  PermissionType,
+  AlarmMember,
+  AlarmResponse,
+  AuthStatusResponse,
+  UserGetResponse,
+  UserListResponse,
+  RoleGetResponse,
+  RoleListResponse,
+  AuthHeaderResponse,
 } from '@cairn/protocol';

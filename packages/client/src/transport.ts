@@ -8,7 +8,7 @@ import {
   type RequestDescriptor,
   type StreamDescriptor,
 } from '@cairn/protocol';
-import { Connection, type ServerHello } from './connection.js';
+import { Connection, type ServerHello, type TlsOptions } from './connection.js';
 import { endpointToUrl } from './endpoints.js';
 import { CallScope } from './scope.js';
 import { StreamChannel, type CairnStream } from './stream.js';
@@ -28,10 +28,15 @@ export interface CairnClientOptions {
   readonly requestTimeoutMs?: number;
   /** An auth token to present in the handshake. */
   readonly token?: string;
-  /** With `password`: authenticate on every new connection and use the token it yields. */
+  /**
+   * With `password`: authenticate on every new connection and use the token it yields; when a
+   * member answers `invalid_auth_token` (the token expired), authenticate again and retry once.
+   */
   readonly username?: string;
   readonly password?: string;
   readonly logger?: Logger;
+  /** TLS for wss:// (https://) endpoints; bare host:port endpoints then use wss:// too. */
+  readonly tls?: TlsOptions;
   /** Largest frame accepted from a member. Default: the protocol's 32 MiB. */
   readonly maxFrameBytes?: number;
   /** First delay before retrying a request or a round of endpoints; doubles up to `maxBackoffMs`. Default 50. */
@@ -112,7 +117,7 @@ export class Transport {
     }
     this.options = options;
     this.endpoints = [...options.endpoints];
-    this.urls = this.endpoints.map(endpointToUrl);
+    this.urls = this.endpoints.map((e) => endpointToUrl(e, options.tls !== undefined));
     this.dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.logger = options.logger ?? {};
@@ -139,6 +144,7 @@ export class Transport {
   async request<Req, Res>(descriptor: RequestDescriptor<Req, Res>, params: Req, options: CallOptions = {}): Promise<Res> {
     const scope = this.openScope(options.timeoutMs ?? this.requestTimeoutMs, options.signal);
     try {
+      let renewed = false;
       for (let attempt = 0; ; attempt++) {
         // A failure to connect is final here: the dial already spent its budget on every endpoint.
         const conn = await scope.race(this.currentConnection());
@@ -146,6 +152,14 @@ export class Transport {
           return (await this.send(conn, descriptor.method, params, scope)) as Res;
         } catch (err) {
           const e = toCairnError(err);
+          if (e.code === ErrorCode.InvalidAuthToken && !renewed && this.options.username !== undefined && scope.error === undefined) {
+            // The token expired (or auth was re-enabled with a new secret): log in again on
+            // this connection and retry once. The server never applied the refused request.
+            renewed = true;
+            this.logger.debug?.('auth token refused, authenticating again', { method: descriptor.method });
+            await scope.race(this.authenticate(conn, this.options.username, this.options.password ?? '', this.requestTimeoutMs));
+            continue;
+          }
           if (scope.error !== undefined || !this.mayRetry(descriptor, options, e)) throw e;
           this.logger.debug?.('retrying request', { method: descriptor.method, attempt, error: e.message });
           await scope.sleep(this.backoff(attempt));
@@ -316,6 +330,7 @@ export class Transport {
       timeoutMs,
       maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       ...(token !== undefined ? { token } : {}),
+      ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
     });
     try {
       if (this.closed) throw new CairnError(ErrorCode.ConnectionClosed, 'client closed');
@@ -337,7 +352,14 @@ export class Transport {
   private async authenticate(conn: Connection, name: string, password: string, timeoutMs: number): Promise<void> {
     const scope = new CallScope(timeoutMs, undefined);
     try {
-      const res = (await this.send(conn, Authenticate.method, { name, password }, scope)) as { token: string };
+      let res: { token: string };
+      try {
+        res = (await this.send(conn, Authenticate.method, { name, password }, scope)) as { token: string };
+      } catch (err) {
+        // Like etcd's client: credentials for a cluster without auth are simply not needed.
+        if (toCairnError(err).code === ErrorCode.AuthNotEnabled) return;
+        throw err;
+      }
       conn.send({ t: 'auth', token: res.token });
     } finally {
       scope.dispose();

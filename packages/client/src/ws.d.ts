@@ -9,6 +9,10 @@ declare module 'ws' {
 
   interface ClientOptions {
     handshakeTimeout?: number;
+    /** Passed to tls.connect for wss:// URLs. */
+    ca?: string | Buffer | (string | Buffer)[];
+    cert?: string | Buffer;
+    key?: string | Buffer;
     maxPayload?: number;
     perMessageDeflate?: boolean;
   }

@@ -75,3 +75,19 @@ export const MoveLeader = defineRequest<t.MoveLeaderRequest, t.MoveLeaderRespons
 
 // Auth
 export const Authenticate = defineRequest<t.AuthenticateRequest, t.AuthenticateResponse>('auth.authenticate', read);
+export const AuthEnable = defineRequest<t.AuthEnableRequest, t.AuthHeaderResponse>('auth.enable', { idempotent: true });
+export const AuthDisable = defineRequest<t.AuthDisableRequest, t.AuthHeaderResponse>('auth.disable', { idempotent: true });
+export const AuthStatus = defineRequest<t.AuthStatusRequest, t.AuthStatusResponse>('auth.status', read);
+export const UserAdd = defineRequest<t.UserAddRequest, t.AuthHeaderResponse>('auth.userAdd', write);
+export const UserGet = defineRequest<t.UserNameRequest, t.UserGetResponse>('auth.userGet', read);
+export const UserList = defineRequest<t.UserListRequest, t.UserListResponse>('auth.userList', read);
+export const UserDelete = defineRequest<t.UserNameRequest, t.AuthHeaderResponse>('auth.userDelete', write);
+export const UserChangePassword = defineRequest<t.UserChangePasswordRequest, t.AuthHeaderResponse>('auth.userChangePassword', write);
+export const UserGrantRole = defineRequest<t.UserRoleRequest, t.AuthHeaderResponse>('auth.userGrantRole', write);
+export const UserRevokeRole = defineRequest<t.UserRoleRequest, t.AuthHeaderResponse>('auth.userRevokeRole', write);
+export const RoleAdd = defineRequest<t.RoleNameRequest, t.AuthHeaderResponse>('auth.roleAdd', write);
+export const RoleGet = defineRequest<t.RoleNameRequest, t.RoleGetResponse>('auth.roleGet', read);
+export const RoleList = defineRequest<t.RoleListRequest, t.RoleListResponse>('auth.roleList', read);
+export const RoleDelete = defineRequest<t.RoleNameRequest, t.AuthHeaderResponse>('auth.roleDelete', write);
+export const RoleGrantPermission = defineRequest<t.RoleGrantPermissionRequest, t.AuthHeaderResponse>('auth.roleGrantPermission', write);
+export const RoleRevokePermission = defineRequest<t.RoleRevokePermissionRequest, t.AuthHeaderResponse>('auth.roleRevokePermission', write);

@@ -341,3 +341,80 @@ export interface AuthenticateResponse {
   readonly header: ResponseHeader;
   readonly token: string;
 }
+
+/** What a role may do on a key, a [key, rangeEnd) range, a prefix or everything from a key. */
+export type PermissionType = 'read' | 'write' | 'readwrite';
+
+/**
+ * One grant of a role. `rangeEnd` absent or empty: the single key; [0]: every key >= key;
+ * otherwise the half-open [key, rangeEnd) (a prefix is [prefix, prefixEnd(prefix))).
+ */
+export interface Permission {
+  readonly permType: PermissionType;
+  readonly key: Uint8Array;
+  readonly rangeEnd?: Uint8Array;
+}
+
+/** The answer of every auth management call that only changes state. */
+export interface AuthHeaderResponse {
+  readonly header: ResponseHeader;
+}
+
+export type AuthEnableRequest = Record<string, never>;
+export type AuthDisableRequest = Record<string, never>;
+export type AuthStatusRequest = Record<string, never>;
+export interface AuthStatusResponse {
+  readonly header: ResponseHeader;
+  readonly enabled: boolean;
+  /** Bumped by every change of users, roles, permissions or the enabled flag. */
+  readonly authRevision: bigint;
+}
+
+export interface UserAddRequest {
+  readonly name: string;
+  /** In clear over the (ideally TLS) socket; the member hashes it before it enters the log. */
+  readonly password?: string;
+  /** A user that cannot authenticate with a password (only with a client certificate). */
+  readonly noPassword?: boolean;
+}
+export interface UserNameRequest {
+  readonly name: string;
+}
+export interface UserGetResponse {
+  readonly header: ResponseHeader;
+  readonly roles: string[];
+}
+export type UserListRequest = Record<string, never>;
+export interface UserListResponse {
+  readonly header: ResponseHeader;
+  readonly users: string[];
+}
+export interface UserChangePasswordRequest {
+  readonly name: string;
+  readonly password: string;
+}
+export interface UserRoleRequest {
+  readonly user: string;
+  readonly role: string;
+}
+export interface RoleNameRequest {
+  readonly role: string;
+}
+export interface RoleGetResponse {
+  readonly header: ResponseHeader;
+  readonly perm: Permission[];
+}
+export type RoleListRequest = Record<string, never>;
+export interface RoleListResponse {
+  readonly header: ResponseHeader;
+  readonly roles: string[];
+}
+export interface RoleGrantPermissionRequest {
+  readonly name: string;
+  readonly perm: Permission;
+}
+export interface RoleRevokePermissionRequest {
+  readonly role: string;
+  readonly key: Uint8Array;
+  readonly rangeEnd?: Uint8Array;
+}

@@ -197,4 +197,34 @@ export const alarmRequest = object<t.AlarmRequest>({
   alarm: optional(oneOf<t.AlarmType>('none', 'nospace', 'corrupt')),
 });
 export const moveLeaderRequest = object<t.MoveLeaderRequest>({ targetId: uint64 });
-export const authenticateRequest = object<t.AuthenticateRequest>({ name: str, password: str });
+
+/** Names of users and roles: non-empty, bounded, no control characters. */
+export const MAX_AUTH_NAME_BYTES = 256;
+/** Longest password accepted (scrypt takes anything; this bounds the work per request). */
+export const MAX_PASSWORD_BYTES = 1024;
+export const authName: Decoder<string> = (v, p) => {
+  const s = str(v, p);
+  if (s.length === 0) return fail(p, 'must not be empty');
+  if (new TextEncoder().encode(s).length > MAX_AUTH_NAME_BYTES) return fail(p, `is longer than ${MAX_AUTH_NAME_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(s)) return fail(p, 'must not contain control characters');
+  return s;
+};
+export const password: Decoder<string> = (v, p) => {
+  const s = str(v, p);
+  if (new TextEncoder().encode(s).length > MAX_PASSWORD_BYTES) return fail(p, `is longer than ${MAX_PASSWORD_BYTES} bytes`);
+  return s;
+};
+export const permission = object<t.Permission>({
+  permType: oneOf<t.PermissionType>('read', 'write', 'readwrite'),
+  key: bytes,
+  rangeEnd: optional(bytes),
+});
+export const authenticateRequest = object<t.AuthenticateRequest>({ name: authName, password });
+export const userAddRequest = object<t.UserAddRequest>({ name: authName, password: optional(password), noPassword: optional(bool) });
+export const userNameRequest = object<t.UserNameRequest>({ name: authName });
+export const userChangePasswordRequest = object<t.UserChangePasswordRequest>({ name: authName, password });
+export const userRoleRequest = object<t.UserRoleRequest>({ user: authName, role: authName });
+export const roleNameRequest = object<t.RoleNameRequest>({ role: authName });
+export const roleGrantPermissionRequest = object<t.RoleGrantPermissionRequest>({ name: authName, perm: permission });
+export const roleRevokePermissionRequest = object<t.RoleRevokePermissionRequest>({ role: authName, key: bytes, rangeEnd: optional(bytes) });

@@ -3,8 +3,15 @@
 // Starting a member (what the daemon calls).
 export { startServer, ListenError } from './server.js';
 export type { CairnServer, StartOptions } from './server.js';
-export { resolveConfig, parseInitialCluster, ConfigError } from './config/config.js';
-export type { CairnConfig, ResolvedConfig } from './config/config.js';
+export { resolveConfig, resolveTls, parseInitialCluster, ConfigError } from './config/config.js';
+export type { CairnConfig, ResolvedConfig, TlsConfig, ResolvedTls } from './config/config.js';
+export { Authorizer, DEFAULT_AUTH_TOKEN_TTL_SECONDS } from './auth/authorizer.js';
+export type { Caller } from './auth/authorizer.js';
+export { AuthStore, ROOT } from './auth/store.js';
+export type { UserRecord, RoleRecord } from './auth/store.js';
+export type { AuthOp } from './auth/ops.js';
+export { DEFAULT_QUOTA_BACKEND_BYTES } from './api/quota.js';
+export type { AlarmOp } from './apply/alarms.js';
 
 // The member and its one write path.
 export { Member, SERVER_VERSION, CLUSTER_VERSION } from './member.js';

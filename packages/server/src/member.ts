@@ -277,5 +277,7 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   if ('put' in r) return r.put;
   if ('deleteRange' in r) return r.deleteRange;
   if ('txn' in r) return r.txn;
+  if ('auth' in r) return r.auth;
+  if ('alarm' in r) return r.alarm;
   return r.compact;
 }

@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ClientApiServer } from './api/server.js';
 import { unaryHandlers } from './api/dispatch.js';
+import { Quota } from './api/quota.js';
+import { Authorizer } from './auth/authorizer.js';
 import type { StreamOpener } from './api/streams.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolveConfig, type CairnConfig } from './config/config.js';
@@ -51,7 +54,7 @@ export interface StartOptions {
    * Stream methods (watch, lease keep-alive) by method name, built once the member exists;
    * the watch and lease tasks register here.
    */
-  readonly streams?: (member: Member) => ReadonlyMap<string, StreamOpener>;
+  readonly streams?: (member: Member, auth: Authorizer) => ReadonlyMap<string, StreamOpener>;
 }
 
 const errorText: Record<string, string> = {
@@ -60,9 +63,9 @@ const errorText: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
-function listen(server: HttpServer, url: URL): Promise<AddressInfo> {
+function listen(server: HttpServer | HttpsServer, url: URL): Promise<AddressInfo> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port === '' ? 80 : Number(url.port);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? 'UNKNOWN';
@@ -130,14 +133,17 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   });
   metricsBox.m = metrics;
 
+  const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes };
+  const auth = new Authorizer(member.applier.auth, options.clock ?? systemClock, cfg.authTokenTtlSeconds);
+  const quota = new Quota(member, cfg.quotaBackendBytes, () => backend.sizeBytes());
   const api = new ClientApiServer(
     {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
-      limits: { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes },
-      unary: unaryHandlers(member, cfg),
-      streams: options.streams?.(member) ?? new Map<string, StreamOpener>(),
+      limits,
+      unary: unaryHandlers({ member, limits, auth, quota }),
+      streams: options.streams?.(member, auth) ?? new Map<string, StreamOpener>(),
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
     },
@@ -148,10 +154,26 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     healthProblem: () => (fatal !== undefined ? 'member stopped' : accepting ? '' : 'shutting down'),
   });
 
-  const servers: HttpServer[] = [];
+  const servers: (HttpServer | HttpsServer)[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
-      const server = createServer(handler);
+      const tls = cfg.tls;
+      const server =
+        url.protocol === 'https:' && tls !== undefined
+          ? createHttpsServer(
+              {
+                cert: tls.cert,
+                key: tls.key,
+                ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+                requestCert: tls.clientCertAuth,
+                rejectUnauthorized: tls.clientCertAuth,
+                minVersion: 'TLSv1.2',
+              },
+              handler,
+            )
+          : createServer(handler);
+      // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
+      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
       server.on('clientError', (_err, socket) => socket.destroy());
       api.attach(server);
       servers.push(server);

@@ -1,55 +1,87 @@
 import {
+  Alarm,
+  CairnError,
   Compact,
   DeleteRange,
+  ErrorCode,
   MemberList,
   Put,
   Range,
   Status,
   Txn,
   validate,
-  type Decoder,
-  type RequestDescriptor,
 } from '@cairn/protocol';
 import type { Member } from '../member.js';
+import { addsData } from '../apply/applier.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import { authHandlers } from './authHandlers.js';
+import { unary, type UnaryHandler } from './unary.js';
 import { checkKeyLimits, checkTxnLimits, type ApiLimits } from './limits.js';
+import type { Quota } from './quota.js';
 
-/** Runs one decoded-but-unchecked request; resolves with the result or rejects. */
-export type UnaryHandler = (params: unknown) => Promise<unknown>;
+export type { UnaryHandler } from './unary.js';
 
-/**
- * One table entry: a protocol descriptor, its params decoder, and the code that runs it.
- * `Res` ties the handler's result to the descriptor's response type.
- */
-function unary<Req, Res>(
-  d: RequestDescriptor<Req, Res>,
-  decode: Decoder<Req>,
-  run: (req: Req) => Promise<Res> | Res,
-): [string, UnaryHandler] {
-  // Absent params are an empty map, so parameterless methods need not send one.
-  return [d.method, async (params) => run(decode(params ?? {}, ''))];
+export interface DispatchDeps {
+  readonly member: Member;
+  readonly limits: ApiLimits;
+  readonly auth: Authorizer;
+  readonly quota: Quota;
 }
 
 /** The unary methods a single member serves, keyed by the descriptors' method names. */
-export function unaryHandlers(member: Member, limits: ApiLimits): ReadonlyMap<string, UnaryHandler> {
+export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
   return new Map<string, UnaryHandler>([
-    unary(Range, validate.rangeRequest, (req) => {
+    unary(Range, validate.rangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
+      auth.range(caller, req);
       return member.range(req);
     }),
-    unary(Put, validate.putRequest, (req) => {
+    unary(Put, validate.putRequest, (req, caller) => {
       checkKeyLimits(req.key, limits);
+      auth.put(caller, req);
+      quota.check();
       return member.propose({ put: req });
     }),
-    unary(DeleteRange, validate.deleteRangeRequest, (req) => {
+    unary(DeleteRange, validate.deleteRangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
+      auth.deleteRange(caller, req);
       return member.propose({ deleteRange: req });
     }),
-    unary(Txn, validate.txnRequest, (req) => {
+    unary(Txn, validate.txnRequest, (req, caller) => {
       checkTxnLimits(req, limits);
+      auth.txn(caller, req);
+      if (addsData({ txn: req })) quota.check();
       return member.propose({ txn: req });
     }),
-    unary(Compact, validate.compactionRequest, (req) => member.propose({ compact: req })),
-    unary(Status, validate.emptyRequest, () => member.status()),
-    unary(MemberList, validate.memberListRequest, () => member.memberList()),
+    unary(Compact, validate.compactionRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.propose({ compact: req });
+    }),
+    unary(Status, validate.emptyRequest, (_req, caller) => {
+      auth.admin(caller);
+      return member.status();
+    }),
+    unary(MemberList, validate.memberListRequest, (_req, caller) => {
+      auth.admin(caller);
+      return member.memberList();
+    }),
+    unary(Alarm, validate.alarmRequest, async (req, caller) => {
+      auth.admin(caller);
+      if (req.action === 'get') return { header: member.header(), alarms: member.applier.alarms.list() };
+      const alarm = req.alarm ?? 'none';
+      if (req.memberId === undefined || alarm === 'none') {
+        // Like etcd's `alarm disarm`: every active alarm when none is named.
+        if (req.action === 'activate') throw new CairnError(ErrorCode.InvalidArgument, 'invalid argument: alarm and memberId are required');
+        const changed = [];
+        for (const a of member.applier.alarms.list()) {
+          if (a.alarm === 'none') continue;
+          const res = await member.propose({ alarm: { action: 'deactivate', memberId: a.memberId, alarm: a.alarm } });
+          changed.push(...res.alarms);
+        }
+        return { header: member.header(), alarms: changed };
+      }
+      return member.propose({ alarm: { action: req.action, memberId: req.memberId, alarm } });
+    }),
+    ...authHandlers(member, auth),
   ]);
 }

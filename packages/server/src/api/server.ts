@@ -1,5 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, ErrorCode, type ServerFrame } from '@cairn/protocol';
 import { WebSocketServer, type WsSocket as WebSocket } from './ws.js';
 import type { Logger } from 'pino';
@@ -19,18 +21,18 @@ export class ClientApiServer {
   ) {}
 
   /** Routes the HTTP server's upgrade requests here. */
-  attach(server: HttpServer): void {
+  attach(server: HttpServer | HttpsServer): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       if (!this.host.accepting()) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, certUser(req)));
     });
   }
 
-  private connection(ws: WebSocket): void {
+  private connection(ws: WebSocket, user: string | undefined): void {
     const sink = (frame: ServerFrame): void => {
       if (ws.readyState !== 1) return;
       let bytes: Uint8Array;
@@ -44,7 +46,7 @@ export class ClientApiServer {
       }
       ws.send(bytes);
     };
-    const session = new Session(this.host, sink);
+    const session = new Session(this.host, sink, user);
     this.sessions.set(ws, session);
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -79,4 +81,16 @@ export class ClientApiServer {
     for (const ws of this.sessions.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/**
+ * The common name of the client certificate on a TLS socket, when the server asked for one and
+ * it verified against the trusted CA (with --client-cert-auth a socket without one never gets
+ * this far).
+ */
+function certUser(req: IncomingMessage): string | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.encrypted !== true || socket.authorized !== true || socket.getPeerCertificate === undefined) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }

@@ -10,7 +10,8 @@ import {
   type ClientFrame,
   type ServerFrame,
 } from '@cairn/protocol';
-import type { UnaryHandler } from './dispatch.js';
+import type { Caller } from '../auth/authorizer.js';
+import type { UnaryHandler } from './unary.js';
 import { checkRequestBytes, type ApiLimits } from './limits.js';
 import type { StreamOpener, StreamSession } from './streams.js';
 
@@ -49,11 +50,16 @@ export class Session {
   private readonly inflight = new Map<number, object>();
   private readonly streams = new Map<number, StreamSession>();
   private closed = false;
+  /** Who this socket speaks for: the token from hello/auth frames, a client certificate's name. */
+  private readonly caller: Caller;
 
   constructor(
     private readonly host: SessionHost,
     private readonly sink: FrameSink,
-  ) {}
+    certUser?: string,
+  ) {
+    this.caller = certUser !== undefined ? { certUser } : {};
+  }
 
   get inflightCount(): number {
     return this.inflight.size;
@@ -84,6 +90,7 @@ export class Session {
         });
       }
       this.helloed = true;
+      if (frame.token !== undefined) this.caller.token = frame.token;
       const h = this.host;
       this.sink({ t: 'hello', version: PROTOCOL_VERSION, clusterId: h.clusterId, memberId: h.memberId, serverVersion: h.serverVersion });
       return;
@@ -112,7 +119,9 @@ export class Session {
         return;
       }
       case 'auth':
-        throw new CairnError(ErrorCode.AuthNotEnabled);
+        // Checked on each request: a bad token fails those with invalid_auth_token.
+        this.caller.token = frame.token;
+        return;
     }
   }
 
@@ -138,7 +147,7 @@ export class Session {
     const mine = (): boolean => this.inflight.get(id) === token && this.inflight.delete(id);
     let p: Promise<unknown>;
     try {
-      p = handler(params);
+      p = handler(params, this.caller);
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -173,6 +182,7 @@ export class Session {
     try {
       session = opener(params, {
         id,
+        caller: this.caller,
         send: (result) => {
           if (this.streams.has(id)) this.send({ t: 'data', id, result });
         },

@@ -1,4 +1,5 @@
 import type { CairnError } from '@cairn/protocol';
+import type { Caller } from '../auth/authorizer.js';
 
 /**
  * The hook for streaming methods (watch, lease keep-alive), registered by method name from
@@ -7,6 +8,11 @@ import type { CairnError } from '@cairn/protocol';
  */
 export interface StreamContext {
   readonly id: number;
+  /**
+   * Who opened the stream. A watch must pass `Authorizer.watch(caller, key, rangeEnd)` before
+   * it is registered (read permission on the whole watched range).
+   */
+  readonly caller: Caller;
   /** Sends one `data` frame on the stream. */
   send(result: unknown): void;
   /** Ends the stream from the server side: `err` with the code, or without one if normal. */

@@ -1,10 +1,12 @@
-import { CairnError, encodeValue, type ResponseHeader } from '@cairn/protocol';
+import { CairnError, encodeValue, ErrorCode, type RequestOp, type ResponseHeader } from '@cairn/protocol';
 import type { Backend } from '../storage/backend.js';
 import { metaKey, MetaKey } from '../storage/keyspace.js';
 import { MvccStore, readMetaNumber, type DrainedBatch, type StoreOptions } from '../mvcc/store.js';
 import { runTxn } from '../mvcc/txn.js';
 import { mainOf, invariant } from '../mvcc/revision.js';
 import { checkWriteRequest } from './checks.js';
+import { AuthStore } from '../auth/store.js';
+import { AlarmStore } from './alarms.js';
 import { decodeWriteRequest, type WriteRequest, type WriteResponse } from './requests.js';
 import { deleteResponse, putResponse, txnResponse } from './responses.js';
 
@@ -37,6 +39,8 @@ export class Applier {
 
   private constructor(
     readonly store: MvccStore,
+    readonly auth: AuthStore,
+    readonly alarms: AlarmStore,
     private readonly header: HeaderFactory,
     appliedIndex: bigint,
   ) {
@@ -46,7 +50,7 @@ export class Applier {
 
   static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}): Applier {
     const store = MvccStore.load(backend, options);
-    return new Applier(store, header, BigInt(readMetaNumber(backend, MetaKey.AppliedIndex)));
+    return new Applier(store, AuthStore.load(backend), AlarmStore.load(backend), header, BigInt(readMetaNumber(backend, MetaKey.AppliedIndex)));
   }
 
   /** Index of the last entry applied (durable or not). */
@@ -70,6 +74,17 @@ export class Applier {
   private run(req: WriteRequest): WriteResponse {
     checkWriteRequest(req);
     const s = this.store;
+    if ('auth' in req) {
+      this.auth.apply(req.auth);
+      return { auth: { header: this.header(s.currentRevision) } };
+    }
+    if ('alarm' in req) {
+      const alarms = this.alarms.apply(req.alarm);
+      return { alarm: { header: this.header(s.currentRevision), alarms } };
+    }
+    // Capped like etcd's applier while NOSPACE is raised: what adds data fails, deletes and
+    // compaction still work so that an operator can make room.
+    if (this.alarms.has('nospace') && addsData(req)) throw new CairnError(ErrorCode.NoSpace);
     if ('put' in req) {
       const r = s.write((t) => t.put(req.put));
       return { put: putResponse(r, this.header(s.currentRevision)) };
@@ -89,6 +104,8 @@ export class Applier {
   /** Takes everything applied since the last drain, with the applied index, as one batch. */
   drain(): AppliedBatch {
     const store = this.store.drain();
+    // Same batch as the MVCC records and the applied index: one atomic write.
+    store.ops.push(...this.auth.drain(), ...this.alarms.drain());
     if (this.applied !== this.drainedIndex) {
       const index = encodeValue(this.applied);
       store.ops.push({ type: 'put', key: metaKey(MetaKey.AppliedIndex), value: index });
@@ -102,4 +119,13 @@ export class Applier {
   release(batch: AppliedBatch): void {
     this.store.release(batch.store);
   }
+}
+
+/** Whether a write request can add data (a put somewhere in it). */
+export function addsData(req: WriteRequest): boolean {
+  const ops = (list: readonly RequestOp[]): boolean =>
+    list.some((op) => 'put' in op || ('txn' in op && (ops(op.txn.success) || ops(op.txn.failure))));
+  if ('put' in req) return true;
+  if ('txn' in req) return ops(req.txn.success) || ops(req.txn.failure);
+  return false;
 }

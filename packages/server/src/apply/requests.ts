@@ -12,7 +12,12 @@ import {
   type PutResponse,
   type TxnRequest,
   type TxnResponse,
+  type AlarmResponse,
+  type AuthHeaderResponse,
+  type Decoder,
 } from '@cairn/protocol';
+import { authOp, type AuthOp } from '../auth/ops.js';
+import type { AlarmOp } from './alarms.js';
 
 /**
  * A request that changes state-machine data: what enters the log. The lease, auth and
@@ -22,13 +27,17 @@ export type WriteRequest =
   | { readonly put: PutRequest }
   | { readonly deleteRange: DeleteRangeRequest }
   | { readonly txn: TxnRequest }
-  | { readonly compact: CompactionRequest };
+  | { readonly compact: CompactionRequest }
+  | { readonly auth: AuthOp }
+  | { readonly alarm: AlarmOp };
 
 export type WriteResponse =
   | { readonly put: PutResponse }
   | { readonly deleteRange: DeleteRangeResponse }
   | { readonly txn: TxnResponse }
-  | { readonly compact: CompactionResponse };
+  | { readonly compact: CompactionResponse }
+  | { readonly auth: AuthHeaderResponse }
+  | { readonly alarm: AlarmResponse };
 
 /** The response type matching a request variant. */
 export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
@@ -37,7 +46,11 @@ export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
     ? DeleteRangeResponse
     : R extends { txn: TxnRequest }
       ? TxnResponse
-      : CompactionResponse;
+      : R extends { auth: AuthOp }
+        ? AuthHeaderResponse
+        : R extends { alarm: AlarmOp }
+          ? AlarmResponse
+          : CompactionResponse;
 
 /** A log entry's data: the request in the protocol's MessagePack encoding. */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
@@ -49,6 +62,12 @@ const variants = {
   deleteRange: validate.deleteRangeRequest,
   txn: validate.txnRequest,
   compact: validate.compactionRequest,
+  auth: authOp,
+  alarm: validate.object<AlarmOp>({
+    action: validate.oneOf('activate', 'deactivate'),
+    memberId: validate.uint64,
+    alarm: validate.oneOf('nospace', 'corrupt'),
+  }) as Decoder<AlarmOp>,
 } as const;
 
 /**

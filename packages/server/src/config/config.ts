@@ -1,5 +1,27 @@
 import type { Logger } from 'pino';
+import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
+import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
+import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
+
+/** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
+export interface TlsConfig {
+  /** PEM certificate (chain) this member presents. */
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  /** PEM CA bundle that client (or peer) certificates must chain to. */
+  readonly trustedCaFile?: string | undefined;
+  /** Require and verify a client certificate; its common name is the user when no token is given. */
+  readonly clientCertAuth?: boolean | undefined;
+}
+
+/** Loaded PEM material, checked at start-up so a bad path fails before anything listens. */
+export interface ResolvedTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+  readonly clientCertAuth: boolean;
+}
 
 /** What the daemon passes to `startServer`; every field optional, etcd's defaults. */
 export interface CairnConfig {
@@ -30,6 +52,17 @@ export interface CairnConfig {
   readonly maxTxnOps?: number | undefined;
   /** Default 32 KiB. */
   readonly maxKeyBytes?: number | undefined;
+  /** Lifetime of an auth token in seconds (etcd's --auth-token-ttl). Default 300. */
+  readonly authTokenTtlSeconds?: number | undefined;
+  /** Backend size past which writes fail with no_space and NOSPACE is raised. 0 or absent: 2 GiB. */
+  readonly quotaBackendBytes?: number | undefined;
+  /** Client TLS: needed for https:// listen-client-urls. */
+  readonly tls?: TlsConfig | undefined;
+  /**
+   * Peer TLS: parsed and checked now, applied by the peer transport when it lands (there is
+   * no peer listener yet).
+   */
+  readonly peerTls?: TlsConfig | undefined;
   /** Default: a pino logger at 'info' on stdout. */
   readonly logger?: Logger | undefined;
   /**
@@ -53,6 +86,10 @@ export interface ResolvedConfig {
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly maxKeyBytes: number;
+  readonly authTokenTtlSeconds: number;
+  readonly quotaBackendBytes: number;
+  readonly tls: ResolvedTls | undefined;
+  readonly peerTls: ResolvedTls | undefined;
 }
 
 /** A configuration Cairn cannot start with. */
@@ -60,7 +97,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function urls(list: readonly string[], what: string): URL[] {
+function urls(list: readonly string[], what: string, tls = false): URL[] {
   if (list.length === 0) throw new ConfigError(`${what}: at least one URL is needed`);
   return list.map((u) => {
     let url: URL;
@@ -69,7 +106,8 @@ function urls(list: readonly string[], what: string): URL[] {
     } catch {
       throw new ConfigError(`${what}: ${JSON.stringify(u)} is not a URL`);
     }
-    if (url.protocol !== 'http:') throw new ConfigError(`${what}: ${u}: only http:// is supported (TLS is not implemented yet)`);
+    if (url.protocol === 'https:' && !tls) throw new ConfigError(`${what}: ${u}: https needs a certificate and key (cert-file, key-file)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${what}: ${u}: scheme must be http or https`);
     return url;
   });
 }
@@ -106,12 +144,42 @@ function clusterFromRecord(r: Readonly<Record<string, string | readonly string[]
   return out;
 }
 
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Loads a transport's PEM files; undefined when no TLS is configured for it. */
+export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): ResolvedTls | undefined {
+  if (t === undefined) return undefined;
+  const any = t.certFile !== undefined || t.keyFile !== undefined || t.trustedCaFile !== undefined || t.clientCertAuth === true;
+  if (!any) return undefined;
+  if (t.certFile === undefined || t.keyFile === undefined) {
+    throw new ConfigError(`${prefix}cert-file and ${prefix}key-file must be given together`);
+  }
+  const clientCertAuth = t.clientCertAuth === true;
+  if (clientCertAuth && t.trustedCaFile === undefined) {
+    throw new ConfigError(`${prefix}client-cert-auth needs ${prefix}trusted-ca-file to verify certificates against`);
+  }
+  return {
+    cert: readPem(t.certFile, `${prefix}cert-file`),
+    key: readPem(t.keyFile, `${prefix}key-file`),
+    ca: t.trustedCaFile === undefined ? undefined : readPem(t.trustedCaFile, `${prefix}trusted-ca-file`),
+    clientCertAuth,
+  };
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
+  const tls = resolveTls(c.tls, '');
+  const peerTls = resolveTls(c.peerTls, 'peer-');
   const listenPeerUrls = c.listenPeerUrls ?? ['http://127.0.0.1:2380'];
-  urls(listenPeerUrls, 'listen-peer-urls');
+  urls(listenPeerUrls, 'listen-peer-urls', peerTls !== undefined);
   const initialAdvertisePeerUrls = c.initialAdvertisePeerUrls ?? listenPeerUrls;
-  urls(initialAdvertisePeerUrls, 'initial-advertise-peer-urls');
+  urls(initialAdvertisePeerUrls, 'initial-advertise-peer-urls', peerTls !== undefined);
   const initialCluster =
     typeof c.initialCluster === 'object'
       ? clusterFromRecord(c.initialCluster)
@@ -122,11 +190,11 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
   }
   const state = c.initialClusterState ?? 'new';
   if (state !== 'new' && state !== 'existing') throw new ConfigError(`initial-cluster-state must be new or existing, got ${String(state)}`);
-  if (c.advertiseClientUrls !== undefined) urls(c.advertiseClientUrls, 'advertise-client-urls');
+  if (c.advertiseClientUrls !== undefined) urls(c.advertiseClientUrls, 'advertise-client-urls', true);
   return {
     name,
     dataDir: c.dataDir ?? './default.cairn',
-    listenClientUrls: urls(c.listenClientUrls ?? ['http://127.0.0.1:2379'], 'listen-client-urls'),
+    listenClientUrls: urls(c.listenClientUrls ?? ['http://127.0.0.1:2379'], 'listen-client-urls', tls !== undefined),
     advertiseClientUrls: c.advertiseClientUrls,
     listenPeerUrls,
     initialAdvertisePeerUrls,
@@ -136,5 +204,9 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     maxRequestBytes: positive(c.maxRequestBytes, defaultLimits.maxRequestBytes, 'max-request-bytes'),
     maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
     maxKeyBytes: positive(c.maxKeyBytes, defaultLimits.maxKeyBytes, 'max-key-bytes'),
+    authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
+    quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
+    tls,
+    peerTls,
   };
 }

@@ -4,7 +4,10 @@
  *   'h' main:u64be sub:u32be   -> history record (an encoded KeyValue, see mvcc/kvRecord.ts)
  *   'm' name(utf8)             -> meta value (msgpack), names in `MetaKey`
  *   'l' ...                    -> lease records (lease task)
- *   'a' ...                    -> auth records (auth task)
+ *   'a' 'u' name               -> user record (msgpack; password only as a salted scrypt hash)
+ *   'a' 'r' name               -> role record with its permissions
+ *   'a' 'm' name               -> auth meta: enabled flag, auth revision, token-signing secret
+ *   'x' member:u64be type      -> an active alarm (NOSPACE ...), raised through the log
  *   'r' ...                    -> raft log, HardState, snapshot metadata (raft driver task)
  *
  * Revisions are big-endian so history sorts by revision; a scan of 'h' is the store's history
@@ -12,6 +15,8 @@
  */
 export const TABLE_HISTORY = 0x68; // 'h'
 export const TABLE_META = 0x6d; // 'm'
+export const TABLE_AUTH = 0x61; // 'a'
+export const TABLE_ALARM = 0x78; // 'x'
 
 export const HISTORY_KEY_BYTES = 13;
 /** Largest main revision: history keys hold it as an unsigned 64-bit value, JS as a safe integer. */

@@ -1,0 +1,31 @@
+import { CairnError, ErrorCode } from '@cairn/protocol';
+import type { Member } from '../member.js';
+
+/** etcd's default --quota-backend-bytes: 2 GiB. */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
+
+/**
+ * The backend quota, checked before a write that adds data is proposed. Past the quota the
+ * member raises NOSPACE through the log (so every member caps writes) and the write fails with
+ * `no_space`; deletes and compaction are never refused, so an operator can make room, then
+ * `alarm disarm`.
+ */
+export class Quota {
+  private raising: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly member: Member,
+    private readonly quotaBytes: number,
+    private readonly sizeBytes: () => number,
+  ) {}
+
+  check(): void {
+    if (this.member.applier.alarms.has('nospace')) throw new CairnError(ErrorCode.NoSpace);
+    if (this.sizeBytes() <= this.quotaBytes) return;
+    this.raising ??= this.member
+      .propose({ alarm: { action: 'activate', memberId: this.member.memberId, alarm: 'nospace' } })
+      .catch(() => undefined)
+      .finally(() => (this.raising = undefined));
+    throw new CairnError(ErrorCode.NoSpace);
+  }
+}
