@@ -2,7 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIo } from './context.js';
 import { ExitCode, UsageError, exitCodeOfError } from './exitCodes.js';
 import { registerClusterCommands, versionText } from './commands/cluster.js';
-import { booleanFlags } from './commands/kvFlags.js';
+import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
+import { registerAuthCommands } from './commands/auth.js';
 import { registerKvCommands } from './commands/kv.js';
 
 /**
@@ -17,6 +18,7 @@ export function normaliseBooleanFlags(argv: readonly string[]): string[] {
     if (arg === '--') literal = true;
     if (m !== null && booleanFlags.has(m[1]!)) {
       if (/^(true|1|t|TRUE|True)$/.test(m[2]!)) out.push(`--${m[1]}`);
+      else if (negatableFlags.has(m[1]!)) out.push(`--no-${m[1]}`);
       continue;
     }
     out.push(arg);
@@ -43,6 +45,9 @@ export function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication').default(env('USER')))
     .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
+    .addOption(new Option('--cacert <file>', 'verify certificates of TLS-enabled secure servers using this CA bundle').default(env('CACERT')))
+    .addOption(new Option('--cert <file>', 'identify secure client using this TLS certificate file').default(env('CERT')))
+    .addOption(new Option('--key <file>', 'identify secure client using this TLS key file').default(env('KEY')))
     .addOption(new Option('--debug', 'enable client-side debug logging').default(env('DEBUG') === 'true' ? true : undefined))
     .exitOverride()
     .configureOutput({
@@ -55,6 +60,7 @@ export function buildProgram(io: CliIo): Command {
 
   registerKvCommands(program, io);
   registerClusterCommands(program, io);
+  registerAuthCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CairnClient, CairnClientOptions, Logger } from '@cairn/client';
 import { parseDurationMs, DurationError } from './duration.js';
@@ -11,6 +12,8 @@ export interface CliIo {
   err(text: string): void;
   readonly stdin: Input;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a password with hidden input; absent when stdin is not a terminal. */
+  readonly readPassword?: (prompt: string) => Promise<string>;
 }
 
 /** The global flags, as commander hands them over. */
@@ -23,6 +26,10 @@ export interface GlobalFlags {
   user?: string;
   password?: string;
   debug?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  insecureTransport?: boolean;
 }
 
 type ClientModule = typeof import('@cairn/client');
@@ -59,7 +66,9 @@ export class Context {
   readonly hex: boolean;
   readonly dialTimeoutMs: number;
   readonly commandTimeoutMs: number;
-  private readonly auth: { username: string; password: string } | undefined;
+  private readonly user: { username: string; password: string | undefined } | undefined;
+  private auth: { username: string; password: string } | undefined;
+  private readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
   private readonly logger: Logger | undefined;
   private readonly clients: CairnClient[] = [];
 
@@ -71,12 +80,13 @@ export class Context {
     this.hex = flags.hex === true;
     this.dialTimeoutMs = duration(flags.dialTimeout, 'dial-timeout');
     this.commandTimeoutMs = duration(flags.commandTimeout, 'command-timeout');
-    this.auth = parseUser(flags.user, flags.password);
+    this.user = parseUser(flags.user, flags.password);
+    this.tls = loadTls(flags);
     if (flags.debug === true) {
       io.err(
         `CAIRNCTL_ENDPOINTS=[${this.endpoints.join(',')}]\nCAIRNCTL_WRITE_OUT=${this.format}\n` +
           `CAIRNCTL_DIAL_TIMEOUT=${flags.dialTimeout}\nCAIRNCTL_COMMAND_TIMEOUT=${flags.commandTimeout}\n` +
-          `CAIRNCTL_HEX=${this.hex}\nCAIRNCTL_USER=${this.auth?.username ?? ''}\n`,
+          `CAIRNCTL_HEX=${this.hex}\nCAIRNCTL_USER=${this.user?.username ?? ''}\n`,
       );
       const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
         io.err(`${level}: ${message}${fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : ''}\n`);
@@ -94,12 +104,24 @@ export class Context {
   /** A client for the given endpoints (default: --endpoints); closed when the command ends. */
   async client(endpoints: readonly string[] = this.endpoints): Promise<CairnClient> {
     const { CairnClient } = await loadClient();
+    if (this.user !== undefined && this.auth === undefined) {
+      let password = this.user.password;
+      if (password === undefined) {
+        // `--user=name` alone: ask, like etcdctl, with the input hidden.
+        if (this.io.readPassword === undefined) {
+          throw new UsageError('a password is needed with --user: use --user=name:password or --password (stdin is not a terminal to ask on)');
+        }
+        password = await this.io.readPassword('Password: ');
+      }
+      this.auth = { username: this.user.username, password };
+    }
     const options: CairnClientOptions = {
       endpoints,
       dialTimeoutMs: this.dialTimeoutMs,
       requestTimeoutMs: this.commandTimeoutMs,
       ...(this.auth !== undefined ? { username: this.auth.username, password: this.auth.password } : {}),
       ...(this.logger !== undefined ? { logger: this.logger } : {}),
+      ...(this.tls !== undefined ? { tls: this.tls } : {}),
     };
     const client = new CairnClient(options);
     this.clients.push(client);
@@ -111,18 +133,44 @@ export class Context {
   }
 }
 
-/** `--user name:password`, or `--user name --password pw`. */
-export function parseUser(user: string | undefined, password: string | undefined): { username: string; password: string } | undefined {
+/**
+ * `--user name:password`, `--user name --password pw`, or `--user name` (the password is then
+ * asked for on the terminal when a client is made).
+ */
+export function parseUser(
+  user: string | undefined,
+  password: string | undefined,
+): { username: string; password: string | undefined } | undefined {
   if (user === undefined || user === '') {
     if (password !== undefined && password !== '') throw new UsageError('--password given without --user');
     return undefined;
   }
-  if (password !== undefined) return { username: user, password };
-  const colon = user.indexOf(':');
-  if (colon < 0) {
-    throw new UsageError('a password is needed with --user: use --user=name:password or --password');
+  if (password !== undefined) {
+    if (user.includes(':')) throw new UsageError("--user shouldn't include a password when --password is given");
+    return { username: user, password };
   }
+  const colon = user.indexOf(':');
+  if (colon < 0) return { username: user, password: undefined };
   return { username: user.slice(0, colon), password: user.slice(colon + 1) };
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as Error).message}`, ExitCode.BadArgs);
+  }
+}
+
+/** `--cacert`, `--cert`, `--key`: TLS for every endpoint (bare host:port then means wss). */
+function loadTls(flags: GlobalFlags): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  if (flags.cacert === undefined && flags.cert === undefined && flags.key === undefined) return undefined;
+  if ((flags.cert === undefined) !== (flags.key === undefined)) throw new UsageError('--cert and --key must be given together');
+  return {
+    ...(flags.cacert !== undefined ? { ca: readPem(flags.cacert, 'cacert') } : {}),
+    ...(flags.cert !== undefined ? { cert: readPem(flags.cert, 'cert') } : {}),
+    ...(flags.key !== undefined ? { key: readPem(flags.key, 'key') } : {}),
+  };
 }
 
 /** Reads the global flags of whichever (sub)command is running. */

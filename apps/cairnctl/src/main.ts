@@ -1,5 +1,6 @@
 import { runCli } from './cli.js';
 import { inputFrom } from './lines.js';
+import { readHiddenLine } from './password.js';
 
 const code = await runCli(process.argv.slice(2), {
   out: (s) => {
@@ -10,6 +11,7 @@ const code = await runCli(process.argv.slice(2), {
   },
   stdin: inputFrom(process.stdin),
   env: process.env,
+  ...(process.stdin.isTTY ? { readPassword: readHiddenLine } : {}),
 });
 // Let pending writes reach a pipe before leaving; nothing else should keep the process alive.
 process.stdout.write('', () => process.exit(code));

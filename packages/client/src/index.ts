@@ -14,7 +14,7 @@ export { keyString, valueString, resolveKeyRange, toRangeRequest, toPutRequest, 
 export type { Int64Like, KeyRange, ReadOptions, RangeQuery, WriteOptions, DeleteOptions } from './options.js';
 export { endpointToUrl } from './endpoints.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
-export { CairnError, ErrorCode, toBytes, bytesToString } from '@cairn/protocol';
+export { CairnError, ErrorCode, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
 export type {
   BytesLike,
   KeyValue,

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { contextOf, loadClient, type CliIo } from '../context.js';
 import { ExitCode, UsageError } from '../exitCodes.js';
 import { readTxnScript, type TxnBuilders } from '../txnScript.js';
@@ -95,6 +95,7 @@ export function registerKvCommands(program: Command, io: CliIo): void {
         'failure requests, a blank line. With --interactive, each section is prompted for.',
     )
     .option('-i, --interactive', 'Input transaction in interactive mode')
+    .addOption(new Option('--no-interactive').hideHelp())
     .action(
       withContext(io, async (ctx, flags: { interactive?: boolean }) => {
         const printer = ctx.printer();

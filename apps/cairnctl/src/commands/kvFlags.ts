@@ -87,6 +87,9 @@ export const booleanFlags: ReadonlySet<string> = new Set([
   'interactive',
 ]);
 
+/** Boolean flags that default to true: `--flag=false` becomes `--no-flag`. */
+export const negatableFlags: ReadonlySet<string> = new Set(['interactive']);
+
 export function parseInt64Flag(text: string, flag: string): bigint {
   if (!/^[+-]?\d+$/.test(text.trim())) {
     throw new UsageError(`invalid argument ${JSON.stringify(text)} for "--${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
