@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,21 @@ export interface MemberOptions {
   peerPort: number;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Serve clients over TLS: https URL, and these PEM files for the health probe. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+/** GET https://endpoint/health trusting `ca` (and presenting a client certificate if given). */
+function httpsHealth(endpoint: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`https://${endpoint}/health`, { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('health probe timed out')));
+    req.end();
+  });
 }
 
 export class Member {
@@ -71,7 +87,7 @@ export class Member {
     return [
       `--name=${o.name}`,
       `--data-dir=${o.dataDir}`,
-      `--listen-client-urls=http://127.0.0.1:${o.clientPort}`,
+      `--listen-client-urls=${o.tls !== undefined ? 'https' : 'http'}://127.0.0.1:${o.clientPort}`,
       `--listen-peer-urls=http://127.0.0.1:${o.peerPort}`,
       ...(o.extraArgs ?? []),
     ];
@@ -91,6 +107,7 @@ export class Member {
     proc.on('exit', (code, signal) => (this.exitCode = code ?? (signal ? 128 : -1)));
     await waitFor(`${this.opts.name} to become healthy (log: ${this.log.slice(-500)})`, async () => {
       if (this.exitCode !== undefined) throw new Error(`cairn exited with ${this.exitCode}: ${this.log.slice(-2000)}`);
+      if (this.opts.tls !== undefined) return httpsHealth(this.endpoint, this.opts.tls);
       const res = await fetch(`http://${this.endpoint}/health`);
       return res.ok;
     }, timeoutMs);
@@ -146,9 +163,12 @@ export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; 
 }
 
 /** A single member on free ports in a fresh data dir; `cleanup` stops it and removes the dir. */
-export async function singleMember(name = 'default'): Promise<{ member: Member; dir: string; cleanup: () => Promise<void> }> {
+export async function singleMember(
+  name = 'default',
+  extra: Pick<MemberOptions, 'extraArgs' | 'tls'> = {},
+): Promise<{ member: Member; dir: string; cleanup: () => Promise<void> }> {
   const dir = tempDir();
-  const member = new Member({ name, dataDir: join(dir, `${name}.cairn`), clientPort: await freePort(), peerPort: await freePort() });
+  const member = new Member({ name, dataDir: join(dir, `${name}.cairn`), clientPort: await freePort(), peerPort: await freePort(), ...extra });
   await member.start();
   return {
     member,

@@ -66,7 +66,11 @@ describe('daemon config', () => {
       [['--listen-client-urls=http://127.0.0.1'], /a port is required/],
       [['--initial-cluster=other=http://127.0.0.1:2380'], /no member named "default"/],
       [['--initial-cluster-state=maybe'], /must be 'new' or 'existing'/],
-      [['--cert-file=x.pem'], /TLS is not supported/],
+      [['--cert-file=x.pem'], /--cert-file and --key-file must be given together/],
+      [['--cert-file=/no/such.pem', '--key-file=/no/such.key'], /does not exist/],
+      [['--listen-client-urls=https://127.0.0.1:2379'], /https needs --cert-file/],
+      [['--client-cert-auth', '--cert-file=x', '--key-file=y'], /needs --trusted-ca-file/],
+      [['--auth-token-ttl=0'], /at least 1/],
       [['--max-txn-ops=lots'], /non-negative integer/],
     ];
     for (const [argv, msg] of bad) expect(() => run(argv), argv.join(' ')).toThrow(msg);

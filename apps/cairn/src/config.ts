@@ -4,7 +4,7 @@
  * (`--config-file`, keys as in etcd's config file). Like etcd, a config file replaces flags and
  * environment entirely; otherwise a flag beats its environment variable, which beats the default.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
 export class ConfigError extends Error {
@@ -40,16 +40,17 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
   { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
-  { key: 'quota-backend-bytes', kind: 'int', help: 'raise an alarm when the backend size exceeds this quota', notYet: 'backend quotas' },
+  { key: 'quota-backend-bytes', kind: 'int', default: '0', help: 'raise a NOSPACE alarm and refuse writes when the backend size exceeds this many bytes (0: 2 GiB)' },
+  { key: 'auth-token-ttl', kind: 'int', default: '300', help: 'lifetime of an auth token, in seconds' },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
-  { key: 'cert-file', kind: 'string', help: 'client TLS certificate file', notYet: 'TLS' },
-  { key: 'key-file', kind: 'string', help: 'client TLS key file', notYet: 'TLS' },
-  { key: 'trusted-ca-file', kind: 'string', help: 'client TLS trusted CA file', notYet: 'TLS' },
-  { key: 'client-cert-auth', kind: 'bool', help: 'require client certificates', notYet: 'TLS' },
-  { key: 'peer-cert-file', kind: 'string', help: 'peer TLS certificate file', notYet: 'TLS' },
-  { key: 'peer-key-file', kind: 'string', help: 'peer TLS key file', notYet: 'TLS' },
-  { key: 'peer-trusted-ca-file', kind: 'string', help: 'peer TLS trusted CA file', notYet: 'TLS' },
-  { key: 'peer-client-cert-auth', kind: 'bool', help: 'require peer client certificates', notYet: 'TLS' },
+  { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
+  { key: 'key-file', kind: 'string', help: 'path to the client server TLS key file' },
+  { key: 'trusted-ca-file', kind: 'string', help: 'path to the client server TLS trusted CA cert file' },
+  { key: 'client-cert-auth', kind: 'bool', help: 'require client certificates signed by trusted-ca-file; the common name is the user' },
+  { key: 'peer-cert-file', kind: 'string', help: 'path to the peer server TLS cert file (applies to the peer transport)' },
+  { key: 'peer-key-file', kind: 'string', help: 'path to the peer server TLS key file' },
+  { key: 'peer-trusted-ca-file', kind: 'string', help: 'path to the peer server TLS trusted CA file' },
+  { key: 'peer-client-cert-auth', kind: 'bool', help: 'require peer certificates signed by peer-trusted-ca-file' },
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -71,6 +72,19 @@ export interface DaemonConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** 0: the default (2 GiB). */
+  readonly quotaBackendBytes: number;
+  readonly authTokenTtlSeconds: number;
+  readonly tls: TlsSettings | undefined;
+  /** Parsed and checked; applies to the peer transport once it exists. */
+  readonly peerTls: TlsSettings | undefined;
+}
+
+export interface TlsSettings {
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly trustedCaFile?: string;
+  readonly clientCertAuth: boolean;
 }
 
 export const envName = (key: string): string => `CAIRN_${key.toUpperCase().replace(/-/g, '_')}`;
@@ -157,22 +171,22 @@ function readConfigFile(path: string): Map<string, string> {
   return out;
 }
 
-function parseUrls(key: string, value: string): string[] {
+function parseUrls(key: string, value: string, tls = true): string[] {
   const urls = value.split(',').map((u) => u.trim()).filter((u) => u !== '');
   if (urls.length === 0) throw new ConfigError(`--${key} is empty`);
-  for (const u of urls) checkUrl(key, u);
+  for (const u of urls) checkUrl(key, u, tls);
   return urls;
 }
 
-function checkUrl(key: string, u: string): void {
+function checkUrl(key: string, u: string, tls = true): void {
   let url: URL;
   try {
     url = new URL(u);
   } catch {
     throw new ConfigError(`--${key}: ${JSON.stringify(u)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
   }
-  if (url.protocol === 'https:') throw new ConfigError(`--${key}: ${u}: TLS (https) is not supported yet`);
-  if (url.protocol !== 'http:') throw new ConfigError(`--${key}: ${u}: scheme must be http`);
+  if (url.protocol === 'https:' && !tls) throw new ConfigError(`--${key}: ${u}: https needs --${key.includes('peer') ? 'peer-' : ''}cert-file and --${key.includes('peer') ? 'peer-' : ''}key-file`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--${key}: ${u}: scheme must be http or https`);
   if (url.port === '') throw new ConfigError(`--${key}: ${u}: a port is required`);
   if (url.pathname !== '/' || url.search !== '') throw new ConfigError(`--${key}: ${u}: URL must not have a path`);
 }
@@ -207,8 +221,10 @@ function resolve(raw: Map<string, string>): DaemonConfig {
   const get = (key: string): string | undefined => raw.get(key) ?? byKey.get(key)?.default;
   const name = get('name')!;
   if (name === '') throw new ConfigError('--name must not be empty');
-  const listenPeerUrls = parseUrls('listen-peer-urls', get('listen-peer-urls')!);
-  const listenClientUrls = parseUrls('listen-client-urls', get('listen-client-urls')!);
+  const tls = tlsSettings(raw, '');
+  const peerTls = tlsSettings(raw, 'peer-');
+  const listenPeerUrls = parseUrls('listen-peer-urls', get('listen-peer-urls')!, peerTls?.certFile !== undefined);
+  const listenClientUrls = parseUrls('listen-client-urls', get('listen-client-urls')!, tls?.certFile !== undefined);
   const initialAdvertisePeerUrls = raw.has('initial-advertise-peer-urls')
     ? parseUrls('initial-advertise-peer-urls', raw.get('initial-advertise-peer-urls')!)
     : listenPeerUrls;
@@ -256,6 +272,47 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
+    quotaBackendBytes: parseInt10('quota-backend-bytes', get('quota-backend-bytes')!),
+    authTokenTtlSeconds: positiveInt('auth-token-ttl', get('auth-token-ttl')!),
+    tls,
+    peerTls,
+  };
+}
+
+function positiveInt(key: string, value: string): number {
+  const n = parseInt10(key, value);
+  if (n === 0) throw new ConfigError(`--${key} must be at least 1`);
+  return n;
+}
+
+function parseBool(key: string, value: string): boolean {
+  if (/^(true|1|t)$/i.test(value)) return true;
+  if (/^(false|0|f)$/i.test(value)) return false;
+  throw new ConfigError(`--${key} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** --cert-file ... or --peer-cert-file ...: undefined when none is set. */
+function tlsSettings(raw: Map<string, string>, prefix: '' | 'peer-'): TlsSettings | undefined {
+  const file = (k: string): string | undefined => {
+    const v = raw.get(`${prefix}${k}`);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const certFile = file('cert-file');
+  const keyFile = file('key-file');
+  const trustedCaFile = file('trusted-ca-file');
+  const auth = raw.get(`${prefix}client-cert-auth`);
+  const clientCertAuth = auth === undefined ? false : parseBool(`${prefix}client-cert-auth`, auth);
+  if (certFile === undefined && keyFile === undefined && trustedCaFile === undefined && !clientCertAuth) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  if (clientCertAuth && trustedCaFile === undefined) throw new ConfigError(`--${prefix}client-cert-auth needs --${prefix}trusted-ca-file`);
+  for (const [k, path] of [['cert-file', certFile], ['key-file', keyFile], ['trusted-ca-file', trustedCaFile]] as const) {
+    if (path !== undefined && !existsSync(path)) throw new ConfigError(`--${prefix}${k}: ${path} does not exist`);
+  }
+  return {
+    certFile,
+    keyFile,
+    ...(trustedCaFile !== undefined ? { trustedCaFile } : {}),
+    clientCertAuth,
   };
 }
 

@@ -25,7 +25,12 @@ async function main(): Promise<void> {
       `--initial-cluster lists ${config.initialCluster.size} members, but this version of cairn runs single-member clusters only (replication is not built yet)`,
     );
   }
-  const logger = pino({ level: config.logLevel, base: { member: config.name } });
+  // Passwords never reach a log line, whatever object carries them.
+  const logger = pino({
+    level: config.logLevel,
+    base: { member: config.name },
+    redact: { paths: ['password', '*.password', '*.*.password', 'params.password', 'token', '*.token'], censor: '[redacted]' },
+  });
   logger.info({ source: parsed.source, dataDir: config.dataDir, clientUrls: config.listenClientUrls }, 'starting cairn');
   const server = await startServer({
     name: config.name,
@@ -39,6 +44,10 @@ async function main(): Promise<void> {
     initialClusterState: config.initialClusterState,
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    quotaBackendBytes: config.quotaBackendBytes,
+    authTokenTtlSeconds: config.authTokenTtlSeconds,
+    tls: config.tls,
+    peerTls: config.peerTls,
     logger,
   });
   logger.info({ clientUrls: server.clientUrls }, 'ready to serve client requests');

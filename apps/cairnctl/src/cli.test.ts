@@ -224,7 +224,7 @@ describe('argument errors', () => {
     [['compaction', 'x'], 1, 'Error: strconv.ParseInt: parsing "x": invalid syntax\n'],
     [['get', 'a', '--bogus'], 128, "Error: unknown option '--bogus'\n"],
     [['gett', 'a'], 128, "Error: unknown command 'gett' (Did you mean get?)\n"],
-    [['get', 'a', '--user=name'], 128, 'Error: a password is needed with --user: use --user=name:password or --password\n'],
+    [['get', 'a', '--user=name'], 128, 'Error: a password is needed with --user: use --user=name:password or --password (stdin is not a terminal to ask on)\n'],
   ])('%j -> exit %d', async (argv, code, err) => {
     expect(await cli(argv)).toEqual({ code, out: '', err });
   });

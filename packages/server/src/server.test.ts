@@ -83,7 +83,7 @@ describe('startServer', () => {
 
   it('refuses configurations it cannot run', async () => {
     await expect(startServer({ ...quiet, initialCluster: 'default=http://a:2380,other=http://b:2380' })).rejects.toThrow(ConfigError);
-    await expect(startServer({ ...quiet, listenClientUrls: ['https://127.0.0.1:0'] })).rejects.toThrow(/only http/);
+    await expect(startServer({ ...quiet, listenClientUrls: ['https://127.0.0.1:0'] })).rejects.toThrow(/https needs a certificate and key/);
     await expect(startServer({ ...quiet, maxTxnOps: 0 })).rejects.toThrow(/max-txn-ops/);
   });
 });
