@@ -152,7 +152,9 @@ export class Transport {
           return (await this.send(conn, descriptor.method, params, scope)) as Res;
         } catch (err) {
           const e = toCairnError(err);
-          if (e.code === ErrorCode.InvalidAuthToken && !renewed && this.options.username !== undefined && scope.error === undefined) {
+          // user_empty with credentials: auth was enabled after this connection logged in.
+          const refused = e.code === ErrorCode.InvalidAuthToken || e.code === ErrorCode.UserEmpty;
+          if (refused && !renewed && this.options.username !== undefined && scope.error === undefined) {
             // The token expired (or auth was re-enabled with a new secret): log in again on
             // this connection and retry once. The server never applied the refused request.
             renewed = true;

@@ -40,7 +40,8 @@ export const FROM_KEY_END: Uint8Array = new Uint8Array([0]);
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy, never a view: Buffer's slice shares memory, and the caller's key must not change.
+      const end = new Uint8Array(prefix.subarray(0, i + 1));
       end[i]! += 1;
       return end;
     }

@@ -54,3 +54,12 @@ describe('request validation', () => {
     );
   });
 });
+
+describe('prefixEnd', () => {
+  it('never changes the key it is given, even a Buffer', async () => {
+    const { prefixEnd } = await import('./bytes.js');
+    const key = Buffer.from('z');
+    expect(Array.from(prefixEnd(key))).toEqual([0x7b]);
+    expect(key.toString()).toBe('z');
+  });
+});
