@@ -15,7 +15,7 @@ import {
   UserGrantRole,
   type RequestDescriptor,
 } from '@cairn/protocol';
-import { CairnClient, ErrorCode, type CairnError } from '@cairn/client';
+import { CairnClient, ErrorCode, compare, type CairnError } from '@cairn/client';
 import { CAIRNCTL_BIN, ROOT, ctl, singleMember, waitFor, type Member } from './support/process.js';
 
 let member: Member;
@@ -180,7 +180,7 @@ describe('authorization on every request', () => {
         ['delete', (c) => c.kv.delete('m/gone'), { reader: 'permission_denied', writer: 'ok', both: 'ok' }],
         [
           'txn compare+put',
-          (c) => c.txn().if({ key: 'm/k', target: 'version', result: 'greater', value: 0n }).then({ put: { key: new TextEncoder().encode('m/t'), value: new Uint8Array([1]) } }).commit(),
+          (c) => c.txn().if(compare.version('m/k', '>', 0)).then({ put: { key: new TextEncoder().encode('m/t'), value: new Uint8Array([1]) } }).commit(),
           { reader: 'permission_denied', writer: 'permission_denied', both: 'ok' },
         ],
         [
