@@ -12,6 +12,24 @@ import {
   Status,
   Txn,
   Watch,
+  Alarm,
+  Authenticate,
+  AuthDisable,
+  AuthEnable,
+  AuthStatus,
+  RoleAdd,
+  RoleDelete,
+  RoleGet,
+  RoleGrantPermission,
+  RoleList,
+  RoleRevokePermission,
+  UserAdd,
+  UserChangePassword,
+  UserDelete,
+  UserGet,
+  UserGrantRole,
+  UserList,
+  UserRevokeRole,
   type ServerFrame,
 } from '@cairn/protocol';
 import { pino } from 'pino';
@@ -173,7 +191,10 @@ describe('requests', () => {
 describe('fuzzing', () => {
   it('survives arbitrary frames and keeps serving', async () => {
     const c = await TestClient.connect(url);
-    const methods = [Range.method, Put.method, DeleteRange.method, Txn.method, Compact.method, Status.method, MemberList.method, 'x'];
+    // Every auth method but enable (were fuzzing to make a root user, enabling would lock the
+    // liveness probe out).
+    const authMethods = [Authenticate, AuthDisable, AuthStatus, UserAdd, UserGet, UserList, UserDelete, UserChangePassword, UserGrantRole, UserRevokeRole, RoleAdd, RoleGet, RoleList, RoleDelete, RoleGrantPermission, RoleRevokePermission, Alarm].map((d) => d.method);
+    const methods = [Range.method, Put.method, DeleteRange.method, Txn.method, Compact.method, Status.method, MemberList.method, ...authMethods, 'x'];
     const anyValue = fc.anything({ withBigInt: true, withTypedArray: false, maxDepth: 3 });
     const bytesArb = fc.uint8Array({ maxLength: 8 });
     const frameArb = fc.oneof(
@@ -231,5 +252,40 @@ describe('http', () => {
       startServer({ dataDir: other.dir, listenClientUrls: [`http://127.0.0.1:${port}`], logger: pino({ level: 'silent' }) }),
     ).rejects.toThrow(/address already in use \(EADDRINUSE\)/);
     other.cleanup();
+  });
+});
+
+describe('auth over frames', () => {
+  it('takes the token from hello or an auth frame, and checks it on every request', async () => {
+    const d = tempDir();
+    const s = await startServer({ name: 'auth-frames', dataDir: d.dir, listenClientUrls: ['http://127.0.0.1:0'], logger: pino({ level: 'silent' }) });
+    try {
+      const u = s.clientUrls[0]!;
+      const admin = await TestClient.connect(u);
+      let id = 1;
+      const ok = async (method: string, params: unknown) => result<unknown>(await admin.call(id++, method, params));
+      await ok(RoleAdd.method, { role: 'root' });
+      await ok(UserAdd.method, { name: 'root', password: 'pw' });
+      await ok(UserGrantRole.method, { user: 'root', role: 'root' });
+      await ok(AuthEnable.method, {});
+      // The same socket, no token: anonymous.
+      expect(errCode(await admin.call(id++, Range.method, { key: b('k') }))).toBe(ErrorCode.UserEmpty);
+      expect(errCode(await admin.call(id++, Authenticate.method, { name: 'root', password: 'nope' }))).toBe(ErrorCode.AuthFailed);
+      const { token } = result<{ token: string }>(await admin.call(id++, Authenticate.method, { name: 'root', password: 'pw' }));
+      admin.send({ t: 'auth', token });
+      expect(result<{ count: number }>(await admin.call(id++, Range.method, { key: b('k') })).count).toBe(0);
+      admin.send({ t: 'auth', token: `${token}x` });
+      expect(errCode(await admin.call(id++, Range.method, { key: b('k') }))).toBe(ErrorCode.InvalidAuthToken);
+      admin.close();
+      // A token in hello works the same; the token names the user, not their permissions.
+      const other = await TestClient.connect(u, false);
+      await other.exchange({ t: 'hello', version: 1, token }, (f) => f.t === 'hello');
+      expect(result<{ count: number }>(await other.call(1, Range.method, { key: b('k') })).count).toBe(0);
+      result(await other.call(2, AuthDisable.method, {}));
+      other.close();
+    } finally {
+      await s.close();
+      d.cleanup();
+    }
   });
 });
