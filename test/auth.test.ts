@@ -5,6 +5,8 @@
  * requests.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -124,10 +126,16 @@ describe('walkthrough 3: users, roles, authentication', () => {
     expect(await ctl([E, 'role', 'list'])).toEqual(ok('role0\nroot\n'));
   });
 
-  it('never writes a password to the member log', () => {
+  it('never writes a password to the member log or its data directory', () => {
     for (const secret of ['rootpw', '123', 'wrong']) {
       expect(member.log.includes(`"${secret}"`) || member.log.includes(`:${secret}`)).toBe(false);
     }
+    // Every file of the data directory (RocksDB tables, WAL, manifest) holds only hashes.
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    const all = files(member.opts.dataDir);
+    expect(all.length).toBeGreaterThan(0);
+    for (const f of all) expect(readFileSync(f).includes('rootpw'), f).toBe(false);
   });
 });
 

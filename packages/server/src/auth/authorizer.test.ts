@@ -85,6 +85,13 @@ describe('authorizer', () => {
     expect(code(() => auth.watch(caller, b('k'), undefined))).toBeUndefined();
     expect(code(() => auth.watch(caller, b('k'), b('l')))).toBe(ErrorCode.PermissionDenied);
     expect(code(() => auth.leaseRevoke(caller, [b('k')]))).toBe(ErrorCode.PermissionDenied);
+    // A password change logs out tokens issued before it.
+    const root = await auth.authenticate('root', 'rootpw');
+    expect(auth.user({ token: root })).toBe('root');
+    const o = applier.apply(applier.appliedIndex + 1n, encodeWriteRequest({ auth: { op: 'userChangePassword', name: 'root', passwordHash: await hashPassword('new') } }));
+    expect(o.ok).toBe(true);
+    expect(code(() => auth.user({ token: root }))).toBe(ErrorCode.InvalidAuthToken);
+    expect(auth.user({ token: await auth.authenticate('root', 'new') })).toBe('root');
     // Expiry.
     now += 10_001;
     expect(code(() => auth.user(caller))).toBe(ErrorCode.InvalidAuthToken);

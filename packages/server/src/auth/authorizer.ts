@@ -43,12 +43,15 @@ export class Authorizer {
   /** Checks the password and issues a token; AuthFailed for a wrong user or password. */
   async authenticate(name: string, password: string): Promise<string> {
     if (!this.store.enabled) throw new CairnError(ErrorCode.AuthNotEnabled);
+    // The revision before checking: should the password change while scrypt runs, the token
+    // predates the change and is refused.
+    const revision = this.store.revision;
     const ok = await verifyPassword(password, this.store.user(name)?.passwordHash);
     // Re-read after the await: the user may have gone, or auth been disabled, meanwhile.
     const secret = this.store.secret;
     if (!ok || this.store.user(name) === undefined) throw new CairnError(ErrorCode.AuthFailed);
     if (!this.store.enabled || secret === undefined) throw new CairnError(ErrorCode.AuthNotEnabled);
-    return issueToken(secret, { user: name, authRevision: this.store.revision, expiresAtMs: this.clock.now() + this.tokenTtlSeconds * 1000 });
+    return issueToken(secret, { user: name, authRevision: revision, expiresAtMs: this.clock.now() + this.tokenTtlSeconds * 1000 });
   }
 
   /**
@@ -60,7 +63,9 @@ export class Authorizer {
     if (caller.token !== undefined && caller.token !== '') {
       const secret = this.store.secret;
       const claims = secret === undefined ? undefined : readToken(secret, caller.token);
-      if (claims === undefined || claims.expiresAtMs <= this.clock.now() || this.store.user(claims.user) === undefined) {
+      const user = claims === undefined ? undefined : this.store.user(claims.user);
+      // Refused: forged, expired, the user gone, or credentials changed since it was issued.
+      if (claims === undefined || user === undefined || claims.expiresAtMs <= this.clock.now() || claims.authRevision < user.credentialsRevision) {
         throw new CairnError(ErrorCode.InvalidAuthToken);
       }
       return claims.user;

@@ -22,6 +22,11 @@ export interface UserRecord {
   readonly passwordHash?: string;
   /** Sorted, no duplicates. */
   readonly roles: readonly string[];
+  /**
+   * The auth revision at which these credentials were set (user added, password changed).
+   * Tokens issued before it are refused: a new password logs everyone else out.
+   */
+  readonly credentialsRevision: bigint;
 }
 
 export interface RoleRecord {
@@ -83,7 +88,10 @@ export class AuthStore {
     for (const [k, v] of backend.scan({ gte: start, lt: end })) {
       const name = fromUtf8.decode(k.subarray(2));
       const value = decodeValue(v);
-      if (k[1] === SUB_USER) s.users.set(name, value as UserRecord);
+      if (k[1] === SUB_USER) {
+        const u = value as UserRecord;
+        s.users.set(name, { ...u, credentialsRevision: BigInt(u.credentialsRevision) });
+      }
       else if (k[1] === SUB_ROLE) {
         const r = value as { name: string; perms: unknown[] };
         s.roles.set(name, { name: r.name, perms: r.perms.map((p, i) => validate.permission(p, `perms[${i}]`)) });
@@ -154,7 +162,12 @@ export class AuthStore {
         break;
       case 'userAdd': {
         if (this.users.has(op.name)) throw new CairnError(ErrorCode.UserAlreadyExists);
-        this.putUser(op.passwordHash === undefined ? { name: op.name, roles: [] } : { name: op.name, passwordHash: op.passwordHash, roles: [] });
+        const credentialsRevision = this.rev + 1n;
+        this.putUser(
+          op.passwordHash === undefined
+            ? { name: op.name, roles: [], credentialsRevision }
+            : { name: op.name, passwordHash: op.passwordHash, roles: [], credentialsRevision },
+        );
         break;
       }
       case 'userDelete': {
@@ -166,7 +179,7 @@ export class AuthStore {
       }
       case 'userChangePassword': {
         const u = this.mustUser(op.name);
-        this.putUser({ ...u, passwordHash: op.passwordHash });
+        this.putUser({ ...u, passwordHash: op.passwordHash, credentialsRevision: this.rev + 1n });
         break;
       }
       case 'userGrantRole': {
