@@ -92,6 +92,8 @@ describe('walkthrough 3: users, roles, authentication', () => {
     expect(await ctl([E, 'auth', 'enable'])).toEqual(ok('Authentication Enabled\n'));
     expect(await ctl([E, '--user=user0:123', 'put', 'foo', 'bar'])).toEqual(ok('OK\n'));
     expect(await ctl([E, 'get', 'foo'])).toEqual(fails(1, 'user name is empty'));
+    // The member is still healthy for a checker without credentials.
+    expect(await ctl([E, 'endpoint', 'health'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/is healthy/) });
     expect(await ctl([E, '--user=user0:123', 'get', 'foo'])).toEqual(ok('foo\nbar\n'));
     expect(await ctl([E, '--user=user0:123', 'get', 'foo1'])).toEqual(fails(1, 'permission denied'));
     // The rest of the reference transcript.

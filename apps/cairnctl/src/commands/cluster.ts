@@ -30,8 +30,9 @@ async function checkHealth(ctx: Context, endpoint: string): Promise<EndpointHeal
     return { endpoint, health: true, tookNs: process.hrtime.bigint() - started, error: '' };
   } catch (err) {
     const tookNs = process.hrtime.bigint() - started;
-    // Permission denied went through consensus to be decided: the member is fine.
-    if ((err as CairnError).code === 'permission_denied') return { endpoint, health: true, tookNs, error: '' };
+    // Refused by auth (no permission, or no user with auth on): the member answered, it is fine.
+    const code = (err as CairnError).code;
+    if (code === 'permission_denied' || code === 'user_empty') return { endpoint, health: true, tookNs, error: '' };
     return { endpoint, health: false, tookNs, error: messageOf(err) };
   } finally {
     client.close();
