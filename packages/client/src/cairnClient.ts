@@ -4,6 +4,9 @@ import { Auth } from './auth.js';
 import { Cluster, Maintenance } from './cluster.js';
 import type { ServerHello } from './connection.js';
 import { KV } from './kv.js';
+import { Lease } from './lease.js';
+import { Watcher, watchParams, type WatchOptions } from './watch.js';
+import type { BytesLike } from '@cairn/protocol';
 import type { CairnStream } from './stream.js';
 import type { TxnBuilder } from './txn.js';
 
@@ -21,6 +24,7 @@ export class CairnClient {
   readonly cluster: Cluster;
   readonly maintenance: Maintenance;
   readonly auth: Auth;
+  readonly lease: Lease;
   private readonly transport: Transport;
 
   constructor(options: CairnClientOptions) {
@@ -29,6 +33,16 @@ export class CairnClient {
     this.cluster = new Cluster(this.transport);
     this.maintenance = new Maintenance(this.transport);
     this.auth = new Auth(this.transport);
+    this.lease = new Lease(this.transport);
+  }
+
+  /**
+   * Watches a key, a range (`rangeEnd`) or a prefix (`prefix: true`) from now or from
+   * `startRevision`: `for await (const batch of client.watch('k')) ...`; `cancel()` ends it.
+   */
+  watch(key: BytesLike, options: WatchOptions = {}): Watcher {
+    const { base, start } = watchParams(key, options);
+    return new Watcher(this.transport, base, start, options.signal);
   }
 
   /** Connects now; resolves with the member's hello (cluster id, member id, version). */

@@ -5,6 +5,10 @@ export { Auth } from './auth.js';
 export type { UserAddOptions } from './auth.js';
 export type { CairnStream } from './stream.js';
 export { KV } from './kv.js';
+export { Lease, KeepAliveHandle } from './lease.js';
+export type { LeaseGrantOptions, TimeToLiveOptions } from './lease.js';
+export { Watcher } from './watch.js';
+export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
 export type { MemberListOptions } from './cluster.js';
@@ -42,4 +46,14 @@ export type {
   RoleGetResponse,
   RoleListResponse,
   AuthHeaderResponse,
+  LeaseId,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
+  LeaseLeasesResponse,
+  LeaseKeepAliveResponse,
+  WatchResponse,
+  WatchEvent,
+  WatchFilter,
+  EventType,
 } from '@cairn/protocol';

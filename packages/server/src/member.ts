@@ -15,6 +15,18 @@ import { rangeResponse } from './apply/responses.js';
 import type { ChangeListener, RevisionEvents, StoreOptions } from './mvcc/store.js';
 import type { Backend } from './storage/backend.js';
 import type { Identity } from './identity.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
+import { LeasePrimary } from './lease/primary.js';
+import { MAX_LEASE_TTL_SECONDS } from './lease/lessor.js';
+import type {
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseId,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+} from '@cairn/protocol';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
@@ -51,7 +63,20 @@ export interface MemberOptions {
    * state it cannot trust. The member is already stopped when this runs; the default exits.
    */
   readonly onFatal?: (err: unknown) => void;
+  /** Wall clock for lease expiry (never used inside apply). */
+  readonly clock?: Clock;
+  readonly scheduler?: Scheduler;
+  /**
+   * A grant below this is raised to it (etcd: 1.5 election timeouts, so a lease cannot expire
+   * during a leader change). Default 2 s.
+   */
+  readonly minLeaseTtlSeconds?: number;
+  /** Expired leases revoked per round through the log. Default 1000. */
+  readonly maxLeaseRevokesPerRound?: number;
 }
+
+/** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
+export const DEFAULT_MIN_LEASE_TTL_SECONDS = 2;
 
 interface Waiter {
   readonly outcome: ApplyOutcome;
@@ -83,11 +108,100 @@ export class Member implements Proposer {
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
+  /** Lease expiry; runs only while this member is leader (always, on a single member). */
+  readonly leasePrimary: LeasePrimary;
+  private readonly clock: Clock;
+  private leaseIdSeq = 0n;
 
   constructor(private readonly o: MemberOptions) {
     this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev), o.storeOptions);
     this.durableIndex = this.applier.appliedIndex;
     this.durableRev = BigInt(this.applier.store.currentRevision);
+    this.clock = o.clock ?? systemClock;
+    this.leasePrimary = new LeasePrimary({
+      lessor: this.applier.lessor,
+      clock: this.clock,
+      scheduler: o.scheduler ?? systemScheduler,
+      maxRevokesPerRound: o.maxLeaseRevokesPerRound ?? 1000,
+      expire: async (ids) => {
+        await Promise.all(
+          ids.map((id) =>
+            this.propose({ leaseRevoke: { id } }).catch((err: unknown) => {
+              if (!(err instanceof CairnError && err.code === ErrorCode.LeaseNotFound)) throw err;
+            }),
+          ),
+        );
+      },
+    });
+    // A single member is its own leader. The Raft driver calls setLeader on role changes.
+    this.setLeader(true);
+  }
+
+  /** Whether this member decides lease expiry (the Raft leader). */
+  isLeader(): boolean {
+    return this.leasePrimary.isLeader;
+  }
+
+  /**
+   * Leadership changed: a new leader gives every lease its full TTL again (no lease is cut
+   * short by the change); a follower stops expiring leases.
+   */
+  setLeader(leader: boolean): void {
+    if (leader === this.leasePrimary.isLeader) return;
+    if (leader) this.leasePrimary.promote();
+    else this.leasePrimary.demote();
+  }
+
+  // ---- Leases ----
+
+  /** A fresh lease id: member bits, then milliseconds and a counter (etcd's idutil layout). */
+  private newLeaseId(): LeaseId {
+    const prefix = (this.memberId & 0x7fffn) << 48n;
+    const ms = BigInt(Math.floor(this.clock.now())) & 0xff_ffff_ffffn;
+    for (;;) {
+      const id = prefix | (((ms << 8n) + this.leaseIdSeq++) & 0xffff_ffff_ffffn);
+      if (id > 0n && !this.applier.lessor.exists(id)) return id;
+    }
+  }
+
+  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    if (req.ttlSeconds > MAX_LEASE_TTL_SECONDS) return Promise.reject(new CairnError(ErrorCode.LeaseTtlTooLarge));
+    const ttlSeconds = Math.max(req.ttlSeconds, this.o.minLeaseTtlSeconds ?? DEFAULT_MIN_LEASE_TTL_SECONDS);
+    const id = req.id !== undefined && req.id !== 0n ? req.id : this.newLeaseId();
+    if (id < 0n) return Promise.reject(new CairnError(ErrorCode.InvalidArgument, 'lease id must be positive'));
+    return this.propose({ leaseGrant: { id, ttlSeconds } });
+  }
+
+  leaseRevoke(id: LeaseId): Promise<LeaseRevokeResponse> {
+    return this.propose({ leaseRevoke: { id } });
+  }
+
+  async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    await this.durable(this.applier.appliedIndex);
+    const lease = this.applier.lessor.get(req.id);
+    const header = this.header();
+    if (lease === undefined) return { header, id: req.id, ttlSeconds: -1, grantedTtlSeconds: 0, keys: [] };
+    const keys = req.keys === true ? [...lease.keys.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, k]) => k) : [];
+    return { header, id: req.id, ttlSeconds: this.leasePrimary.remainingSeconds(req.id), grantedTtlSeconds: lease.ttlSeconds, keys };
+  }
+
+  async leaseLeases(): Promise<LeaseLeasesResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    await this.durable(this.applier.appliedIndex);
+    const ids = this.applier.lessor.ids().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { header: this.header(), leases: ids.map((id) => ({ id })) };
+  }
+
+  /** The keys attached to a lease now (empty if it does not exist). */
+  leaseKeys(id: LeaseId): Uint8Array[] {
+    return [...(this.applier.lessor.get(id)?.keys.values() ?? [])];
+  }
+
+  /** A keep-alive: the lease's TTL, renewed from now, or -1 if it is gone. Not logged. */
+  leaseRenew(id: LeaseId): number {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    return this.leasePrimary.renew(id);
   }
 
   get clusterId(): bigint {
@@ -116,6 +230,12 @@ export class Member implements Proposer {
   history(from: bigint): RevisionEvents[] {
     if (from > this.durableRev) return [];
     return this.applier.store.history(Number(from), Number(this.durableRev));
+  }
+
+  /** The events of revisions [from, to], to <= durableRevision (see MvccStore.history). */
+  historyRange(from: bigint, to: bigint): RevisionEvents[] {
+    const end = to < this.durableRev ? to : this.durableRev;
+    return this.applier.store.history(Number(from), Number(end));
   }
 
   header(): ResponseHeader {
@@ -266,6 +386,7 @@ export class Member implements Proposer {
 
   /** Stops accepting proposals, waits for applied entries to be durable, closes the backend. */
   async close(): Promise<void> {
+    this.leasePrimary.stop();
     if (!this.stopped) this.stopped = true;
     while (this.writing || this.scheduled) await this.idle;
     await this.o.backend.close();
@@ -279,5 +400,7 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   if ('txn' in r) return r.txn;
   if ('auth' in r) return r.auth;
   if ('alarm' in r) return r.alarm;
+  if ('leaseGrant' in r) return r.leaseGrant;
+  if ('leaseRevoke' in r) return r.leaseRevoke;
   return r.compact;
 }

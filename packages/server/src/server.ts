@@ -9,7 +9,9 @@ import { unaryHandlers } from './api/dispatch.js';
 import { Quota } from './api/quota.js';
 import { Authorizer } from './auth/authorizer.js';
 import type { StreamOpener } from './api/streams.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
+import { memberStreams } from './api/streamHandlers.js';
+import { WatchHub } from './watch/hub.js';
 import { resolveConfig, type CairnConfig } from './config/config.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
@@ -50,6 +52,9 @@ export interface CairnServer {
 /** Options only tests and the daemon's internals need. */
 export interface StartOptions {
   readonly clock?: Clock;
+  readonly scheduler?: Scheduler;
+  /** Watch hub tuning (tests make the slow-consumer and progress paths quick). */
+  readonly watch?: { readonly maxBufferedBytes?: number; readonly progressIntervalMs?: number };
   /**
    * Stream methods (watch, lease keep-alive) by method name, built once the member exists;
    * the watch and lease tasks register here.
@@ -118,6 +123,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
     },
+    clock: options.clock ?? systemClock,
+    scheduler: options.scheduler ?? systemScheduler,
     onFatal: (err) => {
       fatal = err;
       accepting = false;
@@ -136,6 +143,22 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes };
   const auth = new Authorizer(member.applier.auth, options.clock ?? systemClock, cfg.authTokenTtlSeconds);
   const quota = new Quota(member, cfg.quotaBackendBytes, () => backend.sizeBytes());
+  const hub = new WatchHub(
+    {
+      onChange: (l) => member.onChange(l),
+      historyRange: (from, to) => member.historyRange(from, to),
+      get durableRevision() {
+        return member.durableRevision;
+      },
+      get compactRevision() {
+        return BigInt(member.applier.store.compactRevision);
+      },
+      header: () => member.header(),
+    },
+    { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
+  );
+  const streams = new Map(memberStreams(member, hub, limits, auth));
+  for (const [k, v] of options.streams?.(member, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(
     {
       clusterId: identity.clusterId,
@@ -143,7 +166,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       serverVersion: SERVER_VERSION,
       limits,
       unary: unaryHandlers({ member, limits, auth, quota }),
-      streams: options.streams?.(member, auth) ?? new Map<string, StreamOpener>(),
+      streams,
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
     },
@@ -191,6 +214,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     (closing ??= (async () => {
       accepting = false;
       const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      hub.close();
       await member.close();
       await api.close();
       for (const s of servers) s.closeAllConnections();

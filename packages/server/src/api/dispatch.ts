@@ -4,6 +4,10 @@ import {
   Compact,
   DeleteRange,
   ErrorCode,
+  LeaseGrant,
+  LeaseLeases,
+  LeaseRevoke,
+  LeaseTimeToLive,
   MemberList,
   Put,
   Range,
@@ -83,5 +87,25 @@ export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): Re
       return member.propose({ alarm: { action: req.action, memberId: req.memberId, alarm } });
     }),
     ...authHandlers(member, auth),
+    // Leases: any authenticated user (as in etcd); a revoke deletes the lease's keys, so it
+    // needs write permission on each of them.
+    unary(LeaseGrant, validate.leaseGrantRequest, (req, caller) => {
+      auth.user(caller);
+      quota.check();
+      return member.leaseGrant(req);
+    }),
+    unary(LeaseRevoke, validate.leaseIdRequest, (req, caller) => {
+      for (const key of member.leaseKeys(req.id)) auth.deleteRange(caller, { key });
+      auth.user(caller);
+      return member.leaseRevoke(req.id);
+    }),
+    unary(LeaseTimeToLive, validate.leaseTimeToLiveRequest, (req, caller) => {
+      auth.user(caller);
+      return member.leaseTimeToLive(req);
+    }),
+    unary(LeaseLeases, validate.emptyRequest, (_req, caller) => {
+      auth.user(caller);
+      return member.leaseLeases();
+    }),
   ]);
 }

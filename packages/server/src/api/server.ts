@@ -46,7 +46,7 @@ export class ClientApiServer {
       }
       ws.send(bytes);
     };
-    const session = new Session(this.host, sink, user);
+    const session = new Session(this.host, sink, user, () => ws.bufferedAmount);
     this.sessions.set(ws, session);
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;

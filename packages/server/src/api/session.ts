@@ -57,6 +57,8 @@ export class Session {
     private readonly host: SessionHost,
     private readonly sink: FrameSink,
     certUser?: string,
+    /** Bytes queued on the socket and not yet sent (backpressure for watches). */
+    private readonly buffered: () => number = () => 0,
   ) {
     this.caller = certUser !== undefined ? { certUser } : {};
   }
@@ -186,6 +188,7 @@ export class Session {
         send: (result) => {
           if (this.streams.has(id)) this.send({ t: 'data', id, result });
         },
+        bufferedBytes: () => this.buffered(),
         end: (error) => {
           if (!this.streams.delete(id)) return;
           if (error === undefined) this.send({ t: 'err', id });

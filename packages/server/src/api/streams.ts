@@ -17,6 +17,8 @@ export interface StreamContext {
   send(result: unknown): void;
   /** Ends the stream from the server side: `err` with the code, or without one if normal. */
   end(error?: CairnError): void;
+  /** Bytes waiting on the socket: a slow reader shows here first. */
+  bufferedBytes(): number;
 }
 
 export interface StreamSession {

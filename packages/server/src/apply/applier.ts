@@ -9,6 +9,9 @@ import { AuthStore } from '../auth/store.js';
 import { AlarmStore } from './alarms.js';
 import { decodeWriteRequest, type WriteRequest, type WriteResponse } from './requests.js';
 import { deleteResponse, putResponse, txnResponse } from './responses.js';
+import { Lessor } from '../lease/lessor.js';
+import { keyString } from '../mvcc/keyTree.js';
+import type { WatchEvent } from '@cairn/protocol';
 
 /** Builds a response header for a store revision (cluster and member ids, term). */
 export type HeaderFactory = (revision: number) => ResponseHeader;
@@ -41,6 +44,7 @@ export class Applier {
     readonly store: MvccStore,
     readonly auth: AuthStore,
     readonly alarms: AlarmStore,
+    readonly lessor: Lessor,
     private readonly header: HeaderFactory,
     appliedIndex: bigint,
   ) {
@@ -49,8 +53,21 @@ export class Applier {
   }
 
   static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}): Applier {
-    const store = MvccStore.load(backend, options);
-    return new Applier(store, AuthStore.load(backend), AlarmStore.load(backend), header, BigInt(readMetaNumber(backend, MetaKey.AppliedIndex)));
+    const lessor = Lessor.load(backend);
+    const store = MvccStore.load(backend, { leaseExists: (id) => lessor.exists(id), ...options });
+    // Key attachments are not stored apart: each live key's record names its lease.
+    const live: { ks: string; rev: { main: number; sub: number } }[] = [];
+    for (const ks of store.tree.keys()) {
+      const ki = store.tree.get(ks)!;
+      if (ki.live) live.push({ ks, rev: ki.modified });
+    }
+    const kvs = store.readKvs(live.map((l) => l.rev));
+    for (let i = 0; i < kvs.length; i++) {
+      const kv = kvs[i]!;
+      if (kv.lease !== 0n) lessor.attach(kv.lease, live[i]!.ks, kv.key);
+    }
+    const index = BigInt(readMetaNumber(backend, MetaKey.AppliedIndex));
+    return new Applier(store, AuthStore.load(backend), AlarmStore.load(backend), lessor, header, index);
   }
 
   /** Index of the last entry applied (durable or not). */
@@ -87,18 +104,46 @@ export class Applier {
     if (this.alarms.has('nospace') && addsData(req)) throw new CairnError(ErrorCode.NoSpace);
     if ('put' in req) {
       const r = s.write((t) => t.put(req.put));
+      this.trackLeases(s.lastEvents);
       return { put: putResponse(r, this.header(s.currentRevision)) };
     }
     if ('deleteRange' in req) {
       const r = s.write((t) => t.deleteRange(req.deleteRange));
+      this.trackLeases(s.lastEvents);
       return { deleteRange: deleteResponse(r, this.header(s.currentRevision)) };
     }
     if ('txn' in req) {
       const r = s.write((t) => runTxn(t, req.txn));
+      this.trackLeases(s.lastEvents);
       return { txn: txnResponse(r, this.header(s.currentRevision)) };
+    }
+    if ('leaseGrant' in req) {
+      const { id, ttlSeconds } = req.leaseGrant;
+      this.lessor.grant(id!, ttlSeconds, s.ops);
+      return { leaseGrant: { header: this.header(s.currentRevision), id: id!, ttlSeconds } };
+    }
+    if ('leaseRevoke' in req) {
+      const keys = this.lessor.revoke(req.leaseRevoke.id, s.ops);
+      // Every attached key goes in one revision: watchers see one atomic batch.
+      if (keys.length > 0) {
+        s.write((t) => {
+          for (const key of keys) t.deleteRange({ key });
+        });
+        this.trackLeases(s.lastEvents);
+      }
+      return { leaseRevoke: { header: this.header(s.currentRevision) } };
     }
     s.compact(mainOf(req.compact.revision));
     return { compact: { header: this.header(s.currentRevision) } };
+  }
+
+  /** Keeps the lessor's key lists in step with the keys' lease fields. */
+  private trackLeases(events: readonly WatchEvent[]): void {
+    for (const e of events) {
+      const ks = keyString(e.kv.key);
+      if (e.prevKv !== undefined && e.prevKv.lease !== 0n) this.lessor.detach(e.prevKv.lease, ks);
+      if (e.type === 'put' && e.kv.lease !== 0n) this.lessor.attach(e.kv.lease, ks, e.kv.key);
+    }
   }
 
   /** Takes everything applied since the last drain, with the applied index, as one batch. */
@@ -125,7 +170,7 @@ export class Applier {
 export function addsData(req: WriteRequest): boolean {
   const ops = (list: readonly RequestOp[]): boolean =>
     list.some((op) => 'put' in op || ('txn' in op && (ops(op.txn.success) || ops(op.txn.failure))));
-  if ('put' in req) return true;
+  if ('put' in req || 'leaseGrant' in req) return true;
   if ('txn' in req) return ops(req.txn.success) || ops(req.txn.failure);
   return false;
 }

@@ -1,6 +1,7 @@
 import { CairnError, ErrorCode, type PutRequest, type RequestOp, type TxnRequest } from '@cairn/protocol';
 import { checkDuplicateKeys, countOps } from '../mvcc/txnCheck.js';
 import type { WriteRequest } from './requests.js';
+import { MAX_LEASE_TTL_SECONDS } from '../lease/lessor.js';
 
 /**
  * Checks of a request's own shape that need no state and no configuration. The API runs them
@@ -11,6 +12,12 @@ export function checkWriteRequest(req: WriteRequest): void {
   if ('put' in req) checkPut(req.put);
   else if ('deleteRange' in req) checkKey(req.deleteRange.key);
   else if ('txn' in req) checkTxn(req.txn);
+  else if ('leaseGrant' in req) {
+    if (req.leaseGrant.id === undefined || req.leaseGrant.id <= 0n) {
+      throw new CairnError(ErrorCode.InvalidArgument, 'lease id must be positive');
+    }
+    if (req.leaseGrant.ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new CairnError(ErrorCode.LeaseTtlTooLarge);
+  }
 }
 
 export function checkKey(key: Uint8Array): void {

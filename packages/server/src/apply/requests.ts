@@ -8,6 +8,10 @@ import {
   type CompactionResponse,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
+  type LeaseGrantRequest,
+  type LeaseGrantResponse,
+  type LeaseRevokeRequest,
+  type LeaseRevokeResponse,
   type PutRequest,
   type PutResponse,
   type TxnRequest,
@@ -29,7 +33,10 @@ export type WriteRequest =
   | { readonly txn: TxnRequest }
   | { readonly compact: CompactionRequest }
   | { readonly auth: AuthOp }
-  | { readonly alarm: AlarmOp };
+  | { readonly alarm: AlarmOp }
+  /** The id is always chosen before proposing (the API picks one when the caller did not). */
+  | { readonly leaseGrant: LeaseGrantRequest }
+  | { readonly leaseRevoke: LeaseRevokeRequest };
 
 export type WriteResponse =
   | { readonly put: PutResponse }
@@ -37,7 +44,9 @@ export type WriteResponse =
   | { readonly txn: TxnResponse }
   | { readonly compact: CompactionResponse }
   | { readonly auth: AuthHeaderResponse }
-  | { readonly alarm: AlarmResponse };
+  | { readonly alarm: AlarmResponse }
+  | { readonly leaseGrant: LeaseGrantResponse }
+  | { readonly leaseRevoke: LeaseRevokeResponse };
 
 /** The response type matching a request variant. */
 export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
@@ -50,7 +59,11 @@ export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
         ? AuthHeaderResponse
         : R extends { alarm: AlarmOp }
           ? AlarmResponse
-          : CompactionResponse;
+          : R extends { compact: CompactionRequest }
+            ? CompactionResponse
+            : R extends { leaseGrant: LeaseGrantRequest }
+              ? LeaseGrantResponse
+              : LeaseRevokeResponse;
 
 /** A log entry's data: the request in the protocol's MessagePack encoding. */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
@@ -68,6 +81,8 @@ const variants = {
     memberId: validate.uint64,
     alarm: validate.oneOf('nospace', 'corrupt'),
   }) as Decoder<AlarmOp>,
+  leaseGrant: validate.leaseGrantRequest,
+  leaseRevoke: validate.leaseIdRequest,
 } as const;
 
 /**

@@ -60,6 +60,8 @@ export class MvccStore {
   private revAtLastDrain = 0;
   private readonly listeners: ChangeListener[] = [];
   readonly leaseExists: ((id: LeaseId) => boolean) | undefined;
+  /** The events of the last `write` (empty if it changed nothing); the applier reads them. */
+  lastEvents: readonly WatchEvent[] = [];
 
   private constructor(
     private readonly backend: Backend,
@@ -125,8 +127,10 @@ export class MvccStore {
     } catch (err) {
       txn.rollback();
       this.pending.delete(txn.main);
+      this.lastEvents = [];
       throw err;
     }
+    this.lastEvents = txn.changes > 0 ? txn.events : [];
     if (txn.changes > 0) {
       this.rev = txn.main;
       this.events.push({ revision: BigInt(txn.main), events: txn.events });

@@ -1,0 +1,294 @@
+import {
+  CairnError,
+  ErrorCode,
+  type ResponseHeader,
+  type WatchCreateRequest,
+  type WatchEvent,
+  type WatchResponse,
+} from '@cairn/protocol';
+import type { Scheduler } from '../clock.js';
+import type { RevisionEvents } from '../mvcc/store.js';
+
+/** What the hub needs from the member. */
+export interface WatchSource {
+  onChange(listener: (revisions: readonly RevisionEvents[]) => void): () => void;
+  /** Events of revisions [from, durableRevision]; throws `compacted` below the compaction point. */
+  historyRange(from: bigint, to: bigint): RevisionEvents[];
+  readonly durableRevision: bigint;
+  readonly compactRevision: bigint;
+  header(): ResponseHeader;
+}
+
+/** Where one watch's messages go (a stream on a client socket). */
+export interface WatchSink {
+  send(response: WatchResponse): void;
+  /** The stream ended from the server side (compaction). */
+  end(): void;
+  /** Bytes queued on the socket, not yet taken by the client. */
+  bufferedBytes(): number;
+}
+
+export interface WatchHubOptions {
+  readonly scheduler: Scheduler;
+  /** A synced watcher whose socket holds more than this moves to the catch-up group. */
+  readonly maxBufferedBytes?: number;
+  /** Revisions read from history per catch-up step of one watcher. */
+  readonly catchUpRevisions?: number;
+  /** How often catch-up runs while some watcher is behind. */
+  readonly catchUpIntervalMs?: number;
+  /** Idle time after which a watch with `progressNotify` gets a progress message. */
+  readonly progressIntervalMs?: number;
+}
+
+interface Watcher {
+  readonly key: Uint8Array;
+  /** undefined: the single key; [0]: every key >= key; else the exclusive end. */
+  readonly end: Uint8Array | undefined;
+  readonly prevKv: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+  readonly progressNotify: boolean;
+  readonly sink: WatchSink;
+  /** The next revision this watcher has not been given. Invariant: only grows. */
+  nextRev: bigint;
+  synced: boolean;
+  /** A progress request arrived while catching up: answer once synced. */
+  progressWanted: boolean;
+  sentSinceProgress: boolean;
+  closed: boolean;
+}
+
+export interface WatchHandle {
+  /** A `progressRequest`: a progress message now (or once caught up). */
+  requestProgress(): void;
+  close(): void;
+}
+
+const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
+
+function matches(w: Watcher, key: Uint8Array): boolean {
+  if (w.end === undefined) return cmp(key, w.key) === 0;
+  if (cmp(key, w.key) < 0) return false;
+  // rangeEnd [0]: every key >= key.
+  return (w.end.length === 1 && w.end[0] === 0) || cmp(key, w.end) < 0;
+}
+
+/**
+ * Every watch on this member (etcd's watchableStore). Watchers are in one of two groups:
+ *
+ * - synced: `nextRev` is past the durable revision; each durable batch of revisions is
+ *   filtered and sent to them as it arrives (one message per batch, so a transaction's events
+ *   are never split);
+ * - unsynced: behind (a start revision in the past, or a socket too slow to take more); a
+ *   timer replays their history from MVCC in bounded steps until they reach the durable
+ *   revision and join the synced group.
+ *
+ * No gap, no duplicate: a watcher is only ever given revisions >= its `nextRev`, which then
+ * moves past them; history and live batches are read in the same JS turn as the durable
+ * revision they end at, so the seam between them is exact. A slow watcher never blocks the
+ * apply path or other watchers: it is just skipped and caught up later from history.
+ */
+export class WatchHub {
+  private readonly watchers = new Set<Watcher>();
+  private readonly unsynced = new Set<Watcher>();
+  private readonly unsubscribe: () => void;
+  private cancelCatchUp: (() => void) | undefined;
+  private cancelProgress: (() => void) | undefined;
+  private readonly maxBuffered: number;
+  private readonly stepRevisions: number;
+  private readonly catchUpMs: number;
+  private readonly progressMs: number;
+
+  constructor(
+    private readonly source: WatchSource,
+    private readonly o: WatchHubOptions,
+  ) {
+    this.maxBuffered = o.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.stepRevisions = o.catchUpRevisions ?? 1000;
+    this.catchUpMs = o.catchUpIntervalMs ?? 50;
+    this.progressMs = o.progressIntervalMs ?? 10 * 60 * 1000;
+    this.unsubscribe = source.onChange((revs) => this.onChange(revs));
+  }
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  get unsyncedCount(): number {
+    return this.unsynced.size;
+  }
+
+  /** Registers a watch; sends `created` (or `canceled` for a compacted start) first. */
+  open(req: WatchCreateRequest, sink: WatchSink): WatchHandle {
+    const filters = req.filters ?? [];
+    const durable = this.source.durableRevision;
+    const start = req.startRevision ?? 0n;
+    const header = this.header(durable);
+    const compacted = this.source.compactRevision;
+    if (start > 0n && start < compacted) {
+      sink.send({ header, events: [], created: true });
+      sink.send({
+        header,
+        events: [],
+        canceled: true,
+        compactRevision: compacted,
+        cancelReason: 'mvcc: required revision has been compacted',
+      });
+      sink.end();
+      return { requestProgress: () => undefined, close: () => undefined };
+    }
+    const w: Watcher = {
+      key: req.key,
+      end: req.rangeEnd,
+      prevKv: req.prevKv === true,
+      noPut: filters.includes('noput'),
+      noDelete: filters.includes('nodelete'),
+      progressNotify: req.progressNotify === true,
+      sink,
+      nextRev: start > 0n ? start : durable + 1n,
+      synced: true,
+      progressWanted: false,
+      sentSinceProgress: false,
+      closed: false,
+    };
+    this.watchers.add(w);
+    sink.send({ header, events: [], created: true });
+    if (w.nextRev <= durable) this.desync(w);
+    if (w.progressNotify) this.armProgress();
+    return {
+      requestProgress: () => {
+        if (w.closed) return;
+        if (w.synced) this.sendProgress(w);
+        else w.progressWanted = true;
+      },
+      close: () => this.remove(w),
+    };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.cancelCatchUp?.();
+    this.cancelProgress?.();
+    for (const w of this.watchers) w.closed = true;
+    this.watchers.clear();
+    this.unsynced.clear();
+  }
+
+  private remove(w: Watcher): void {
+    w.closed = true;
+    this.watchers.delete(w);
+    this.unsynced.delete(w);
+  }
+
+  private header(revision: bigint): ResponseHeader {
+    return { ...this.source.header(), revision };
+  }
+
+  private onChange(revs: readonly RevisionEvents[]): void {
+    const last = revs[revs.length - 1];
+    if (last === undefined) return;
+    for (const w of this.watchers) {
+      if (!w.synced || w.nextRev > last.revision) continue;
+      if (w.sink.bufferedBytes() > this.maxBuffered) {
+        // Too slow: stop pushing; catch-up replays from history once the socket drains.
+        this.desync(w);
+        continue;
+      }
+      const events = this.select(w, revs);
+      w.nextRev = last.revision + 1n;
+      if (events.length > 0) this.deliver(w, last.revision, events);
+    }
+  }
+
+  private select(w: Watcher, revs: readonly RevisionEvents[]): WatchEvent[] {
+    const out: WatchEvent[] = [];
+    for (const r of revs) {
+      if (r.revision < w.nextRev) continue;
+      for (const e of r.events) {
+        if (e.type === 'put' ? w.noPut : w.noDelete) continue;
+        if (!matches(w, e.kv.key)) continue;
+        out.push(w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv });
+      }
+    }
+    return out;
+  }
+
+  private deliver(w: Watcher, revision: bigint, events: WatchEvent[]): void {
+    w.sentSinceProgress = true;
+    w.sink.send({ header: this.header(revision), events });
+  }
+
+  private sendProgress(w: Watcher): void {
+    w.sentSinceProgress = false;
+    w.sink.send({ header: this.header(this.source.durableRevision), events: [], progress: true });
+  }
+
+  private desync(w: Watcher): void {
+    w.synced = false;
+    this.unsynced.add(w);
+    this.armCatchUp(0);
+  }
+
+  private armCatchUp(ms: number): void {
+    if (this.cancelCatchUp !== undefined) return;
+    this.cancelCatchUp = this.o.scheduler.after(ms, () => {
+      this.cancelCatchUp = undefined;
+      this.catchUp();
+    });
+  }
+
+  /** One step for every unsynced watcher whose socket has room. */
+  private catchUp(): void {
+    const durable = this.source.durableRevision;
+    for (const w of [...this.unsynced]) {
+      if (w.closed) continue;
+      if (w.sink.bufferedBytes() > this.maxBuffered / 2) continue;
+      const to = w.nextRev + BigInt(this.stepRevisions) - 1n < durable ? w.nextRev + BigInt(this.stepRevisions) - 1n : durable;
+      let revs: RevisionEvents[];
+      try {
+        revs = this.source.historyRange(w.nextRev, to);
+      } catch (err) {
+        if (err instanceof CairnError && err.code === ErrorCode.Compacted) {
+          w.sink.send({
+            header: this.header(durable),
+            events: [],
+            canceled: true,
+            compactRevision: this.source.compactRevision,
+            cancelReason: 'mvcc: required revision has been compacted',
+          });
+          w.sink.end();
+          this.remove(w);
+          continue;
+        }
+        throw err;
+      }
+      const events = this.select(w, revs);
+      if (events.length > 0) this.deliver(w, to, events);
+      w.nextRev = to + 1n;
+      if (w.nextRev > durable) {
+        w.synced = true;
+        this.unsynced.delete(w);
+        if (w.progressWanted) {
+          w.progressWanted = false;
+          this.sendProgress(w);
+        }
+      }
+    }
+    if (this.unsynced.size > 0) this.armCatchUp(this.catchUpMs);
+  }
+
+  private armProgress(): void {
+    if (this.cancelProgress !== undefined) return;
+    this.cancelProgress = this.o.scheduler.after(this.progressMs, () => {
+      this.cancelProgress = undefined;
+      let any = false;
+      for (const w of this.watchers) {
+        if (!w.progressNotify) continue;
+        any = true;
+        if (w.synced && !w.sentSinceProgress) this.sendProgress(w);
+        w.sentSinceProgress = false;
+      }
+      if (any) this.armProgress();
+    });
+  }
+}
