@@ -5,6 +5,8 @@ import { registerClusterCommands, versionText } from './commands/cluster.js';
 import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerKvCommands } from './commands/kv.js';
+import { registerLeaseCommands } from './commands/lease.js';
+import { registerWatchCommand } from './commands/watch.js';
 
 /**
  * Go's pflag accepts `--flag=true` and `--flag=false` for booleans; commander does not. Rewrites
@@ -61,6 +63,8 @@ export function buildProgram(io: CliIo): Command {
   registerKvCommands(program, io);
   registerClusterCommands(program, io);
   registerAuthCommands(program, io);
+  registerLeaseCommands(program, io);
+  registerWatchCommand(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

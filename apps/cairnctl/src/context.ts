@@ -14,6 +14,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Reads a password with hidden input; absent when stdin is not a terminal. */
   readonly readPassword?: (prompt: string) => Promise<string>;
+  /**
+   * Registers what Ctrl-C (SIGINT) does for a long-running command (watch, keep-alive): it
+   * ends and the process exits 0. Commands that never register keep the default (exit at once).
+   */
+  readonly onInterrupt?: (handler: () => void) => void;
 }
 
 /** The global flags, as commander hands them over. */
@@ -176,4 +181,11 @@ function loadTls(flags: GlobalFlags): { ca?: Buffer; cert?: Buffer; key?: Buffer
 /** Reads the global flags of whichever (sub)command is running. */
 export function contextOf(cmd: Command, io: CliIo): Context {
   return new Context(cmd.optsWithGlobals<GlobalFlags>(), io);
+}
+
+/** An AbortSignal aborted on Ctrl-C, for a long-running command (see CliIo.onInterrupt). */
+export function interruptSignal(io: CliIo): AbortSignal {
+  const ac = new AbortController();
+  io.onInterrupt?.(() => ac.abort());
+  return ac.signal;
 }

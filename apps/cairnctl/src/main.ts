@@ -12,6 +12,13 @@ const code = await runCli(process.argv.slice(2), {
   stdin: inputFrom(process.stdin),
   env: process.env,
   ...(process.stdin.isTTY ? { readPassword: readHiddenLine } : {}),
+  onInterrupt: (handler) => {
+    process.once('SIGINT', () => {
+      // A second Ctrl-C leaves at once.
+      process.once('SIGINT', () => process.exit(130));
+      handler();
+    });
+  },
 });
 // Let pending writes reach a pipe before leaving; nothing else should keep the process alive.
 process.stdout.write('', () => process.exit(code));
