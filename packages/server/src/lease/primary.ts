@@ -130,8 +130,9 @@ export class LeasePrimary implements LessorListener {
       return;
     }
     const now = this.o.clock.now();
-    // Coalesce: never wake up more often than the resolution.
-    const at = Math.max(head, now + this.resolutionMs);
+    // Coalesce: a future expiry wakes us at most once per resolution; a backlog of due leases
+    // (more than one round) goes on at once.
+    const at = head <= now ? now : Math.max(head, now + this.resolutionMs);
     if (this.cancelTimer !== undefined && this.armedAtMs <= at) return;
     this.disarm();
     this.armedAtMs = at;

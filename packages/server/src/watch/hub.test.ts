@@ -1,0 +1,240 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CairnError, ErrorCode, type WatchCreateRequest, type WatchResponse } from '@cairn/protocol';
+import { systemScheduler } from '../clock.js';
+import type { Member } from '../member.js';
+import { b, openMember, s, tempDir } from '../testing/harness.js';
+import { WatchHub } from './hub.js';
+
+/** A watch stream's far end: records messages; `buffered` fakes a slow socket. */
+class Sink {
+  messages: WatchResponse[] = [];
+  buffered = 0;
+  ended = false;
+  send(r: WatchResponse): void {
+    this.messages.push(r);
+  }
+  end(): void {
+    this.ended = true;
+  }
+  bufferedBytes(): number {
+    return this.buffered;
+  }
+  /** Revisions of every delivered event, in delivery order. */
+  get revisions(): bigint[] {
+    return this.messages.flatMap((m) => m.events.map((e) => e.kv.modRevision));
+  }
+  get eventMessages(): WatchResponse[] {
+    return this.messages.filter((m) => m.events.length > 0);
+  }
+}
+
+let cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+async function setup(o: { maxBufferedBytes?: number; progressIntervalMs?: number } = {}): Promise<{ m: Member; hub: WatchHub; dir: string }> {
+  const t = tempDir();
+  const m = await openMember(t.dir);
+  const hub = new WatchHub(
+    {
+      onChange: (l) => m.onChange(l),
+      historyRange: (from, to) => m.historyRange(from, to),
+      get durableRevision() {
+        return m.durableRevision;
+      },
+      get compactRevision() {
+        return BigInt(m.applier.store.compactRevision);
+      },
+      header: () => m.header(),
+    },
+    { scheduler: systemScheduler, catchUpIntervalMs: 5, catchUpRevisions: 7, ...o },
+  );
+  cleanups.push(async () => {
+    hub.close();
+    await m.close();
+    t.cleanup();
+  });
+  return { m, hub, dir: t.dir };
+}
+
+const watch = (hub: WatchHub, req: Partial<WatchCreateRequest> & { key: Uint8Array }): Sink => {
+  const sink = new Sink();
+  hub.open(req, sink);
+  return sink;
+};
+
+const prefixEnd = (p: string): Uint8Array => {
+  const e = b(p);
+  e[e.length - 1]!++;
+  return e;
+};
+
+describe('watch hub', () => {
+  it('replays history from a start revision, then goes live: ordered, no gap, no duplicate', async () => {
+    const { m, hub } = await setup();
+    for (let i = 1; i <= 30; i++) await m.propose({ put: { key: b(`k${i % 3}`), value: b(`v${i}`) } });
+    const w = watch(hub, { key: b('k'), rangeEnd: prefixEnd('k'), startRevision: 5n });
+    // Writes race with the catch-up.
+    for (let i = 31; i <= 60; i++) await m.propose({ put: { key: b(`k${i % 3}`), value: b(`v${i}`) } });
+    await vi.waitFor(() => expect(w.revisions.length).toBe(56), { timeout: 10_000 });
+    expect(w.revisions).toEqual(Array.from({ length: 56 }, (_, i) => BigInt(i + 5)));
+    expect(w.messages[0]!.created).toBe(true);
+  });
+
+  it('delivers all events of a transaction in one message; prevKv and filters', async () => {
+    const { m, hub } = await setup();
+    await m.propose({ put: { key: b('p/a'), value: b('1') } });
+    const all = watch(hub, { key: b('p/'), rangeEnd: prefixEnd('p/'), prevKv: true });
+    const noDel = watch(hub, { key: b('p/'), rangeEnd: prefixEnd('p/'), filters: ['nodelete'] });
+    const other = watch(hub, { key: b('q') });
+    await m.propose({
+      txn: {
+        compare: [],
+        success: [{ put: { key: b('p/a'), value: b('2') } }, { put: { key: b('p/b'), value: b('3') } }, { deleteRange: { key: b('p/c') } }],
+        failure: [],
+      },
+    });
+    await m.propose({ deleteRange: { key: b('p/'), rangeEnd: prefixEnd('p/') } });
+    await vi.waitFor(() => expect(all.eventMessages.length).toBe(2));
+    const [txn, del] = all.eventMessages;
+    expect(txn!.events.map((e) => [e.type, s(e.kv.key)])).toEqual([
+      ['put', 'p/a'],
+      ['put', 'p/b'],
+    ]);
+    expect(s(txn!.events[0]!.prevKv!.value)).toBe('1');
+    expect(del!.events.length).toBe(2);
+    expect(noDel.eventMessages.length).toBe(1);
+    expect(noDel.eventMessages[0]!.events[0]!.prevKv).toBeUndefined();
+    expect(other.eventMessages.length).toBe(0);
+  });
+
+  it('a start revision below the compaction point is canceled with the compact revision', async () => {
+    const { m, hub } = await setup();
+    for (let i = 0; i < 10; i++) await m.propose({ put: { key: b('c'), value: b(`${i}`) } });
+    await m.propose({ compact: { revision: 6n } });
+    const w = watch(hub, { key: b('c'), startRevision: 2n });
+    const last = w.messages[w.messages.length - 1]!;
+    expect(last.canceled).toBe(true);
+    expect(last.compactRevision).toBe(6n);
+    expect(w.ended).toBe(true);
+    const ok = watch(hub, { key: b('c'), startRevision: 6n });
+    await vi.waitFor(() => expect(ok.revisions).toEqual([6n, 7n, 8n, 9n, 10n]));
+  });
+
+  it('a slow watcher is moved aside and caught up from history; others are not held back', async () => {
+    const { m, hub } = await setup({ maxBufferedBytes: 1000 });
+    const slow = watch(hub, { key: b('s') });
+    const fast = watch(hub, { key: b('s') });
+    await m.propose({ put: { key: b('s'), value: b('0') } });
+    await vi.waitFor(() => expect(slow.revisions.length).toBe(1));
+    slow.buffered = 10_000;
+    for (let i = 1; i <= 40; i++) await m.propose({ put: { key: b('s'), value: b(`${i}`) } });
+    expect(fast.revisions.length).toBe(41);
+    expect(hub.unsyncedCount).toBe(1);
+    expect(slow.revisions.length).toBe(1);
+    slow.buffered = 0;
+    const more = (async () => {
+      for (let i = 41; i <= 80; i++) await m.propose({ put: { key: b('s'), value: b(`${i}`) } });
+    })();
+    await more;
+    await vi.waitFor(() => expect(slow.revisions.length).toBe(81), { timeout: 10_000 });
+    expect(slow.revisions).toEqual(fast.revisions);
+    expect(hub.unsyncedCount).toBe(0);
+  });
+
+  it('progress notifications on request and periodically', async () => {
+    const { m, hub } = await setup({ progressIntervalMs: 50 });
+    await m.propose({ put: { key: b('x'), value: b('1') } });
+    const sink = new Sink();
+    const h = hub.open({ key: b('y'), progressNotify: true }, sink);
+    h.requestProgress();
+    expect(sink.messages.some((r) => r.progress === true && r.header.revision === 1n)).toBe(true);
+    await m.propose({ put: { key: b('x'), value: b('2') } });
+    await vi.waitFor(() => expect(sink.messages.filter((r) => r.progress === true && r.header.revision === 2n).length).toBeGreaterThan(0));
+  });
+
+  it('1,000 watchers on one key all see every revision once', async () => {
+    const { m, hub } = await setup();
+    const sinks = Array.from({ length: 1000 }, () => watch(hub, { key: b('hot') }));
+    for (let i = 0; i < 20; i++) await m.propose({ put: { key: b('hot'), value: b(`${i}`) } });
+    await vi.waitFor(() => expect(sinks.every((x) => x.revisions.length === 20)).toBe(true));
+    const want = Array.from({ length: 20 }, (_, i) => BigInt(i + 1));
+    for (const x of sinks) expect(x.revisions).toEqual(want);
+  });
+});
+
+describe('leases on a member', () => {
+  it('revoke deletes every attached key in one revision; watchers see one batch', async () => {
+    const { m, hub } = await setup();
+    const g = await m.leaseGrant({ ttlSeconds: 60 });
+    expect(g.ttlSeconds).toBe(60);
+    for (const k of ['l/a', 'l/b', 'l/c']) await m.propose({ put: { key: b(k), value: b('v'), lease: g.id } });
+    await m.propose({ put: { key: b('l/b'), value: b('no lease') } });
+    const w = watch(hub, { key: b('l/'), rangeEnd: prefixEnd('l/') });
+    const ttl = await m.leaseTimeToLive({ id: g.id, keys: true });
+    expect(ttl.keys.map(s)).toEqual(['l/a', 'l/c']);
+    await m.leaseRevoke(g.id);
+    await vi.waitFor(() => expect(w.eventMessages.length).toBe(1));
+    expect(w.eventMessages[0]!.events.map((e) => [e.type, s(e.kv.key)])).toEqual([
+      ['delete', 'l/a'],
+      ['delete', 'l/c'],
+    ]);
+    expect((await m.range({ key: b('l/b') })).count).toBe(1);
+    expect((await m.leaseTimeToLive({ id: g.id })).ttlSeconds).toBe(-1);
+    await expect(m.leaseRevoke(g.id)).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
+  });
+
+  it('refuses unknown leases, too-large TTLs, duplicate ids; raises small TTLs to the minimum', async () => {
+    const { m } = await setup();
+    await expect(m.propose({ put: { key: b('k'), value: b('v'), lease: 12345n } })).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
+    await expect(m.leaseGrant({ ttlSeconds: 9_000_000_001 })).rejects.toMatchObject({ code: ErrorCode.LeaseTtlTooLarge });
+    expect((await m.leaseGrant({ ttlSeconds: 1, id: 77n })).ttlSeconds).toBe(2);
+    await expect(m.leaseGrant({ ttlSeconds: 5, id: 77n })).rejects.toMatchObject({ code: ErrorCode.LeaseExists });
+    await expect(m.leaseGrant({ ttlSeconds: 5, id: -3n })).rejects.toBeInstanceOf(CairnError);
+    // ignoreLease keeps the key's lease.
+    await m.propose({ put: { key: b('k'), value: b('v'), lease: 77n } });
+    await m.propose({ put: { key: b('k'), value: b('w'), ignoreLease: true } });
+    expect((await m.range({ key: b('k') })).kvs[0]!.lease).toBe(77n);
+    expect((await m.leaseLeases()).leases).toEqual([{ id: 77n }]);
+  });
+
+  it('leases and their keys survive a restart (records in RocksDB, attachments rebuilt)', async () => {
+    const t = tempDir();
+    cleanups.push(() => t.cleanup());
+    let m = await openMember(t.dir);
+    await m.leaseGrant({ ttlSeconds: 100, id: 5n });
+    await m.propose({ put: { key: b('a'), value: b('1'), lease: 5n } });
+    await m.propose({ put: { key: b('b'), value: b('2'), lease: 5n } });
+    await m.close();
+    m = await openMember(t.dir);
+    try {
+      const ttl = await m.leaseTimeToLive({ id: 5n, keys: true });
+      expect(ttl.grantedTtlSeconds).toBe(100);
+      expect(ttl.ttlSeconds).toBe(100); // full TTL again after the restart
+      expect(ttl.keys.map(s)).toEqual(['a', 'b']);
+      await m.leaseRevoke(5n);
+      expect((await m.range({ key: b('a'), rangeEnd: b('c') })).count).toBe(0);
+    } finally {
+      await m.close();
+    }
+    m = await openMember(t.dir);
+    expect((await m.leaseLeases()).leases).toEqual([]);
+    await m.close();
+  });
+
+  it('expires a lease with keys: one revoke revision', async () => {
+    const { m, hub } = await setup();
+    const g = await m.leaseGrant({ ttlSeconds: 2 });
+    await m.propose({ put: { key: b('e/1'), value: b('v'), lease: g.id } });
+    await m.propose({ put: { key: b('e/2'), value: b('v'), lease: g.id } });
+    const w = watch(hub, { key: b('e/'), rangeEnd: prefixEnd('e/') });
+    const t0 = performance.now();
+    await vi.waitFor(() => expect(w.eventMessages.length).toBe(1), { timeout: 10_000, interval: 20 });
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThan(1500);
+    expect(took).toBeLessThan(4000);
+    expect(w.eventMessages[0]!.events.map((e) => e.type)).toEqual(['delete', 'delete']);
+  });
+});
