@@ -12,6 +12,11 @@ import {
   Status,
   Txn,
   Watch,
+  LeaseGrant,
+  LeaseRevoke,
+  LeaseTimeToLive,
+  LeaseLeases,
+  LeaseKeepAlive,
   Alarm,
   Authenticate,
   AuthDisable,
@@ -168,9 +173,11 @@ describe('requests', () => {
     expect(errCode(await c.call(38, Range.method, { key: 5 }))).toBe(ErrorCode.InvalidArgument);
   });
 
-  it('refuses streams with a typed error for now', async () => {
-    const f = await c.exchange({ t: 'open', id: 40, method: Watch.method, params: { key: b('a') } }, (x) => x.t === 'err' && x.id === 40);
-    expect(errCode(f)).toBe(ErrorCode.NotCapable);
+  it('opens watch streams; refuses bad ones and unknown stream methods with typed errors', async () => {
+    const f = await c.exchange({ t: 'open', id: 40, method: Watch.method, params: { key: b('a') } }, (x) => 'id' in x && x.id === 40);
+    expect(f).toMatchObject({ t: 'data', id: 40, result: { created: true } });
+    const e = await c.exchange({ t: 'open', id: 42, method: Watch.method, params: { key: b('') } }, (x) => 'id' in x && x.id === 42);
+    expect(errCode(e)).toBe(ErrorCode.EmptyKey);
     const g = await c.exchange({ t: 'open', id: 41, method: 'nope', params: {} }, (x) => x.t === 'err' && x.id === 41);
     expect(errCode(g)).toBe(ErrorCode.UnknownMethod);
   });
@@ -194,7 +201,8 @@ describe('fuzzing', () => {
     // Every auth method but enable (were fuzzing to make a root user, enabling would lock the
     // liveness probe out).
     const authMethods = [Authenticate, AuthDisable, AuthStatus, UserAdd, UserGet, UserList, UserDelete, UserChangePassword, UserGrantRole, UserRevokeRole, RoleAdd, RoleGet, RoleList, RoleDelete, RoleGrantPermission, RoleRevokePermission, Alarm].map((d) => d.method);
-    const methods = [Range.method, Put.method, DeleteRange.method, Txn.method, Compact.method, Status.method, MemberList.method, ...authMethods, 'x'];
+    const leaseMethods = [LeaseGrant, LeaseRevoke, LeaseTimeToLive, LeaseLeases, LeaseKeepAlive, Watch].map((d) => d.method);
+    const methods = [Range.method, Put.method, DeleteRange.method, Txn.method, Compact.method, Status.method, MemberList.method, ...authMethods, ...leaseMethods, 'x'];
     const anyValue = fc.anything({ withBigInt: true, withTypedArray: false, maxDepth: 3 });
     const bytesArb = fc.uint8Array({ maxLength: 8 });
     const frameArb = fc.oneof(

@@ -100,6 +100,8 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 async function run(ops: Op[]): Promise<void> {
   const dir = tempDir();
   let member: Member = await openMember(dir.dir);
+  // Puts use lease 7; leases are durable, so it outlives the restarts below.
+  await member.leaseGrant({ ttlSeconds: 3600, id: 7n });
   const model = new Model();
   try {
     expect(member.revision).toBe(BigInt(model.rev));

@@ -9,6 +9,8 @@ let m: Member;
 beforeEach(async () => {
   dir = tempDir();
   m = await openMember(dir.dir);
+  // Leases the tests attach keys to (a grant makes no revision).
+  for (const id of [1n, 3n, 5n, 7n, 9n]) await m.leaseGrant({ ttlSeconds: 3600, id });
 });
 afterEach(async () => {
   await m.close();

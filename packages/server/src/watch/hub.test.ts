@@ -74,12 +74,13 @@ const prefixEnd = (p: string): Uint8Array => {
 describe('watch hub', () => {
   it('replays history from a start revision, then goes live: ordered, no gap, no duplicate', async () => {
     const { m, hub } = await setup();
+    const base = m.revision; // an empty store is at revision 1
     for (let i = 1; i <= 30; i++) await m.propose({ put: { key: b(`k${i % 3}`), value: b(`v${i}`) } });
-    const w = watch(hub, { key: b('k'), rangeEnd: prefixEnd('k'), startRevision: 5n });
+    const w = watch(hub, { key: b('k'), rangeEnd: prefixEnd('k'), startRevision: base + 5n });
     // Writes race with the catch-up.
     for (let i = 31; i <= 60; i++) await m.propose({ put: { key: b(`k${i % 3}`), value: b(`v${i}`) } });
     await vi.waitFor(() => expect(w.revisions.length).toBe(56), { timeout: 10_000 });
-    expect(w.revisions).toEqual(Array.from({ length: 56 }, (_, i) => BigInt(i + 5)));
+    expect(w.revisions).toEqual(Array.from({ length: 56 }, (_, i) => base + BigInt(i + 5)));
     expect(w.messages[0]!.created).toBe(true);
   });
 
@@ -112,15 +113,16 @@ describe('watch hub', () => {
 
   it('a start revision below the compaction point is canceled with the compact revision', async () => {
     const { m, hub } = await setup();
+    const base = m.revision;
     for (let i = 0; i < 10; i++) await m.propose({ put: { key: b('c'), value: b(`${i}`) } });
-    await m.propose({ compact: { revision: 6n } });
-    const w = watch(hub, { key: b('c'), startRevision: 2n });
+    await m.propose({ compact: { revision: base + 6n } });
+    const w = watch(hub, { key: b('c'), startRevision: base + 2n });
     const last = w.messages[w.messages.length - 1]!;
     expect(last.canceled).toBe(true);
-    expect(last.compactRevision).toBe(6n);
+    expect(last.compactRevision).toBe(base + 6n);
     expect(w.ended).toBe(true);
-    const ok = watch(hub, { key: b('c'), startRevision: 6n });
-    await vi.waitFor(() => expect(ok.revisions).toEqual([6n, 7n, 8n, 9n, 10n]));
+    const ok = watch(hub, { key: b('c'), startRevision: base + 6n });
+    await vi.waitFor(() => expect(ok.revisions).toEqual([6n, 7n, 8n, 9n, 10n].map((r) => base + r)));
   });
 
   it('a slow watcher is moved aside and caught up from history; others are not held back', async () => {
@@ -146,21 +148,22 @@ describe('watch hub', () => {
 
   it('progress notifications on request and periodically', async () => {
     const { m, hub } = await setup({ progressIntervalMs: 50 });
-    await m.propose({ put: { key: b('x'), value: b('1') } });
+    const r1 = (await m.propose({ put: { key: b('x'), value: b('1') } })).header.revision;
     const sink = new Sink();
     const h = hub.open({ key: b('y'), progressNotify: true }, sink);
     h.requestProgress();
-    expect(sink.messages.some((r) => r.progress === true && r.header.revision === 1n)).toBe(true);
+    expect(sink.messages.some((r) => r.progress === true && r.header.revision === r1)).toBe(true);
     await m.propose({ put: { key: b('x'), value: b('2') } });
-    await vi.waitFor(() => expect(sink.messages.filter((r) => r.progress === true && r.header.revision === 2n).length).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(sink.messages.filter((r) => r.progress === true && r.header.revision === r1 + 1n).length).toBeGreaterThan(0));
   });
 
   it('1,000 watchers on one key all see every revision once', async () => {
     const { m, hub } = await setup();
+    const base = m.revision;
     const sinks = Array.from({ length: 1000 }, () => watch(hub, { key: b('hot') }));
     for (let i = 0; i < 20; i++) await m.propose({ put: { key: b('hot'), value: b(`${i}`) } });
     await vi.waitFor(() => expect(sinks.every((x) => x.revisions.length === 20)).toBe(true));
-    const want = Array.from({ length: 20 }, (_, i) => BigInt(i + 1));
+    const want = Array.from({ length: 20 }, (_, i) => base + BigInt(i + 1));
     for (const x of sinks) expect(x.revisions).toEqual(want);
   });
 });
