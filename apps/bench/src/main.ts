@@ -6,7 +6,8 @@
  * table shows the ratio. Results are printed and saved as JSON under bench-results/.
  *
  * Flags: --duration-ms N (per cell, default 3000), --rounds N (alternations, default 2),
- * --only cairn|etcd, --skip-raft.
+ * --only cairn|etcd, --skip-raft, --leases-watches (adds the lease and watch section, ~30 s),
+ * --only-leases-watches (runs that section alone).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     only: { type: 'string' },
     'skip-raft': { type: 'boolean', default: false },
+    'leases-watches': { type: 'boolean', default: false },
+    'only-leases-watches': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -37,7 +40,46 @@ interface Target {
   readonly driver: Driver;
 }
 
+/** The lease and watch section on its own Cairn member. */
+async function leasesWatches(): Promise<unknown> {
+  const { leaseBench, watchBench } = await import('./leaseWatchBench.js');
+  const server = await startCairn();
+  try {
+    const watch = await watchBench(server.endpoint);
+    const lease = await leaseBench(server.endpoint, server.pid);
+    console.log('\nWatches: 10,000 watchers on one key over 100 sockets\n');
+    console.log(
+      formatTable(
+        ['watchers', 'sockets', 'puts', 'events', 'events/s', 'p50 ms', 'p99 ms'],
+        [{ watchers: watch.watchers, sockets: watch.sockets, puts: watch.puts, events: watch.eventsDelivered, 'events/s': watch.eventsPerSec, 'p50 ms': watch.p50Ms, 'p99 ms': watch.p99Ms }],
+      ),
+    );
+    console.log('\nLeases: 10,000 granted, kept alive with TTL 10 s on one stream\n');
+    console.log(
+      formatTable(
+        ['leases', 'grants/s', 'renewals/s', 'member cpu share'],
+        [{ leases: lease.leases, 'grants/s': lease.grantsPerSec, 'renewals/s': lease.renewalsPerSec, 'member cpu share': lease.memberCpuShareKeepAlive }],
+      ),
+    );
+    return { watch, lease };
+  } finally {
+    await server.stop();
+  }
+}
+
+function save(doc: Record<string, unknown>): void {
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ when: new Date().toISOString(), ...doc }, null, 2)}\n`);
+  console.log(`\nsaved ${file}`);
+}
+
 async function main(): Promise<void> {
+  if (values['only-leases-watches']) {
+    save({ leasesWatches: await leasesWatches() });
+    return;
+  }
   const targets: Target[] = [];
   if (values.only !== 'etcd') {
     const server = await startCairn();
@@ -116,11 +158,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const dir = join(ROOT, 'bench-results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ when: new Date().toISOString(), etcdInstalled: haveEtcd, results: json, raft }, null, 2)}\n`);
-  console.log(`\nsaved ${file}`);
+  const lw = values['leases-watches'] ? await leasesWatches() : undefined;
+  save({ etcdInstalled: haveEtcd, results: json, raft, ...(lw !== undefined ? { leasesWatches: lw } : {}) });
 }
 
 main().catch((err: unknown) => {
