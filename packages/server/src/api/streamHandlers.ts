@@ -37,6 +37,11 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     return {
       message: (m) => {
         const { id } = validate.leaseIdRequest(m, '');
+        // Only the leader knows expiries; the client reopens the stream and retries.
+        if (!member.isLeader()) {
+          ctx.end(new CairnError(ErrorCode.NotLeader));
+          return;
+        }
         const ttlSeconds = member.leaseRenew(id);
         ctx.send({ header: member.header(), id, ttlSeconds: ttlSeconds < 0 ? 0 : ttlSeconds });
       },
