@@ -142,6 +142,27 @@ describe('leases (walkthrough 5)', () => {
     }
   });
 
+  it('a kept lease that is revoked emits lost; another lease of the same client keeps going', async () => {
+    const c = client();
+    try {
+      const a = await c.lease.grant(5);
+      const b = await c.lease.grant(5);
+      const ha = c.lease.keepAlive(a.id);
+      const hb = c.lease.keepAlive(b.id);
+      const lost = new Promise<CairnError>((resolve) => ha.on('lost', resolve));
+      await waitFor('both renewed once', () => ha.ttlSeconds === 5 && hb.ttlSeconds === 5, 10_000);
+      await c.lease.revoke(a.id);
+      // The next renewal (TTL/3) hears TTL 0.
+      expect((await lost).code).toBe(ErrorCode.LeaseNotFound);
+      expect(ha.closed).toBe(true);
+      expect(hb.closed).toBe(false);
+      hb.close();
+      await c.lease.revoke(b.id);
+    } finally {
+      c.close();
+    }
+  });
+
   it('expires a lease kept alive by a client process that died (kill -9)', async () => {
     const c = client();
     try {

@@ -33,7 +33,8 @@ export interface TimeToLiveOptions extends CallOptions {
 const REOPEN_DELAY_MS = 250;
 
 /**
- * A lease kept alive by `Lease.keepAlive`. Events: `keepalive` (ttlSeconds) after each renewal;
+ * A lease kept alive by `Lease.keepAlive`. Events: `keepalive` (ttlSeconds, the server's
+ * LeaseKeepAliveResponse) after each renewal;
  * `lost` (CairnError) once the lease could not be kept: it expired or was revoked (the server
  * answered TTL 0), or no renewal succeeded for a whole TTL (the member is unreachable). After
  * `lost` or `close` the handle does nothing more.
@@ -79,7 +80,7 @@ export class KeepAliveHandle extends EventEmitter {
   }
 
   /** @internal */
-  answered(ttlSeconds: number): void {
+  answered(ttlSeconds: number, response?: LeaseKeepAliveResponse): void {
     if (this.done) return;
     if (ttlSeconds <= 0) {
       this.lose(new CairnError(ErrorCode.LeaseNotFound, `lease ${this.id.toString(16)} expired or was revoked`));
@@ -87,7 +88,7 @@ export class KeepAliveHandle extends EventEmitter {
     }
     this.ttlSeconds = ttlSeconds;
     this.deadlineMs = Date.now() + ttlSeconds * 1000;
-    this.emit('keepalive', ttlSeconds);
+    this.emit('keepalive', ttlSeconds, response);
     this.arm((ttlSeconds * 1000) / 3);
   }
 
@@ -162,7 +163,7 @@ class KeepAliveMux {
   private async read(s: CairnStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>): Promise<void> {
     try {
       for await (const r of s) {
-        for (const h of [...(this.handles.get(r.id) ?? [])]) h.answered(r.ttlSeconds);
+        for (const h of [...(this.handles.get(r.id) ?? [])]) h.answered(r.ttlSeconds, r);
       }
     } catch (err) {
       void toCairnError(err);

@@ -132,7 +132,7 @@ export function registerLeaseCommands(program: Command, io: CliIo): void {
         }
         const h = client.lease.keepAlive(id);
         await new Promise<void>((resolve) => {
-          h.on('keepalive', (ttl: number) => print({ header: { clusterId: 0n, memberId: 0n, revision: 0n, raftTerm: 0n }, id, ttlSeconds: ttl }));
+          h.on('keepalive', (_ttl: number, r: LeaseKeepAliveResponse) => print(r));
           h.on('lost', () => {
             if (!json(ctx)) io.out(`lease ${leaseHex(id)} expired or revoked.\n`);
             resolve();

@@ -148,9 +148,10 @@ export function registerWatchCommand(program: Command, io: CliIo): void {
 async function interactive(io: CliIo, client: CairnClient, format: string, hex: boolean, signal: AbortSignal): Promise<void> {
   const lines = io.stdin.lines();
   const running: Promise<void>[] = [];
+  const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   try {
     for (;;) {
-      const line = await lines.readLine();
+      const line = signal.aborted ? undefined : await Promise.race([lines.readLine(), aborted]);
       if (line === undefined) break;
       const words = line.trim().split(/\s+/).filter((w) => w !== '');
       if (words.length === 0) continue;

@@ -157,6 +157,18 @@ describe('watch hub', () => {
     await vi.waitFor(() => expect(sink.messages.filter((r) => r.progress === true && r.header.revision === r1 + 1n).length).toBeGreaterThan(0));
   });
 
+  it('a closed watch gets nothing more', async () => {
+    const { m, hub } = await setup();
+    const sink = new Sink();
+    const h = hub.open({ key: b('z') }, sink);
+    await m.propose({ put: { key: b('z'), value: b('1') } });
+    expect(sink.revisions.length).toBe(1);
+    h.close();
+    expect(hub.size).toBe(0);
+    await m.propose({ put: { key: b('z'), value: b('2') } });
+    expect(sink.revisions.length).toBe(1);
+  });
+
   it('1,000 watchers on one key all see every revision once', async () => {
     const { m, hub } = await setup();
     const base = m.revision;
