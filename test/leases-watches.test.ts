@@ -1,5 +1,6 @@
 /** Walkthrough section 5 (watch, leases) with real processes, and the guarantees behind them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient, CairnError, ErrorCode, op, type WatchResponse } from '@cairn/client';
@@ -217,6 +218,7 @@ describe('leases (walkthrough 5)', () => {
       }
     } finally {
       await m.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -304,6 +306,52 @@ describe('watch (walkthrough 5)', () => {
   });
 });
 
+describe('many watchers', () => {
+  it('1,000 watchers over 10 sockets each see every revision once, in order', async () => {
+    const clients = Array.from({ length: 10 }, () => client());
+    const writer = client();
+    try {
+      const watches = Array.from({ length: 1000 }, (_, i) => clients[i % 10]!.watch('many'));
+      await Promise.all(watches.map((w) => w.created));
+      const got = watches.map((w) => collect(w));
+      const revs: bigint[] = [];
+      for (let i = 0; i < 10; i++) revs.push((await writer.kv.put('many', `${i}`)).header.revision);
+      await waitFor('every watcher to see 10 events', () => got.every((g) => g.batches.flatMap((r) => r.events).length >= 10), 30_000);
+      for (const g of got) expect(g.batches.flatMap((r) => r.events.map((ev) => ev.kv.modRevision))).toEqual(revs);
+      for (const w of watches) w.cancel();
+    } finally {
+      for (const c of clients) c.close();
+      writer.close();
+    }
+  });
+});
+
+describe('keep-alive without a member', () => {
+  it('emits lost once no renewal succeeded for a whole TTL', async () => {
+    const dir = tempDir();
+    const m = new Member({ name: 'k', dataDir: join(dir, 'k'), clientPort: await freePort(), peerPort: await freePort() });
+    await m.start();
+    const c = client(m.endpoint);
+    try {
+      const g = await c.lease.grant(3);
+      const h = c.lease.keepAlive(g.id);
+      await waitFor('the first renewal', () => h.ttlSeconds === 3, 10_000);
+      const lost = new Promise<CairnError>((resolve) => h.on('lost', resolve));
+      await m.kill();
+      const killedAt = Date.now();
+      const err = await lost;
+      expect(err.code).toBe(ErrorCode.Timeout);
+      // Lost after the TTL the member last granted ran out, not before, and not much later.
+      expect(Date.now() - killedAt).toBeGreaterThan(1000);
+      expect(Date.now() - killedAt).toBeLessThan(6000);
+    } finally {
+      c.close();
+      await m.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('watch resume', () => {
   it('resumes after a member restart with no gap and no duplicate', async () => {
     const dir = tempDir();
@@ -335,6 +383,7 @@ describe('watch resume', () => {
       watcher.close();
       writer.close();
       await m.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -42,6 +42,8 @@ export interface CairnServer {
   readonly clientUrls: readonly string[];
   /** Where the data lives: `${dataDir}/member/db`. */
   readonly dbDir: string;
+  /** Open watches, and how many of them are behind (being caught up from history). */
+  watchStats(): { readonly watchers: number; readonly unsynced: number };
   /**
    * Graceful stop: refuse new requests and connections, finish the applies in flight (their
    * answers are still sent), close the sockets and RocksDB. Idempotent.
@@ -231,6 +233,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       return clientUrls;
     },
     dbDir,
+    watchStats: () => ({ watchers: hub.size, unsynced: hub.unsyncedCount }),
     close,
   };
 }
