@@ -326,6 +326,40 @@ describe('many watchers', () => {
   });
 });
 
+describe('keep-alive across a member restart', () => {
+  it('reopens the shared keep-alive stream and keeps the lease', async () => {
+    const dir = tempDir();
+    const m = new Member({ name: 'ka', dataDir: join(dir, 'ka'), clientPort: await freePort(), peerPort: await freePort() });
+    await m.start();
+    const c = client(m.endpoint);
+    try {
+      const g = await c.lease.grant(3);
+      await c.kv.put('kept/restart', 'v', { lease: g.id });
+      const h = c.lease.keepAlive(g.id);
+      let renewals = 0;
+      h.on('keepalive', () => renewals++);
+      let lost = false;
+      h.on('lost', () => (lost = true));
+      await waitFor('the first renewal', () => renewals > 0, 10_000);
+      await m.stop();
+      await m.start();
+      const after = renewals;
+      const until = Date.now() + 7000;
+      await waitFor('7 s after the restart (over 2 TTLs)', async () => {
+        expect(await c.kv.get('kept/restart')).toBeDefined();
+        return Date.now() > until;
+      }, 20_000, 250);
+      expect(renewals).toBeGreaterThan(after + 3);
+      expect(lost).toBe(false);
+      h.close();
+    } finally {
+      c.close();
+      await m.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('keep-alive without a member', () => {
   it('emits lost once no renewal succeeded for a whole TTL', async () => {
     const dir = tempDir();
