@@ -69,7 +69,8 @@ function runForEvent(io: CliIo, command: readonly string[], r: WatchResponse, e:
     const child = spawn(file!, args, {
       env: {
         ...io.env,
-        CAIRN_WATCH_REVISION: String(r.header.revision),
+        // The event's own revision (a batch may hold several revisions).
+        CAIRN_WATCH_REVISION: String(e.kv.modRevision),
         CAIRN_WATCH_KEY: text.decode(e.kv.key),
         CAIRN_WATCH_EVENT_TYPE: e.type === 'put' ? 'PUT' : 'DELETE',
         CAIRN_WATCH_VALUE: text.decode(e.kv.value),
