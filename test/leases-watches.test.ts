@@ -212,7 +212,8 @@ describe('leases (walkthrough 5)', () => {
         expect(await c.kv.get('survives')).toBeDefined();
         // ... and it goes one full TTL after the restart.
         await waitFor('the key to expire after the restart', async () => (await c.kv.get('survives')) === undefined, 15_000);
-        expect(Date.now() - restartedAt).toBeGreaterThan(5500);
+        // The original lease had 3 s left at the restart; it got 6 s again.
+        expect(Date.now() - restartedAt).toBeGreaterThan(4000);
       } finally {
         c.close();
       }
