@@ -5,7 +5,7 @@
  */
 import { startServer } from '@cairn/server';
 import { pino } from 'pino';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { helpText, loadConfig } from './config.js';
 
 const VERSION = '0.1.0';
 
@@ -20,11 +20,6 @@ async function main(): Promise<void> {
     return;
   }
   const config = parsed.config;
-  if (config.initialCluster.size > 1) {
-    throw new ConfigError(
-      `--initial-cluster lists ${config.initialCluster.size} members, but this version of cairn runs single-member clusters only (replication is not built yet)`,
-    );
-  }
   // Passwords never reach a log line, whatever object carries them.
   const logger = pino({
     level: config.logLevel,
@@ -46,6 +41,9 @@ async function main(): Promise<void> {
     maxTxnOps: config.maxTxnOps,
     quotaBackendBytes: config.quotaBackendBytes,
     authTokenTtlSeconds: config.authTokenTtlSeconds,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    electionTimeoutMs: config.electionTimeoutMs,
+    snapshotCount: config.snapshotCount,
     tls: config.tls,
     peerTls: config.peerTls,
     logger,
