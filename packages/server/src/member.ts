@@ -118,7 +118,9 @@ export interface MemberOptions {
 interface Waiter {
   readonly resolve: (v: never) => void;
   readonly reject: (e: unknown) => void;
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout;
+  /** When it times out (performance.now() ms). */
+  deadlineMs: number;
 }
 
 /** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
@@ -172,6 +174,7 @@ export class Member implements Proposer {
   readonly lastHeard = new Map<bigint, number>();
   private readonly leaderWatchers = new Set<(ss: SoftState) => void>();
   private publishTimer: (() => void) | undefined;
+  private lastLead = 0n;
   readonly admin: ClusterAdmin;
   readonly peerRpc: PeerRpc;
 
@@ -327,19 +330,41 @@ export class Member implements Proposer {
 
   private wait<T>(seq: bigint, propose: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(seq);
-        reject(new CairnError(ErrorCode.Timeout, 'request timed out'));
-      }, this.requestTimeoutMs);
-      this.waiters.set(seq, { resolve: resolve as (v: never) => void, reject, timer });
+      const w: Waiter = { resolve: resolve as (v: never) => void, reject, timer: undefined as unknown as NodeJS.Timeout, deadlineMs: 0 };
+      this.arm(seq, w, this.requestTimeoutMs, 'request timed out');
+      this.waiters.set(seq, w);
       try {
         propose();
       } catch (err) {
-        clearTimeout(timer);
+        clearTimeout(w.timer);
         this.waiters.delete(seq);
         reject(droppedError(err));
       }
     });
+  }
+
+  private arm(seq: bigint, w: Waiter, ms: number, message: string): void {
+    clearTimeout(w.timer);
+    w.deadlineMs = performance.now() + ms;
+    w.timer = setTimeout(() => {
+      if (this.waiters.get(seq) !== w) return;
+      this.waiters.delete(seq);
+      w.reject(new CairnError(ErrorCode.Timeout, message));
+    }, ms);
+  }
+
+  /**
+   * The leader changed: a proposal still waiting may have died with the old leader. One more
+   * election timeout gives the new leader time to commit what the old one replicated; after
+   * that it fails (its outcome unknown, like etcd's "possibly due to previous leader failure"),
+   * so that callers move on instead of waiting out the whole request timeout.
+   */
+  private shortenWaits(): void {
+    const ms = this.electionTimeoutMs;
+    const by = performance.now() + ms;
+    for (const [seq, w] of this.waiters) {
+      if (w.deadlineMs > by) this.arm(seq, w, ms, 'request timed out, possibly due to previous leader failure');
+    }
   }
 
   /**
@@ -465,6 +490,10 @@ export class Member implements Proposer {
       else this.leasePrimary.demote();
     }
     this.log.info({ leader: ss.lead.toString(16), state: ss.raftState }, 'raft state changed');
+    if (ss.lead !== this.lastLead) {
+      if (this.lastLead !== 0n) this.shortenWaits();
+      this.lastLead = ss.lead;
+    }
     for (const w of this.leaderWatchers) w(ss);
     if (ss.lead !== 0n) this.schedulePublish(0);
   }

@@ -51,6 +51,18 @@ export class ClusterAdmin {
   }
 
   private checkPeerUrls(urls: readonly string[], except?: MemberId): void {
+    if (urls.length === 0) throw new CairnError(ErrorCode.InvalidArgument, 'at least one peer URL is needed');
+    for (const u of urls) {
+      let url: URL;
+      try {
+        url = new URL(u);
+      } catch {
+        throw new CairnError(ErrorCode.InvalidArgument, `${JSON.stringify(u)} is not a URL`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '') {
+        throw new CairnError(ErrorCode.InvalidArgument, `peer URL ${u}: expected http(s)://host:port`);
+      }
+    }
     const wanted = new Set(urls.map(normalise));
     for (const mem of this.m.applier.membership.list()) {
       if (mem.id === except) continue;
