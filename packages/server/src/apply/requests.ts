@@ -132,7 +132,10 @@ export function decodeWriteRequest(data: Uint8Array): WriteRequest {
  * and `seq` (unique on that member across restarts) let the proposing member find the waiter
  * to answer when it applies the entry; every other member ignores them.
  *
- *   entry.data = msgpack [origin, seq, encodeWriteRequest(req)]
+ *   entry.data = 0x01 | origin:u64be | seq:u64be | encodeWriteRequest(req)
+ *
+ * A fixed binary header rather than MessagePack: it is on the path of every write, and the
+ * request bytes are then used in place, never copied.
  */
 export interface Proposal {
   readonly origin: MemberId;
@@ -140,17 +143,23 @@ export interface Proposal {
   readonly request: Uint8Array;
 }
 
+const PROPOSAL_FORMAT = 0x01;
+const PROPOSAL_HEADER_BYTES = 17;
+
 export function encodeProposal(p: Proposal): Uint8Array {
-  return encodeValue([p.origin, p.seq, p.request]);
+  const out = new Uint8Array(PROPOSAL_HEADER_BYTES + p.request.length);
+  const dv = new DataView(out.buffer);
+  out[0] = PROPOSAL_FORMAT;
+  dv.setBigUint64(1, BigInt.asUintN(64, p.origin));
+  dv.setBigUint64(9, BigInt.asUintN(64, p.seq));
+  out.set(p.request, PROPOSAL_HEADER_BYTES);
+  return out;
 }
 
 export function decodeProposal(data: Uint8Array): Proposal {
-  const v = decodeValue(data);
-  if (!Array.isArray(v) || v.length !== 3 || !(v[2] instanceof Uint8Array)) {
-    throw new CairnError(ErrorCode.Corrupt, 'log entry is not a proposal');
-  }
-  const id = (x: unknown): bigint => (typeof x === 'bigint' ? x : typeof x === 'number' ? BigInt(x) : -1n);
-  return { origin: id(v[0]), seq: id(v[1]), request: v[2] };
+  if (data.length < PROPOSAL_HEADER_BYTES || data[0] !== PROPOSAL_FORMAT) throw new CairnError(ErrorCode.Corrupt, 'log entry is not a proposal');
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { origin: dv.getBigUint64(1), seq: dv.getBigUint64(9), request: data.subarray(PROPOSAL_HEADER_BYTES) };
 }
 
 /**

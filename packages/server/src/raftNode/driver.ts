@@ -181,6 +181,16 @@ export class RaftDriver {
     this.schedule();
   }
 
+  /** The current term, as persisted. Cheap: for every response header. */
+  get term(): number {
+    return this.log.persistedHardState.term;
+  }
+
+  /** The commit index, as persisted. */
+  get committed(): number {
+    return this.log.persistedHardState.commit;
+  }
+
   get softState(): SoftState {
     return this.soft;
   }

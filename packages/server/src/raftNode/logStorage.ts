@@ -20,7 +20,7 @@ import { decodeConfState } from '../apply/membership.js';
 /**
  * The raft log of one member in its RocksDB, under table 'r':
  *
- *   'r' 'e' index:u64be -> [term, type (0 normal, 1 confChange), data]
+ *   'r' 'e' index:u64be -> term:f64be | type:u8 (0 normal, 1 confChange) | data
  *   'r' 'h'             -> HardState { term, vote, commit }
  *   'r' 's'             -> SnapshotMetadata of the log's base: the log starts right after it
  *   'r' 'p'             -> SnapshotMetadata of the next base (see `snapshotAt`)
@@ -251,16 +251,21 @@ function entryKey(index: number): Uint8Array {
   return u64Key(ENTRY_PREFIX, BigInt(index));
 }
 
+/** An entry on disk: term as float64 (a safe integer) | type (0 normal, 1 confChange) | data. */
 function encodeEntry(e: Entry): Uint8Array {
-  return encodeValue([e.term, e.type === 'confChange' ? 1 : 0, e.data]);
+  const out = new Uint8Array(9 + e.data.length);
+  new DataView(out.buffer).setFloat64(0, e.term);
+  out[8] = e.type === 'confChange' ? 1 : 0;
+  out.set(e.data, 9);
+  return out;
 }
 
 function decodeEntry(index: number, bytes: Uint8Array): Entry {
-  const v = decodeValue(bytes);
-  invariant(Array.isArray(v) && v.length === 3, `raft log: entry ${index} is corrupt`);
-  const [term, type, data] = v as [unknown, unknown, unknown];
-  invariant(typeof term === 'number' && (type === 0 || type === 1) && data instanceof Uint8Array, `raft log: entry ${index} is corrupt`);
-  return { index, term, type: type === 1 ? 'confChange' : 'normal', data };
+  invariant(bytes.length >= 9, `raft log: entry ${index} is corrupt`);
+  const term = new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
+  const type = bytes[8];
+  invariant(Number.isSafeInteger(term) && (type === 0 || type === 1), `raft log: entry ${index} is corrupt`);
+  return { index, term, type: type === 1 ? 'confChange' : 'normal', data: bytes.subarray(9) };
 }
 
 const toId = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
