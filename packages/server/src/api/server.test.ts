@@ -152,6 +152,8 @@ describe('requests', () => {
   it('drops the answer of a request the client gave up on, even if its id is reused', async () => {
     c.send({ t: 'req', id: 60, method: Put.method, params: { key: b('gaveup'), value: b('x') } });
     c.send({ t: 'close', id: 60 });
+    // Entries apply in log order: once a later put is answered, the abandoned one is applied.
+    await c.call(59, Put.method, { key: b('gaveup-after'), value: b('y') });
     const r = await c.call(60, Range.method, { key: b('gaveup') });
     expect(result<{ count: number }>(r).count).toBe(1);
     // One more round trip: anything late for id 60 would have arrived by now.
