@@ -104,6 +104,7 @@ export class RaftDriver {
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
+  private failed = false;
   private soft: SoftState = { lead: 0n, raftState: 'follower' };
   private readyCount = 0;
   private readonly sending = new Set<NodeId>();
@@ -470,6 +471,7 @@ export class RaftDriver {
   private fail(err: unknown): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.failed = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.reads.close();
     this.o.host.fatal(err);
@@ -485,7 +487,8 @@ export class RaftDriver {
     this.pendingInstall = undefined;
     while (this.running) await this.idle;
     await this.diskChain;
-    // What was applied in memory goes to disk, so a restart has nothing to replay.
-    await this.flushState();
+    // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
+    // disk is what failed).
+    if (!this.failed) await this.flushState();
   }
 }

@@ -32,6 +32,7 @@ export class ReadIndexQueue {
   private confirmed: ReadWaiter[] = [];
   private seq = 0n;
   private closed = false;
+  private starting = false;
 
   constructor(private readonly host: ReadHost) {}
 
@@ -48,7 +49,14 @@ export class ReadIndexQueue {
         }, timeoutMs),
       };
       this.waiting.push(w);
-      if (this.round === undefined) this.startRound();
+      // Reads of the same JS turn share the round: it starts once the turn is over.
+      if (this.round === undefined && !this.starting) {
+        this.starting = true;
+        queueMicrotask(() => {
+          this.starting = false;
+          if (this.round === undefined && !this.closed) this.startRound();
+        });
+      }
     });
   }
 
