@@ -3,9 +3,9 @@ import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import type { Driver } from './workload.js';
 
-export function etcdDriver(endpoint: string): Driver {
+export function etcdDriver(endpoint: string | readonly string[]): Driver {
   const client = new Etcd3({
-    hosts: `http://${endpoint}`,
+    hosts: (typeof endpoint === 'string' ? [endpoint] : endpoint).map((e) => `http://${e}`),
     // No retries, no circuit breaker: they would hide errors and distort latency.
     faultHandling: { host: () => noop, global: noop },
   });

@@ -7,12 +7,14 @@
  *
  * Flags: --duration-ms N (per cell, default 3000), --rounds N (alternations, default 2),
  * --only cairn|etcd, --skip-raft, --leases-watches (adds the lease and watch section, ~30 s),
- * --only-leases-watches (runs that section alone).
+ * --only-leases-watches (runs that section alone), --skip-cluster / --only-cluster (the
+ * 3-member section: the same workloads against the leader, and leader kill -> first write).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CairnClient } from '@cairn/client';
 import { cairnDriver } from './cairnDriver.js';
 import { etcdDriver } from './etcdDriver.js';
 import { commandExists, type ServerProc, startCairn, startEtcd } from './procs.js';
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     'skip-raft': { type: 'boolean', default: false },
     'leases-watches': { type: 'boolean', default: false },
     'only-leases-watches': { type: 'boolean', default: false },
+    'skip-cluster': { type: 'boolean', default: false },
+    'only-cluster': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -75,7 +79,81 @@ function save(doc: Record<string, unknown>): void {
   console.log(`\nsaved ${file}`);
 }
 
+/**
+ * Three members each of Cairn and (when installed) etcd: put/get at 16 and 128 in flight
+ * through the leader, then three leader kills each.
+ */
+async function clusterSection(haveEtcd: boolean): Promise<unknown> {
+  const { failover, startCluster } = await import('./clusterBench.js');
+  const kinds: ('cairn' | 'etcd')[] = values.only === 'etcd' ? ['etcd'] : values.only === 'cairn' || !haveEtcd ? ['cairn'] : ['cairn', 'etcd'];
+  const base = { durationMs, maxOps: 2_000_000, keySpace: 10_000, valueBytes: 128 };
+  const specs: WorkloadSpec[] = [];
+  for (const op of ['put', 'get'] as const) for (const concurrency of [16, 128]) specs.push({ ...base, op, concurrency });
+  const out: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  for (const kind of kinds) {
+    const cluster = await startCluster(kind);
+    try {
+      const leader = cluster.nodes[await cluster.leader()]!.endpoint;
+      const driver = kind === 'cairn' ? await cairnDriver(leader) : etcdDriver(leader);
+      await prefill(driver, specs[0]!);
+      const results = [];
+      for (const spec of specs) {
+        const r = await runWorkload(driver, () => cluster.cpuSeconds(), spec);
+        process.stderr.write(`  3 members ${kind} ${spec.op} x${spec.concurrency}: ${r.opsPerSec.toFixed(0)} ops/s\n`);
+        results.push({ workload: spec.op, inflight: spec.concurrency, ...r });
+        rows.push({ members: 3, server: kind, workload: spec.op, inflight: spec.concurrency, 'ops/s': r.opsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'cpu us/op (3 members)': r.serverCpuUsPerOp });
+      }
+      await driver.close();
+      const writer = (endpoints: string[]) => {
+        const acks: { startedMs: number; ackedMs: number }[] = [];
+        let stopped = false;
+        const w = kind === 'cairn' ? new CairnClient({ endpoints, dialTimeoutMs: 2000, requestTimeoutMs: 10_000 }) : undefined;
+        const e = kind === 'etcd' ? etcdDriver(endpoints) : undefined;
+        let n = 0;
+        const loops = Array.from({ length: 16 }, async () => {
+          while (!stopped) {
+            const key = `failover/${n++}`;
+            const startedMs = Date.now();
+            try {
+              if (w !== undefined) await w.kv.put(key, 'v');
+              else await e!.put(key, new Uint8Array([118]));
+              acks.push({ startedMs, ackedMs: Date.now() });
+            } catch {
+              await new Promise((r) => setTimeout(r, 10));
+            }
+          }
+        });
+        return {
+          acks,
+          stop: async () => {
+            stopped = true;
+            await Promise.all(loops);
+            w?.close();
+            await e?.close();
+          },
+        };
+      };
+      const fo = await failover(cluster, writer);
+      process.stderr.write(`  3 members ${kind} leader kill -> first write: ${fo.gapsMs.join(', ')} ms\n`);
+      out[kind] = { workloads: results, failover: fo };
+    } finally {
+      await cluster.stop();
+    }
+  }
+  console.log('\nThree members on this machine, through the leader (means of one run per cell)\n');
+  console.log(formatTable([...new Set(rows.flatMap((r) => Object.keys(r)))], rows));
+  const fo = Object.entries(out).map(([kind, v]) => ({ server: kind, ...(v as { failover: { gapsMs: number[]; medianMs: number } }).failover }));
+  console.log('\nLeader kill -9 -> first acknowledged write (16 writers through every endpoint)\n');
+  console.log(formatTable(['server', 'trials ms', 'median ms'], fo.map((f) => ({ server: f.server, 'trials ms': f.gapsMs.join(' / '), 'median ms': f.medianMs }))));
+  return out;
+}
+
 async function main(): Promise<void> {
+  if (values['only-cluster']) {
+    save({ etcdInstalled: commandExists('etcd'), cluster: await clusterSection(commandExists('etcd')) });
+    return;
+  }
   if (values['only-leases-watches']) {
     save({ leasesWatches: await leasesWatches() });
     return;
@@ -159,7 +237,8 @@ async function main(): Promise<void> {
   }
 
   const lw = values['leases-watches'] ? await leasesWatches() : undefined;
-  save({ etcdInstalled: haveEtcd, results: json, raft, ...(lw !== undefined ? { leasesWatches: lw } : {}) });
+  const cluster = values['skip-cluster'] ? undefined : await clusterSection(haveEtcd);
+  save({ etcdInstalled: haveEtcd, results: json, raft, ...(lw !== undefined ? { leasesWatches: lw } : {}), ...(cluster !== undefined ? { cluster } : {}) });
 }
 
 main().catch((err: unknown) => {

@@ -40,13 +40,15 @@ export async function prefill(driver: Driver, spec: WorkloadSpec): Promise<void>
   }
 }
 
-export async function runWorkload(driver: Driver, serverPid: number, spec: WorkloadSpec): Promise<WorkloadResult> {
+/** `server`: the server's pid, or a function giving the CPU seconds of all its processes. */
+export async function runWorkload(driver: Driver, server: number | (() => number), spec: WorkloadSpec): Promise<WorkloadResult> {
+  const serverCpu = typeof server === 'number' ? () => cpuSeconds(server) : server;
   const value = new Uint8Array(spec.valueBytes).fill(98);
   const latencies = new Float64Array(spec.maxOps);
   let issued = 0;
   let done = 0;
   let errors = 0;
-  const cpu0 = cpuSeconds(serverPid);
+  const cpu0 = serverCpu();
   const t0 = performance.now();
   const deadline = t0 + spec.durationMs;
   // Deterministic key sequence: a multiplicative hash over the issue counter.
@@ -67,7 +69,7 @@ export async function runWorkload(driver: Driver, serverPid: number, spec: Workl
   };
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(serverPid) - cpu0;
+  const cpu = serverCpu() - cpu0;
   const sorted = latencies.subarray(0, done).sort();
   return {
     ops: done,
