@@ -16,6 +16,8 @@ export interface Pki {
   readonly wrongCaCert: string;
   /** Makes (once) a client certificate for `cn` signed by the good CA (or the wrong one). */
   client(cn: string, wrongCa?: boolean): { cert: string; key: string };
+  /** Makes (once) a peer certificate for 127.0.0.1: both server and client use. */
+  peer(cn: string, wrongCa?: boolean): { cert: string; key: string };
   read(path: string): Buffer;
 }
 
@@ -54,6 +56,17 @@ export function makePki(dir: string): Pki {
       if (c === undefined) {
         keyAndCsr(dir, name, cn);
         sign(dir, name, wrongCa ? 'wrong-ca' : 'ca', 'extendedKeyUsage=clientAuth\n');
+        c = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
+        made.set(name, c);
+      }
+      return c;
+    },
+    peer(cn, wrongCa = false) {
+      const name = `peer-${cn}${wrongCa ? '-wrong' : ''}`;
+      let c = made.get(name);
+      if (c === undefined) {
+        keyAndCsr(dir, name, cn);
+        sign(dir, name, wrongCa ? 'wrong-ca' : 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
         c = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
         made.set(name, c);
       }

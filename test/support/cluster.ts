@@ -12,8 +12,10 @@ import { Member, freePort, tempDir, waitFor } from './process.js';
 export interface ClusterOptions {
   readonly size?: number;
   readonly token?: string;
-  /** Extra YAML lines for every member (e.g. `snapshot-count: 100`). */
-  readonly extraYaml?: readonly string[];
+  /** Extra YAML lines for every member (e.g. `snapshot-count: 100`), or per member name. */
+  readonly extraYaml?: readonly string[] | ((name: string) => readonly string[]);
+  /** `https` peer URLs (give the peer-* TLS settings in extraYaml). Default http. */
+  readonly peerScheme?: 'http' | 'https';
 }
 
 export interface NodeSpec {
@@ -31,16 +33,19 @@ export class TestCluster {
   private constructor(
     readonly dir: string,
     private readonly token: string,
-    private readonly extraYaml: readonly string[],
+    private readonly extraYaml: (name: string) => readonly string[],
+    private readonly peerScheme: 'http' | 'https',
   ) {}
 
   /** Writes the YAML files (nothing is started). */
   static async create(o: ClusterOptions = {}): Promise<TestCluster> {
-    const c = new TestCluster(tempDir('cairn-cluster-'), o.token ?? 'local-cairn-cluster', o.extraYaml ?? []);
+    const extra = o.extraYaml ?? [];
+    const c = new TestCluster(tempDir('cairn-cluster-'), o.token ?? 'local-cairn-cluster', typeof extra === 'function' ? extra : () => extra, o.peerScheme ?? 'http');
     const size = o.size ?? 3;
     const ports: { client: number; peer: number }[] = [];
     for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
-    const initial = ports.map((p, i) => `node${i + 1}=http://127.0.0.1:${p.peer}`).join(',');
+    const scheme = o.peerScheme ?? 'http';
+    const initial = ports.map((p, i) => `node${i + 1}=${scheme}://127.0.0.1:${p.peer}`).join(',');
     for (let i = 0; i < size; i++) {
       const name = `node${i + 1}`;
       const spec = { name, clientPort: ports[i]!.client, peerPort: ports[i]!.peer, configFile: join(c.dir, `${name}.yaml`) };
@@ -57,14 +62,14 @@ export class TestCluster {
       `# ${spec.name}.yaml`,
       `name: ${spec.name}`,
       `data-dir: ./${spec.name}.cairn`,
-      `listen-peer-urls: http://127.0.0.1:${spec.peerPort}`,
+      `listen-peer-urls: ${this.peerScheme}://127.0.0.1:${spec.peerPort}`,
       `listen-client-urls: http://127.0.0.1:${spec.clientPort}`,
-      `initial-advertise-peer-urls: http://127.0.0.1:${spec.peerPort}`,
+      `initial-advertise-peer-urls: ${this.peerScheme}://127.0.0.1:${spec.peerPort}`,
       `advertise-client-urls: http://127.0.0.1:${spec.clientPort}`,
       `initial-cluster: ${initialCluster}`,
       `initial-cluster-token: ${this.token}`,
       `initial-cluster-state: ${state}`,
-      ...this.extraYaml,
+      ...this.extraYaml(spec.name),
       '',
     ].join('\n');
     writeFileSync(spec.configFile, yaml);
@@ -96,7 +101,7 @@ export class TestCluster {
   }
 
   peerUrl(i: number): string {
-    return `http://127.0.0.1:${this.specs[i]!.peerPort}`;
+    return `${this.peerScheme}://127.0.0.1:${this.specs[i]!.peerPort}`;
   }
 
   /** Starts the members given (default all) together, and waits until each is healthy. */

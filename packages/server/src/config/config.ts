@@ -133,7 +133,7 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
     if (eq <= 0) throw new ConfigError(`initial-cluster: ${JSON.stringify(trimmed)} is not name=url`);
     const name = trimmed.slice(0, eq);
     const url = trimmed.slice(eq + 1);
-    urls([url], 'initial-cluster');
+    urls([url], 'initial-cluster', true);
     out.set(name, [...(out.get(name) ?? []), url]);
   }
   return out;
@@ -143,7 +143,7 @@ function clusterFromRecord(r: Readonly<Record<string, string | readonly string[]
   const out = new Map<string, string[]>();
   for (const [name, v] of Object.entries(r)) {
     const list = typeof v === 'string' ? [v] : [...v];
-    urls(list, 'initial-cluster');
+    urls(list, 'initial-cluster', true);
     out.set(name, list);
   }
   return out;
