@@ -11,7 +11,7 @@ export { Watcher } from './watch.js';
 export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
-export type { MemberListOptions } from './cluster.js';
+export type { MemberListOptions, MemberAddOptions } from './cluster.js';
 export { TxnBuilder, compare, op } from './txn.js';
 export type { CompareOperator } from './txn.js';
 export { keyString, valueString, resolveKeyRange, toRangeRequest, toPutRequest, toDeleteRequest } from './options.js';
@@ -32,7 +32,13 @@ export type {
   RequestOp,
   ResponseOp,
   Member,
+  MemberId,
   MemberListResponse,
+  MemberAddResponse,
+  MemberRemoveResponse,
+  MemberUpdateResponse,
+  MemberPromoteResponse,
+  MoveLeaderResponse,
   StatusResponse,
   SortOrder,
   SortTarget,
