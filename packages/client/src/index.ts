@@ -17,6 +17,8 @@ export type { CompareOperator } from './txn.js';
 export { keyString, valueString, resolveKeyRange, toRangeRequest, toPutRequest, toDeleteRequest } from './options.js';
 export type { Int64Like, KeyRange, ReadOptions, RangeQuery, WriteOptions, DeleteOptions } from './options.js';
 export { endpointToUrl } from './endpoints.js';
+export { DISCOVERY_PREFIX, discoveryKeys, formatDiscoveryUrl, isDiscoveryToken, parseDiscoveryUrl } from './discovery.js';
+export type { DiscoveryKeys, DiscoveryUrl } from './discovery.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
 export { CairnError, ErrorCode, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
 export type {
