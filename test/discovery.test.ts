@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient } from '@cairn/client';
+import { rejectionOf } from '../packages/client/test/helpers.js';
 import { DiscoveryError, DiscoveryFailure, resolveDiscovery, type DiscoveryOptions } from '../apps/cairn/src/discovery.js';
 import { CAIRN_BIN, ROOT, ctl, freePort, Member, singleMember, tempDir, waitFor } from './support/process.js';
 
@@ -43,15 +44,7 @@ function resolve(url: string, who: { name: string; peerUrls: string[] }, extra: 
   return resolveDiscovery({ url, ...who, timeoutMs: 20_000, ...extra });
 }
 
-async function refusal(p: Promise<unknown>): Promise<DiscoveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DiscoveryError);
-    return err as DiscoveryError;
-  }
-  throw new Error('expected a DiscoveryError');
-}
+const refusal = (p: Promise<unknown>): Promise<DiscoveryError> => rejectionOf(p, DiscoveryError);
 
 /** Runs `cairn` to its exit (one that is refused before serving); returns code and stderr. */
 function runCairn(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stderr: string }> {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rejectionOf } from '../../../packages/client/test/helpers.js';
 import { DiscoveryError, DiscoveryFailure, dataDirInitialized, initialClusterText, resolveDiscovery } from './discovery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-discovery-'));
@@ -19,15 +20,7 @@ async function closedPort(): Promise<number> {
   });
 }
 
-async function failure(p: Promise<unknown>): Promise<DiscoveryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DiscoveryError);
-    return err as DiscoveryError;
-  }
-  throw new Error('expected a DiscoveryError');
-}
+const failure = (p: Promise<unknown>): Promise<DiscoveryError> => rejectionOf(p, DiscoveryError);
 
 const base = { name: 'm1', peerUrls: ['http://127.0.0.1:12380'], timeoutMs: 2000 };
 

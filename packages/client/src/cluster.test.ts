@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { NEVER, header, startFakeServer, type FakeServer, type Handler } from '../test/fakeServer.js';
+import { rejectionOf } from '../test/helpers.js';
 import { CairnClient } from './index.js';
 
 const servers: FakeServer[] = [];
@@ -22,15 +23,7 @@ function client(endpoints: string[]): CairnClient {
   return c;
 }
 
-async function rejection(p: Promise<unknown>): Promise<CairnError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CairnError);
-    return err as CairnError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>): Promise<CairnError> => rejectionOf(p, CairnError);
 
 const BIG = 0xfedcba9876543210n;
 const member = (id: bigint, name: string, peer: string, isLearner = false) => ({

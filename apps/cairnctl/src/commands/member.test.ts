@@ -3,6 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { header, startFakeServer, type FakeServer, type Handler } from '../../../../packages/client/test/fakeServer.js';
+import { plain } from '../../../../packages/client/test/helpers.js';
+import { M1, M2 } from '../testing/members.js';
 import { runForTest as cli } from '../testing/run.js';
 
 const servers: FakeServer[] = [];
@@ -17,15 +19,8 @@ async function fake(handlers: Record<string, Handler>): Promise<FakeServer> {
 }
 
 const CLUSTER = header().clusterId.toString(16);
-const member = (id: bigint, name: string, port: number, isLearner = false) => ({
-  id,
-  name,
-  peerUrls: [`http://127.0.0.1:${port + 1}`],
-  clientUrls: name === '' ? [] : [`http://127.0.0.1:${port}`],
-  isLearner,
-});
-const m1 = member(0x8b91bf796edb011en, 'm1', 22379);
-const m2 = member(0x9bce67ee81f1e303n, 'm2', 23379);
+const m1 = M1;
+const m2 = M2;
 const NEW_ID = 0x603b7ac8e4296f63n;
 
 /** A member that answers membership changes and records their params. */
@@ -280,11 +275,3 @@ describe('discovery new', () => {
     }
   });
 });
-
-/** Buffers (what the codec decodes) as plain Uint8Arrays, so toEqual compares bytes only. */
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return new Uint8Array(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}

@@ -1,7 +1,8 @@
 // Golden output of the membership commands, as etcdctl 3.4 prints them (printer_simple.go's
 // `Member %16x added to cluster %16x`, member_command.go's ETCD_* lines, with CAIRN_ names).
 import { describe, expect, it } from 'vitest';
-import type { Member, MemberAddResponse, StatusResponse } from '@cairn/client';
+import type { MemberAddResponse, StatusResponse } from '@cairn/client';
+import { M1, M2, memberAt } from '../testing/members.js';
 import { printerFor, type Printer } from './index.js';
 import {
   headerOnlyJson,
@@ -15,15 +16,9 @@ import {
 
 const header = { clusterId: 4743318255719025844n, memberId: 10057029971166822686n, revision: 3n, raftTerm: 2n };
 const H = '{"cluster_id":4743318255719025844,"member_id":10057029971166822686,"revision":3,"raft_term":2}';
-const m = (id: bigint, name: string, port: number, isLearner = false): Member => ({
-  id,
-  name,
-  peerUrls: [`http://127.0.0.1:${port + 1}`],
-  clientUrls: name === '' ? [] : [`http://127.0.0.1:${port}`],
-  isLearner,
-});
-const m1 = m(0x8b91bf796edb011en, 'm1', 22379);
-const m2 = m(0x9bce67ee81f1e303n, 'm2', 23379);
+const m = memberAt;
+const m1 = M1;
+const m2 = M2;
 const added = m(0x603b7ac8e4296f63n, '', 24379);
 const addRes: MemberAddResponse = { header, member: added, members: [m1, m2, added] };
 
