@@ -55,6 +55,10 @@ export interface MemberOptions {
   peerPort: number;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Start with `--config-file` (the YAML holds every setting) instead of flags. */
+  configFile?: string;
+  /** Working directory of the process (relative data dirs in a config file). Default: the repo. */
+  cwd?: string;
   /** Serve clients over TLS: https URL, and these PEM files for the health probe. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
@@ -84,6 +88,7 @@ export class Member {
 
   args(): string[] {
     const o = this.opts;
+    if (o.configFile !== undefined) return [`--config-file=${o.configFile}`, ...(o.extraArgs ?? [])];
     return [
       `--name=${o.name}`,
       `--data-dir=${o.dataDir}`,
@@ -93,11 +98,14 @@ export class Member {
     ];
   }
 
-  /** Starts the daemon and waits until /health answers. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts the daemon and waits until /health says healthy (it has a leader), or with
+   * `listening` only until the port answers at all (a cluster member whose peers are not up).
+   */
+  async start(timeoutMs = 30_000, wait: 'healthy' | 'listening' = 'healthy'): Promise<void> {
     this.exitCode = undefined;
     const proc = spawn(process.execPath, [CAIRN_BIN, ...this.args()], {
-      cwd: ROOT,
+      cwd: this.opts.cwd ?? ROOT,
       env: { ...process.env, ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -109,7 +117,7 @@ export class Member {
       if (this.exitCode !== undefined) throw new Error(`cairn exited with ${this.exitCode}: ${this.log.slice(-2000)}`);
       if (this.opts.tls !== undefined) return httpsHealth(this.endpoint, this.opts.tls);
       const res = await fetch(`http://${this.endpoint}/health`);
-      return res.ok;
+      return wait === 'listening' || res.ok;
     }, timeoutMs);
   }
 
@@ -120,6 +128,16 @@ export class Member {
     proc.kill('SIGTERM');
     await waitFor(`${this.opts.name} to exit after SIGTERM`, () => this.exitCode !== undefined, timeoutMs);
     return this.exitCode;
+  }
+
+  /** Waits for the process to exit by itself; its exit code. */
+  async exited(timeoutMs = 15_000): Promise<number | null | undefined> {
+    await waitFor(`${this.opts.name} to exit`, () => this.exitCode !== undefined, timeoutMs);
+    return this.exitCode;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.exitCode === undefined;
   }
 
   /** kill -9: no chance to flush anything. */

@@ -5,7 +5,7 @@
  */
 import { startServer } from '@cairn/server';
 import { pino } from 'pino';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { helpText, loadConfig } from './config.js';
 import { dataDirInitialized, resolveDiscovery } from './discovery.js';
 
 const VERSION = '0.1.0';
@@ -43,11 +43,6 @@ async function main(): Promise<void> {
       config = { ...config, initialCluster };
     }
   }
-  if (config.initialCluster.size > 1) {
-    throw new ConfigError(
-      `--initial-cluster lists ${config.initialCluster.size} members, but this version of cairn runs single-member clusters only (replication is not built yet)`,
-    );
-  }
   logger.info({ source: parsed.source, dataDir: config.dataDir, clientUrls: config.listenClientUrls }, 'starting cairn');
   const server = await startServer({
     name: config.name,
@@ -63,6 +58,9 @@ async function main(): Promise<void> {
     maxTxnOps: config.maxTxnOps,
     quotaBackendBytes: config.quotaBackendBytes,
     authTokenTtlSeconds: config.authTokenTtlSeconds,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    electionTimeoutMs: config.electionTimeoutMs,
+    snapshotCount: config.snapshotCount,
     tls: config.tls,
     peerTls: config.peerTls,
     logger,

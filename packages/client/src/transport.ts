@@ -74,6 +74,12 @@ const transientServerCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.LeaderChanged,
 ]);
 
+/**
+ * Server errors that say the request was not applied (raft refused the proposal, or it never
+ * reached a leader): a write failing with one of these is safe to send again.
+ */
+const notAppliedCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.Unavailable, ErrorCode.NoLeader, ErrorCode.LeaderChanged]);
+
 /** Dial failures after which the next endpoint may do better. */
 const dialRetryCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.Unavailable,
@@ -218,7 +224,8 @@ export class Transport {
       const notSent = err.details?.['notSent'] === true;
       return !this.closed && (notSent || descriptor.idempotent || options.retry === true);
     }
-    return descriptor.idempotent && transientServerCodes.has(err.code);
+    if (!transientServerCodes.has(err.code)) return false;
+    return descriptor.idempotent || notAppliedCodes.has(err.code);
   }
 
   private backoff(attempt: number): number {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { decodeValue, encodeValue } from '@cairn/protocol';
-import type { Backend } from './storage/backend.js';
-import { metaKey, MetaKey } from './storage/keyspace.js';
+import { decodeValue, encodeValue, type Member } from '@cairn/protocol';
+import type { Backend, BatchOp } from './storage/backend.js';
+import { localKey, LocalKey, metaKey, MetaKey } from './storage/keyspace.js';
+import { bootstrapMembers, encodeConfState } from './apply/membership.js';
+import { LogStorage } from './raftNode/logStorage.js';
 import type { Clock } from './clock.js';
 
 export interface Identity {
@@ -9,11 +11,30 @@ export interface Identity {
   readonly memberId: bigint;
 }
 
+/** A member that was removed from its cluster must not serve from the same data dir again. */
+export class RemovedMemberError extends Error {
+  override readonly name = 'RemovedMemberError';
+}
+
+/** A member joining an existing cluster could not find itself there. */
+export class JoinError extends Error {
+  override readonly name = 'JoinError';
+}
+
 export interface IdentitySeed {
   readonly name: string;
+  /** This member's advertised peer URLs. */
   readonly peerUrls: readonly string[];
   readonly initialClusterToken: string;
+  /** name -> peer URLs of every initial member (this one included). */
+  readonly initialCluster: ReadonlyMap<string, readonly string[]>;
+  readonly initialClusterState: 'new' | 'existing';
+  /** Asks members at these peer URLs for the cluster (a joining member); see peerHttp.ts. */
+  readonly fetchMembers?: (peerUrls: readonly string[]) => Promise<{ clusterId: bigint; members: readonly Member[] }>;
 }
+
+/** How this start found the data dir. */
+export type StartKind = 'restart' | 'bootstrap' | 'join';
 
 /** The first 64 bits of SHA-256 over the parts, never 0 (0 means "none" on the wire). */
 function hash64(...parts: string[]): bigint {
@@ -23,28 +44,116 @@ function hash64(...parts: string[]): bigint {
   return id === 0n ? 1n : id;
 }
 
+const normalise = (urls: readonly string[]): string[] => urls.map((u) => new URL(u).href.replace(/\/$/, '')).sort();
+
 /**
- * The member's ids: read from meta, or on first start derived from the member's name, peer
- * URLs, the cluster token and the time (so a member re-created with the same flags gets a
- * new id), then stored. Runs once at start-up, outside the applier: the ids are this
- * member's facts, not replicated state.
+ * An initial member's id: from its peer URLs and the cluster token only, so that every member
+ * of a new cluster computes the same ids for everyone without talking (as etcd does).
  */
-export async function loadOrCreateIdentity(backend: Backend, seed: IdentitySeed, clock: Clock): Promise<Identity> {
-  const c = backend.get(metaKey(MetaKey.ClusterId));
-  const m = backend.get(metaKey(MetaKey.MemberId));
-  if (c !== undefined && m !== undefined) {
-    return { clusterId: BigInt(decodeValue(c) as bigint), memberId: BigInt(decodeValue(m) as bigint) };
+export function initialMemberId(peerUrls: readonly string[], token: string): bigint {
+  return hash64('member', ...normalise(peerUrls), token);
+}
+
+/** A new cluster's id: from its initial members and the token. */
+export function initialClusterId(memberIds: readonly bigint[], token: string): bigint {
+  return hash64('cluster', token, ...[...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((id) => id.toString(16)));
+}
+
+/** The id `member add` gives a new member: its URLs, the cluster and the time, so a re-add differs. */
+export function addedMemberId(peerUrls: readonly string[], clusterId: bigint, nowMs: number): bigint {
+  return hash64('member', ...normalise(peerUrls), clusterId.toString(16), String(nowMs));
+}
+
+const readId = (backend: Backend, key: LocalKey): bigint | undefined => {
+  const raw = backend.get(localKey(key));
+  return raw === undefined ? undefined : BigInt(decodeValue(raw) as bigint);
+};
+
+/**
+ * Opens this member's identity, creating it on the first start:
+ * - restart: the ids stored in the data dir (the initial-cluster settings are ignored, as etcd
+ *   does); refused if this member was removed from its cluster;
+ * - bootstrap (`new`, empty data dir): ids computed from the initial cluster, and the state of
+ *   index 1 written: the members table, and a raft log whose base is that state;
+ * - join (`existing`, empty data dir): asks the peers in initial-cluster for the cluster and
+ *   finds itself by its peer URLs (it must have been added with `member add`); the state
+ *   comes later, as a snapshot from the leader.
+ */
+export async function openIdentity(backend: Backend, seed: IdentitySeed, dataDir: string, _clock: Clock): Promise<{ identity: Identity; kind: StartKind }> {
+  const memberId = readId(backend, LocalKey.MemberId);
+  const clusterId = readId(backend, LocalKey.ClusterId);
+  if (memberId !== undefined && clusterId !== undefined) {
+    if (backend.get(localKey(LocalKey.Removed)) !== undefined) {
+      throw new RemovedMemberError(
+        `member ${memberId.toString(16)} was removed from cluster ${clusterId.toString(16)}; its data dir ${dataDir} cannot be used again (remove it to join as a new member)`,
+      );
+    }
+    return { identity: { clusterId, memberId }, kind: 'restart' };
   }
-  const peers = [...seed.peerUrls].sort();
-  const memberId = hash64('member', seed.name, ...peers, seed.initialClusterToken, String(clock.now()));
-  // A single-member cluster: the cluster id follows from its only member and the token.
-  const clusterId = hash64('cluster', seed.initialClusterToken, memberId.toString(16));
+  if (seed.initialClusterState === 'existing') return { identity: await join(backend, seed), kind: 'join' };
+  return { identity: await bootstrap(backend, seed), kind: 'bootstrap' };
+}
+
+function identityOps(id: Identity): BatchOp[] {
+  return [
+    { type: 'put', key: localKey(LocalKey.ClusterId), value: encodeValue(id.clusterId) },
+    { type: 'put', key: localKey(LocalKey.MemberId), value: encodeValue(id.memberId) },
+  ];
+}
+
+async function bootstrap(backend: Backend, seed: IdentitySeed): Promise<Identity> {
+  const token = seed.initialClusterToken;
+  const seen = new Map<string, string>();
+  const records = [...seed.initialCluster].map(([name, urls]) => {
+    for (const u of normalise(urls)) {
+      const other = seen.get(u);
+      if (other !== undefined) throw new JoinError(`initial-cluster: ${name} and ${other} share the peer URL ${u}`);
+      seen.set(u, name);
+    }
+    return { id: initialMemberId(urls, token), name, peerUrls: [...urls], clientUrls: [], isLearner: false };
+  });
+  const memberId = initialMemberId(seed.peerUrls, token);
+  const clusterId = initialClusterId(
+    records.map((r) => r.id),
+    token,
+  );
+  const confState = { voters: records.map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), learners: [] };
+  // Index 1, term 1: every initial member writes exactly this state, so their logs agree.
+  const base = { index: 1, term: 1, confState };
+  const log = LogStorage.load(backend);
   await backend.write(
     [
-      { type: 'put', key: metaKey(MetaKey.ClusterId), value: encodeValue(clusterId) },
-      { type: 'put', key: metaKey(MetaKey.MemberId), value: encodeValue(memberId) },
+      ...identityOps({ clusterId, memberId }),
+      ...bootstrapMembers(records),
+      { type: 'put', key: metaKey(MetaKey.AppliedIndex), value: encodeValue(1n) },
+      { type: 'put', key: metaKey(MetaKey.AppliedTerm), value: encodeValue(1) },
+      { type: 'put', key: metaKey(MetaKey.ConfState), value: encodeConfState(confState) },
+      ...log.restore(base),
+      ...log.setHardState({ term: 1, vote: 0n, commit: 1 }),
     ],
     { sync: true },
   );
   return { clusterId, memberId };
+}
+
+async function join(backend: Backend, seed: IdentitySeed): Promise<Identity> {
+  const mine = new Set(normalise(seed.peerUrls));
+  const others = [...seed.initialCluster].filter(([name]) => name !== seed.name).flatMap(([, urls]) => urls);
+  if (others.length === 0) throw new JoinError('initial-cluster-state is existing, but initial-cluster lists no other member to join');
+  if (seed.fetchMembers === undefined) throw new JoinError('joining a cluster needs the peer transport');
+  const cluster = await seed.fetchMembers(others);
+  const me = cluster.members.find((m) => normalise(m.peerUrls).some((u) => mine.has(u)));
+  if (me === undefined) {
+    throw new JoinError(
+      `no member of cluster ${cluster.clusterId.toString(16)} has the peer URLs ${seed.peerUrls.join(',')}; add this member first (cairnctl member add ${seed.name} --peer-urls=${seed.peerUrls.join(',')})`,
+    );
+  }
+  const id = { clusterId: cluster.clusterId, memberId: me.id };
+  await backend.write(identityOps(id), { sync: true });
+  return id;
+}
+
+/** Marks the data dir as a removed member's (see RemovedMemberError). */
+export function removedOps(): BatchOp[] {
+  return [{ type: 'put', key: localKey(LocalKey.Removed), value: new Uint8Array([1]) }];
 }

@@ -16,8 +16,10 @@ export type { AlarmOp } from './apply/alarms.js';
 // The member and its one write path.
 export { Member, SERVER_VERSION, CLUSTER_VERSION } from './member.js';
 export type { Proposer, MemberOptions, MemberObserver } from './member.js';
-export { loadOrCreateIdentity } from './identity.js';
-export type { Identity, IdentitySeed } from './identity.js';
+export { openIdentity, initialMemberId, initialClusterId, RemovedMemberError, JoinError } from './identity.js';
+export type { Identity, IdentitySeed, StartKind } from './identity.js';
+export type { RaftSettings, TransportHooks } from './member.js';
+export type { RaftTransport } from './transport/transport.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 

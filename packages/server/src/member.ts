@@ -1,6 +1,14 @@
 import {
   CairnError,
   ErrorCode,
+  toCairnError,
+  type LeaseGrantRequest,
+  type LeaseGrantResponse,
+  type LeaseId,
+  type LeaseLeasesResponse,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
   type Member as MemberInfo,
   type MemberListResponse,
   type RangeRequest,
@@ -8,34 +16,40 @@ import {
   type ResponseHeader,
   type StatusResponse,
 } from '@cairn/protocol';
+import { ProposalDroppedError, decodeConfChange, type ConfChange, type ConfState, type Entry, type Message, type SoftState } from '@cairn/raft';
 import { Applier, type ApplyOutcome } from './apply/applier.js';
 import { checkWriteRequest } from './apply/checks.js';
-import { encodeWriteRequest, type ResponseFor, type WriteRequest } from './apply/requests.js';
+import {
+  decodeConfContext,
+  decodeProposal,
+  encodeConfContext,
+  encodeProposal,
+  encodeWriteRequest,
+  type ResponseFor,
+  type WriteRequest,
+} from './apply/requests.js';
+import type { MemberRecord } from './apply/membership.js';
 import { rangeResponse } from './apply/responses.js';
 import type { ChangeListener, RevisionEvents, StoreOptions } from './mvcc/store.js';
 import type { Backend } from './storage/backend.js';
-import type { Identity } from './identity.js';
+import { removedOps, type Identity } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { LeasePrimary } from './lease/primary.js';
 import { MAX_LEASE_TTL_SECONDS } from './lease/lessor.js';
-import type {
-  LeaseGrantRequest,
-  LeaseGrantResponse,
-  LeaseId,
-  LeaseLeasesResponse,
-  LeaseRevokeResponse,
-  LeaseTimeToLiveRequest,
-  LeaseTimeToLiveResponse,
-} from '@cairn/protocol';
+import { RaftDriver, type DriverLog } from './raftNode/driver.js';
+import type { RaftTransport } from './transport/transport.js';
+import type { SnapshotReceiver } from './transport/snapshotStream.js';
+import { PeerRefusal } from './transport/frames.js';
+import { ClusterAdmin } from './raftNode/admin.js';
+import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
 
 /**
- * The one write path. A proposal is acknowledged (its promise resolves) only once its effects
- * are durable; it rejects with a CairnError for an expected failure. The single-member
- * implementation is `Member`; the Raft driver implements the same interface later (propose ->
- * log -> commit -> apply).
+ * The one write path. A proposal is acknowledged (its promise resolves) only once its entry is
+ * committed (on a majority of members' disks) and applied here; it rejects with a CairnError
+ * for an expected failure.
  */
 export interface Proposer {
   propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>>;
@@ -49,6 +63,22 @@ export interface MemberObserver {
   committed?(seconds: number, entries: number): void;
 }
 
+/** What the member tells the transport layer (the hooks a RaftTransport reports through). */
+export interface TransportHooks {
+  /** `dropped` certainly never reached the peer. */
+  unreachable(peer: bigint, dropped: readonly Message[]): void;
+  refused(peer: bigint, code: string, message: string): void;
+}
+
+export interface RaftSettings {
+  /** One raft tick, etcd's --heartbeat-interval. Default 100. */
+  readonly tickMs?: number;
+  /** Election timeout in ticks (etcd's --election-timeout / --heartbeat-interval). Default 10. */
+  readonly electionTicks?: number;
+  /** Applied entries between log compactions (etcd's --snapshot-count). Default 10000. */
+  readonly snapshotCount?: number;
+}
+
 export interface MemberOptions {
   readonly backend: Backend;
   readonly identity: Identity;
@@ -56,73 +86,167 @@ export interface MemberOptions {
   readonly peerUrls: readonly string[];
   readonly clientUrls: readonly string[];
   readonly observer?: MemberObserver;
-  /** Passed to the MVCC store (the lessor's hook goes here). */
+  /** Passed to the MVCC store. */
   readonly storeOptions?: StoreOptions;
   /**
    * Called with a broken invariant (or a failed disk write): the member must not go on with
    * state it cannot trust. The member is already stopped when this runs; the default exits.
    */
   readonly onFatal?: (err: unknown) => void;
-  /** Wall clock for lease expiry (never used inside apply). */
+  /** This member was removed from the cluster (it applied its removal, or a peer said so). */
+  readonly onRemoved?: () => void;
+  /** Wall clock for lease expiry and ids (never used inside apply). */
   readonly clock?: Clock;
   readonly scheduler?: Scheduler;
-  /**
-   * A grant below this is raised to it (etcd: 1.5 election timeouts, so a lease cannot expire
-   * during a leader change). Default 2 s.
-   */
+  /** A grant below this is raised to it. Default 2 s (etcd: 1.5 election timeouts). */
   readonly minLeaseTtlSeconds?: number;
   /** Expired leases revoked per round through the log. Default 1000. */
   readonly maxLeaseRevokesPerRound?: number;
+  readonly raft?: RaftSettings;
+  /** How this member reaches its peers. Default: nowhere (a single-member cluster). */
+  readonly transport?: (hooks: TransportHooks) => RaftTransport;
+  /**
+   * Peers to reach before the members table knows them: a member that joined and has not yet
+   * received its first snapshot (id -> peer URLs).
+   */
+  readonly peerHints?: ReadonlyMap<bigint, readonly string[]>;
+  /** Deadline of a proposal or a linearizable read. Default 5 s + 2 election timeouts (etcd). */
+  readonly requestTimeoutMs?: number;
+  readonly log?: DriverLog;
+}
+
+interface Waiter {
+  readonly resolve: (v: never) => void;
+  readonly reject: (e: unknown) => void;
+  timer: NodeJS.Timeout;
+  /** When it times out (performance.now() ms). */
+  deadlineMs: number;
 }
 
 /** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
 export const DEFAULT_MIN_LEASE_TTL_SECONDS = 2;
 
-interface Waiter {
-  readonly outcome: ApplyOutcome;
-  readonly resolve: (v: never) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-const RAFT_TERM = 1n;
-
 const now = (): number => performance.now() / 1000;
+const quietLog: DriverLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+/** A transport for a member without peers. */
+const noPeers: RaftTransport = {
+  send: () => undefined,
+  rpc: () => Promise.reject(new CairnError(ErrorCode.NoLeader)),
+  sendSnapshot: () => Promise.reject(new CairnError(ErrorCode.Unavailable, 'no peers')),
+  setPeers: () => undefined,
+  close: () => undefined,
+};
 
 /**
- * One member: backend + MVCC store + applier, and the single-member proposer with group
- * commit. Entries are applied as they are proposed (in order), collected, and written with
- * one fsync per group; a group forms from everything proposed while the previous write was
- * on its way to disk, so throughput grows with concurrency.
- *
- * Reads are served from the newest applied state, but answered only once that state is
- * durable, so no reader sees a write that a crash could take back.
+ * One member of a cluster: backend + MVCC store + applier behind a raft node. Every write is
+ * proposed, committed by raft, and applied by every member in log order; the member that
+ * proposed it answers the caller when it applies it. Linearizable reads go through ReadIndex;
+ * serializable ones read this member's state as it is.
  */
 export class Member implements Proposer {
-  readonly applier: Applier;
-  private waiters: Waiter[] = [];
-  private durableWaiters: { index: bigint; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private durableIndex: bigint;
+  private applierRef: Applier;
+  readonly driver: RaftDriver;
+  private readonly transport: RaftTransport;
+  private readonly waiters = new Map<bigint, Waiter>();
+  /** Proposal sequence: unique on this member across restarts (it starts from the clock). */
+  private seq: bigint;
   private durableRev: bigint;
-  private writing = false;
-  private scheduled = false;
-  private idle: Promise<void> = Promise.resolve();
-  private signalIdle: (() => void) | undefined;
+  /** Proposals applied but not yet written, with their outcomes (answered once written). */
+  private answers: { readonly waiter: Waiter; readonly outcome: ApplyOutcome }[] = [];
+  /** Applied index of the last written batch, and reads waiting for a newer one. */
+  private writtenIndex: bigint;
+  private writtenWaiters: { index: bigint; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private stopped = false;
-  /** Lease expiry; runs only while this member is leader (always, on a single member). */
-  readonly leasePrimary: LeasePrimary;
+  private removedSelf = false;
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly resetListeners = new Set<() => void>();
+  private unsubscribeStore: () => void = () => undefined;
+  /** Lease expiry; runs only while this member is the raft leader. */
+  leasePrimary: LeasePrimary;
   private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
   private leaseIdSeq = 0n;
+  readonly requestTimeoutMs: number;
+  readonly electionTimeoutMs: number;
+  private readonly log: DriverLog;
+  /** When each peer was last heard from (ms, this clock): "active" for membership checks. */
+  readonly lastHeard = new Map<bigint, number>();
+  private readonly leaderWatchers = new Set<(ss: SoftState) => void>();
+  private publishTimer: (() => void) | undefined;
+  private lastLead = 0n;
+  readonly admin: ClusterAdmin;
+  readonly peerRpc: PeerRpc;
 
-  constructor(private readonly o: MemberOptions) {
-    this.applier = Applier.load(o.backend, (rev) => this.headerAt(rev), o.storeOptions);
-    this.durableIndex = this.applier.appliedIndex;
-    this.durableRev = BigInt(this.applier.store.currentRevision);
+  private constructor(private readonly o: MemberOptions) {
     this.clock = o.clock ?? systemClock;
-    this.leasePrimary = new LeasePrimary({
-      lessor: this.applier.lessor,
+    this.scheduler = o.scheduler ?? systemScheduler;
+    this.log = o.log ?? quietLog;
+    this.applierRef = this.loadApplier();
+    this.durableRev = BigInt(this.applierRef.store.currentRevision);
+    this.writtenIndex = this.applierRef.appliedIndex;
+    this.seq = BigInt(Math.floor(this.clock.now())) << 20n;
+    const tickMs = o.raft?.tickMs ?? 100;
+    const electionTicks = o.raft?.electionTicks ?? 10;
+    this.electionTimeoutMs = tickMs * electionTicks;
+    this.requestTimeoutMs = o.requestTimeoutMs ?? 5000 + 2 * this.electionTimeoutMs;
+    this.leasePrimary = this.newLeasePrimary();
+    this.transport = (o.transport ?? (() => noPeers))({
+      unreachable: (peer, dropped) => this.undelivered(peer, dropped),
+      refused: (peer, code, message) => this.refusedByPeer(peer, code, message),
+    });
+    this.driver = RaftDriver.open({
+      id: this.memberId,
+      backend: o.backend,
+      transport: this.transport,
+      log: this.log,
+      tickMs,
+      electionTicks,
+      snapshotCount: o.raft?.snapshotCount ?? 10_000,
+      host: {
+        softState: (ss) => this.softStateChanged(ss),
+        fatal: (err) => this.fatal(err),
+      },
+      stateMachine: {
+        appliedIndex: () => Number(this.applierRef.appliedIndex),
+        applyNormal: (e) => this.applyNormal(e),
+        applyConfChange: (e, cc, cs) => this.applyConfChange(e, cc, cs),
+        drain: () => this.drain(),
+        restored: () => this.restored(),
+      },
+    });
+    this.admin = new ClusterAdmin(this);
+    this.peerRpc = new PeerRpc(this, this.transport);
+    this.updatePeers();
+  }
+
+  /** Opens the member on its backend (finishing an interrupted snapshot install) and starts raft. */
+  static async open(o: MemberOptions): Promise<Member> {
+    await RaftDriver.recover(o.backend);
+    const m = new Member(o);
+    m.driver.start();
+    // The only voter need not wait for an election timeout.
+    const cs = m.applierRef.confState;
+    if (cs.voters.length === 1 && cs.voters[0] === m.memberId) m.driver.node.campaign();
+    m.schedulePublish(0);
+    return m;
+  }
+
+  private loadApplier(): Applier {
+    const a = Applier.load(this.o.backend, (rev) => this.headerAt(rev), this.o.storeOptions);
+    this.unsubscribeStore();
+    this.unsubscribeStore = a.store.onChange((revs) => {
+      for (const l of this.listeners) l(revs);
+    });
+    return a;
+  }
+
+  private newLeasePrimary(): LeasePrimary {
+    return new LeasePrimary({
+      lessor: this.applierRef.lessor,
       clock: this.clock,
-      scheduler: o.scheduler ?? systemScheduler,
-      maxRevokesPerRound: o.maxLeaseRevokesPerRound ?? 1000,
+      scheduler: this.scheduler,
+      maxRevokesPerRound: this.o.maxLeaseRevokesPerRound ?? 1000,
       expire: async (ids) => {
         await Promise.all(
           ids.map((id) =>
@@ -133,26 +257,363 @@ export class Member implements Proposer {
         );
       },
     });
-    // A single member is its own leader. The Raft driver calls setLeader on role changes.
-    this.setLeader(true);
   }
 
-  /** Whether this member decides lease expiry (the Raft leader). */
+  /** The state machine (replaced when a snapshot is installed: do not hold on to it). */
+  get applier(): Applier {
+    return this.applierRef;
+  }
+
+  get clusterId(): bigint {
+    return this.o.identity.clusterId;
+  }
+  get memberId(): bigint {
+    return this.o.identity.memberId;
+  }
+  get name(): string {
+    return this.o.name;
+  }
+  /** The store's newest revision. */
+  get revision(): bigint {
+    return BigInt(this.applierRef.store.currentRevision);
+  }
+  get appliedIndex(): bigint {
+    return this.applierRef.appliedIndex;
+  }
+  /** The newest revision on disk: what listeners have heard of, and what `history` can read. */
+  get durableRevision(): bigint {
+    return this.durableRev;
+  }
+  get raftTerm(): bigint {
+    return BigInt(this.driver.term);
+  }
+  /** The leader this member knows of, 0n if none. */
+  get leaderId(): bigint {
+    return this.driver.softState.lead;
+  }
+
+  /** Whether this member is the raft leader (it decides lease expiry). */
   isLeader(): boolean {
-    return this.leasePrimary.isLeader;
+    return this.driver.isLeader;
+  }
+
+  header(): ResponseHeader {
+    return this.headerAt(this.applierRef.store.currentRevision);
+  }
+
+  private headerAt(revision: number): ResponseHeader {
+    const term = this.driver === undefined ? 0n : this.raftTerm;
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: BigInt(revision), raftTerm: term };
+  }
+
+  // ---- the write path ----
+
+  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>> {
+    if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    try {
+      checkWriteRequest(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const seq = this.seq++;
+    const data = encodeProposal({ origin: this.memberId, seq, request: encodeWriteRequest(req) });
+    return this.wait<ResponseFor<R>>(seq, () => this.driver.propose(data));
+  }
+
+  /** Proposes a membership change; resolves with the members once it is applied here. */
+  proposeConfChange(type: ConfChange['type'], nodeId: bigint, member?: MemberRecord): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
+    if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    const seq = this.seq++;
+    const context = encodeConfContext(member === undefined ? { origin: this.memberId, seq } : { origin: this.memberId, seq, member });
+    return this.wait(seq, () => this.driver.proposeConfChange({ type, nodeId, context }));
+  }
+
+  private wait<T>(seq: bigint, propose: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter = { resolve: resolve as (v: never) => void, reject, timer: undefined as unknown as NodeJS.Timeout, deadlineMs: 0 };
+      this.arm(seq, w, this.requestTimeoutMs, 'request timed out');
+      this.waiters.set(seq, w);
+      try {
+        propose();
+      } catch (err) {
+        clearTimeout(w.timer);
+        this.waiters.delete(seq);
+        reject(droppedError(err));
+      }
+    });
+  }
+
+  private arm(seq: bigint, w: Waiter, ms: number, message: string): void {
+    clearTimeout(w.timer);
+    w.deadlineMs = performance.now() + ms;
+    w.timer = setTimeout(() => {
+      if (this.waiters.get(seq) !== w) return;
+      this.waiters.delete(seq);
+      w.reject(new CairnError(ErrorCode.Timeout, message));
+    }, ms);
   }
 
   /**
-   * Leadership changed: a new leader gives every lease its full TTL again (no lease is cut
-   * short by the change); a follower stops expiring leases.
+   * The leader changed: a proposal still waiting may have died with the old leader. One more
+   * election timeout gives the new leader time to commit what the old one replicated; after
+   * that it fails (its outcome unknown, like etcd's "possibly due to previous leader failure"),
+   * so that callers move on instead of waiting out the whole request timeout.
    */
-  setLeader(leader: boolean): void {
-    if (leader === this.leasePrimary.isLeader) return;
-    if (leader) this.leasePrimary.promote();
-    else this.leasePrimary.demote();
+  private shortenWaits(): void {
+    const ms = this.electionTimeoutMs;
+    const by = performance.now() + ms;
+    for (const [seq, w] of this.waiters) {
+      if (w.deadlineMs > by) this.arm(seq, w, ms, 'request timed out, possibly due to previous leader failure');
+    }
   }
 
-  // ---- Leases ----
+  /**
+   * Messages to `peer` never left. Raft is told; proposals among them (forwarded to a leader
+   * that is gone) fail now with `unavailable`, which is safe to retry: they were never seen.
+   */
+  private undelivered(peer: bigint, dropped: readonly Message[]): void {
+    this.driver.reportUnreachable(peer);
+    for (const m of dropped) {
+      if (m.type !== 'MsgProp') continue;
+      for (const e of m.entries) {
+        const seq = this.proposalSeq(e);
+        const w = seq === undefined ? undefined : this.waiters.get(seq);
+        if (w === undefined || seq === undefined) continue;
+        this.waiters.delete(seq);
+        clearTimeout(w.timer);
+        w.reject(new CairnError(ErrorCode.Unavailable, `leader ${peer.toString(16)} unreachable; the request was not proposed`));
+      }
+    }
+  }
+
+  /** The sequence number of this member's own proposal in `e`, if it is one. */
+  private proposalSeq(e: Entry): bigint | undefined {
+    try {
+      if (e.type === 'confChange') {
+        const ctx = decodeConfContext(decodeConfChange(e.data).context);
+        return ctx.origin === this.memberId ? ctx.seq : undefined;
+      }
+      if (e.data.length === 0) return undefined;
+      const p = decodeProposal(e.data);
+      return p.origin === this.memberId ? p.seq : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private answer(origin: bigint, seq: bigint, outcome: ApplyOutcome): void {
+    if (origin !== this.memberId) return;
+    const w = this.waiters.get(seq);
+    if (w === undefined) return;
+    this.waiters.delete(seq);
+    clearTimeout(w.timer);
+    // Sent once the batch holding this entry's effects is written (see drain).
+    this.answers.push({ waiter: w, outcome });
+  }
+
+  private applyNormal(e: Entry): void {
+    const index = BigInt(e.index);
+    if (e.data.length === 0) {
+      this.applierRef.applyEmpty(index, e.term);
+      return;
+    }
+    const p = decodeProposal(e.data);
+    const t0 = now();
+    const outcome = this.applierRef.apply(index, p.request, e.term);
+    this.o.observer?.applied?.(now() - t0);
+    if (outcome.ok && 'members' in outcome.response) this.updatePeers();
+    this.answer(p.origin, p.seq, outcome);
+  }
+
+  private applyConfChange(e: Entry, cc: ConfChange, cs: ConfState): void {
+    const ctx = decodeConfContext(cc.context);
+    const outcome = this.applierRef.applyConfChange(BigInt(e.index), e.term, cc, ctx.member, cs);
+    this.updatePeers();
+    this.answer(ctx.origin, ctx.seq, outcome);
+    if (cc.type === 'removeNode' && cc.nodeId === this.memberId) this.removed('this member applied its own removal');
+  }
+
+  private drain(): ReturnType<import('./raftNode/driver.js').StateMachine['drain']> {
+    const a = this.applierRef;
+    if (!a.dirty) return undefined;
+    const batch = a.drain();
+    // Answered on release; until then they stay here, so a failed write can fail them.
+    const answered = this.answers.length;
+    return {
+      ops: batch.store.ops,
+      position: { index: Number(batch.appliedIndex), term: a.appliedTerm, confState: a.confState },
+      release: () => {
+        this.durableRev = BigInt(batch.store.revision);
+        this.writtenIndex = batch.appliedIndex;
+        // Watchers hear of the revisions first, then the proposers get their answers.
+        a.release(batch);
+        for (const { waiter, outcome } of this.answers.splice(0, answered)) {
+          if (outcome.ok) waiter.resolve(responseOf(outcome) as never);
+          else waiter.reject(outcome.error);
+        }
+        if (this.writtenWaiters.length > 0) {
+          const ready = this.writtenWaiters.filter((w) => w.index <= batch.appliedIndex);
+          this.writtenWaiters = this.writtenWaiters.filter((w) => w.index > batch.appliedIndex);
+          for (const w of ready) w.resolve();
+        }
+      },
+    };
+  }
+
+  /** A snapshot replaced the state tables: load everything again. */
+  private restored(): void {
+    this.leasePrimary.stop();
+    this.applierRef = this.loadApplier();
+    this.durableRev = BigInt(this.applierRef.store.currentRevision);
+    this.writtenIndex = this.applierRef.appliedIndex;
+    for (const w of this.writtenWaiters) w.resolve();
+    this.writtenWaiters = [];
+    this.leasePrimary = this.newLeasePrimary();
+    if (this.isLeader()) this.leasePrimary.promote();
+    this.updatePeers();
+    for (const l of this.resetListeners) l();
+  }
+
+  /** The peers the transport should reach: the members table (and hints until it has them). */
+  private updatePeers(): void {
+    const peers = new Map<bigint, readonly string[]>();
+    for (const m of this.applierRef.membership.list()) if (m.id !== this.memberId) peers.set(m.id, m.peerUrls);
+    if (peers.size === 0 && this.o.peerHints !== undefined) for (const [id, urls] of this.o.peerHints) if (id !== this.memberId) peers.set(id, urls);
+    this.transport.setPeers(peers);
+  }
+
+  private softStateChanged(ss: SoftState): void {
+    const leader = ss.raftState === 'leader';
+    if (leader !== this.leasePrimary.isLeader) {
+      // A new leader gives every lease its full TTL: no lease is cut short by the change.
+      if (leader) this.leasePrimary.promote();
+      else this.leasePrimary.demote();
+    }
+    this.log.info({ leader: ss.lead.toString(16), state: ss.raftState }, 'raft state changed');
+    if (ss.lead !== this.lastLead) {
+      if (this.lastLead !== 0n) this.shortenWaits();
+      this.lastLead = ss.lead;
+    }
+    for (const w of this.leaderWatchers) w(ss);
+    if (ss.lead !== 0n) this.schedulePublish(0);
+  }
+
+  /** Calls `fn` on every leader change until the returned function is called. */
+  onLeaderChange(fn: (ss: SoftState) => void): () => void {
+    this.leaderWatchers.add(fn);
+    return () => this.leaderWatchers.delete(fn);
+  }
+
+  /** Publishes this member's name and client URLs through the log until they are recorded. */
+  private schedulePublish(delayMs: number): void {
+    if (this.publishTimer !== undefined || this.stopped) return;
+    this.publishTimer = this.scheduler.after(delayMs, () => {
+      this.publishTimer = undefined;
+      const rec = this.applierRef.membership.get(this.memberId);
+      const clientUrls = [...this.o.clientUrls];
+      if (rec === undefined) {
+        // Not in the table yet (joining, waiting for a snapshot): try again later.
+        this.schedulePublish(1000);
+        return;
+      }
+      if (rec.name === this.o.name && rec.clientUrls.join() === clientUrls.join()) return;
+      if (this.leaderId === 0n) return; // the next leader change tries again
+      this.propose({ memberAttr: { id: this.memberId, name: this.o.name, clientUrls } }).then(
+        () => this.log.info({ name: this.o.name, clientUrls }, 'published member attributes'),
+        () => this.schedulePublish(1000),
+      );
+    });
+  }
+
+  // ---- reads ----
+
+  /** Resolves once local state is as new as any write acknowledged anywhere (ReadIndex). */
+  linearizable(): Promise<void> {
+    if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    // The only voter leads for as long as it lives: nobody can have committed anything it has
+    // not, so its applied state (once written) is as new as any. No round needed.
+    const cs = this.applierRef.confState;
+    if (this.isLeader() && cs.voters.length === 1 && cs.voters[0] === this.memberId && this.applierRef.appliedIndex >= BigInt(this.driver.committed)) {
+      return Promise.resolve();
+    }
+    return this.driver.readBarrier(this.requestTimeoutMs);
+  }
+
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (req.serializable !== true) await this.linearizable();
+    const store = this.applierRef.store;
+    const res = rangeResponse(store.range(req), this.headerAt(store.currentRevision));
+    await this.written();
+    return res;
+  }
+
+  /**
+   * Resolves once everything applied so far is written. A read may see state applied in
+   * memory whose write is still on its way; it is answered only after, so no reader sees what
+   * a crash could take back (a single member commits by its own write).
+   */
+  written(): Promise<void> {
+    const index = this.applierRef.appliedIndex;
+    if (index <= this.writtenIndex) return Promise.resolve();
+    return new Promise((resolve, reject) => this.writtenWaiters.push({ index, resolve, reject }));
+  }
+
+  /** Listen to every durable revision's events (the watch hub decorates the store this way). */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called when a snapshot replaced the state: revisions may have jumped (watchers resync). */
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
+  }
+
+  /** The events of revisions [from, durableRevision] (see MvccStore.history). */
+  history(from: bigint): RevisionEvents[] {
+    if (from > this.durableRev) return [];
+    return this.applierRef.store.history(Number(from), Number(this.durableRev));
+  }
+
+  /** The events of revisions [from, to], to <= durableRevision (see MvccStore.history). */
+  historyRange(from: bigint, to: bigint): RevisionEvents[] {
+    const end = to < this.durableRev ? to : this.durableRev;
+    return this.applierRef.store.history(Number(from), Number(end));
+  }
+
+  async status(): Promise<StatusResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    const st = this.driver.status();
+    const size = BigInt(this.o.backend.sizeBytes());
+    return {
+      header: this.header(),
+      version: SERVER_VERSION,
+      dbSize: size,
+      dbSizeInUse: size,
+      leader: st.softState.lead,
+      raftIndex: BigInt(st.hardState.commit),
+      raftTerm: BigInt(st.hardState.term),
+      raftAppliedIndex: this.applierRef.appliedIndex,
+      errors: this.applierRef.alarms.list().map((a) => `memberID:${a.memberId.toString(10)} alarm:${a.alarm.toUpperCase()} `),
+      isLearner: st.confState.learners.includes(this.memberId),
+    };
+  }
+
+  /** The members, with this member's own client URLs filled in before it published them. */
+  members(): MemberInfo[] {
+    return this.applierRef.membership.list().map((m) =>
+      m.id === this.memberId && m.clientUrls.length === 0 ? { ...m, name: m.name || this.o.name, clientUrls: [...this.o.clientUrls] } : m,
+    );
+  }
+
+  async memberList(linearizable = false): Promise<MemberListResponse> {
+    if (linearizable) await this.linearizable();
+    return { header: this.header(), members: this.members() };
+  }
+
+  // ---- leases ----
 
   /** A fresh lease id: member bits, then milliseconds and a counter (etcd's idutil layout). */
   private newLeaseId(): LeaseId {
@@ -160,7 +621,7 @@ export class Member implements Proposer {
     const ms = BigInt(Math.floor(this.clock.now())) & 0xff_ffff_ffffn;
     for (;;) {
       const id = prefix | (((ms << 8n) + this.leaseIdSeq++) & 0xffff_ffff_ffffn);
-      if (id > 0n && !this.applier.lessor.exists(id)) return id;
+      if (id > 0n && !this.applierRef.lessor.exists(id)) return id;
     }
   }
 
@@ -177,206 +638,81 @@ export class Member implements Proposer {
   }
 
   async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    await this.durable(this.applier.appliedIndex);
-    const lease = this.applier.lessor.get(req.id);
+    await this.linearizable();
+    const lease = this.applierRef.lessor.get(req.id);
     const header = this.header();
     if (lease === undefined) return { header, id: req.id, ttlSeconds: -1, grantedTtlSeconds: 0, keys: [] };
     const keys = req.keys === true ? [...lease.keys.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, k]) => k) : [];
-    return { header, id: req.id, ttlSeconds: this.leasePrimary.remainingSeconds(req.id), grantedTtlSeconds: lease.ttlSeconds, keys };
+    // Only the leader knows how long is left.
+    const ttlSeconds = this.isLeader() ? this.leasePrimary.remainingSeconds(req.id) : await this.peerRpc.leaseRemaining(req.id);
+    return { header, id: req.id, ttlSeconds, grantedTtlSeconds: lease.ttlSeconds, keys };
   }
 
   async leaseLeases(): Promise<LeaseLeasesResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    await this.durable(this.applier.appliedIndex);
-    const ids = this.applier.lessor.ids().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.linearizable();
+    const ids = this.applierRef.lessor.ids().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return { header: this.header(), leases: ids.map((id) => ({ id })) };
   }
 
   /** The keys attached to a lease now (empty if it does not exist). */
   leaseKeys(id: LeaseId): Uint8Array[] {
-    return [...(this.applier.lessor.get(id)?.keys.values() ?? [])];
-  }
-
-  /** A keep-alive: the lease's TTL, renewed from now, or -1 if it is gone. Not logged. */
-  leaseRenew(id: LeaseId): number {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    return this.leasePrimary.renew(id);
-  }
-
-  get clusterId(): bigint {
-    return this.o.identity.clusterId;
-  }
-  get memberId(): bigint {
-    return this.o.identity.memberId;
-  }
-  /** The store's newest revision. */
-  get revision(): bigint {
-    return BigInt(this.applier.store.currentRevision);
-  }
-  get appliedIndex(): bigint {
-    return this.applier.appliedIndex;
-  }
-  /** The newest revision on disk: what listeners have heard of, and what `history` can read. */
-  get durableRevision(): bigint {
-    return this.durableRev;
+    return [...(this.applierRef.lessor.get(id)?.keys.values() ?? [])];
   }
 
   /**
-   * The events of revisions [from, durableRevision] (see MvccStore.history). A watcher
-   * catching up subscribes with `onChange` first, then reads `history` up to the
-   * durableRevision it saw, and ignores live revisions at or below it: no gap, no duplicate.
+   * A keep-alive: the lease's TTL, renewed from now at the leader (forwarded there from a
+   * follower), or -1 if the lease is gone. Not logged.
    */
-  history(from: bigint): RevisionEvents[] {
-    if (from > this.durableRev) return [];
-    return this.applier.store.history(Number(from), Number(this.durableRev));
-  }
-
-  /** The events of revisions [from, to], to <= durableRevision (see MvccStore.history). */
-  historyRange(from: bigint, to: bigint): RevisionEvents[] {
-    const end = to < this.durableRev ? to : this.durableRev;
-    return this.applier.store.history(Number(from), Number(end));
-  }
-
-  header(): ResponseHeader {
-    return this.headerAt(this.applier.store.currentRevision);
-  }
-
-  private headerAt(revision: number): ResponseHeader {
-    return { clusterId: this.clusterId, memberId: this.memberId, revision: BigInt(revision), raftTerm: RAFT_TERM };
-  }
-
-  /** Listen to every durable revision's events (the watch hub decorates the store this way). */
-  onChange(listener: ChangeListener): () => void {
-    return this.applier.store.onChange(listener);
-  }
-
-  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>> {
+  leaseRenew(id: LeaseId): Promise<number> {
     if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
-    try {
-      checkWriteRequest(req);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const data = encodeWriteRequest(req);
-    let outcome: ApplyOutcome;
-    const t0 = now();
-    try {
-      outcome = this.applier.apply(this.applier.appliedIndex + 1n, data);
-    } catch (err) {
-      this.fatal(err);
-      return Promise.reject(new CairnError(ErrorCode.Stopped, 'member stopped: apply failed'));
-    }
-    this.o.observer?.applied?.(now() - t0);
-    return new Promise<ResponseFor<R>>((resolve, reject) => {
-      this.waiters.push({ outcome, resolve: resolve as (v: never) => void, reject });
-      this.schedule();
-    });
+    if (this.isLeader()) return Promise.resolve(this.leasePrimary.renew(id));
+    return this.peerRpc.leaseRenew(id);
   }
 
-  /** A range on this member's state; serializable and linearizable are the same here. */
-  async range(req: RangeRequest): Promise<RangeResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    const store = this.applier.store;
-    const result = store.range(req);
-    const response = rangeResponse(result, this.headerAt(store.currentRevision));
-    await this.durable(this.applier.appliedIndex);
-    return response;
+  // ---- the peer side (what transport/peerServer.ts serves) ----
+
+  clusterMembers(): { clusterId: bigint; members: MemberInfo[] } {
+    return { clusterId: this.clusterId, members: this.members() };
   }
 
-  /** This member's status; answered once the state it describes is durable. */
-  async status(): Promise<StatusResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    await this.durable(this.applier.appliedIndex);
-    const size = BigInt(this.o.backend.sizeBytes());
-    return {
-      header: this.header(),
-      version: SERVER_VERSION,
-      dbSize: size,
-      dbSizeInUse: size,
-      leader: this.memberId,
-      raftIndex: this.applier.appliedIndex,
-      raftTerm: RAFT_TERM,
-      raftAppliedIndex: this.applier.appliedIndex,
-      errors: [],
-      isLearner: false,
-    };
+  isRemoved(id: bigint): boolean {
+    return this.applierRef.membership.isRemoved(id);
   }
 
-  async memberList(): Promise<MemberListResponse> {
-    await this.durable(this.applier.appliedIndex);
-    const self: MemberInfo = {
-      id: this.memberId,
-      name: this.o.name,
-      peerUrls: [...this.o.peerUrls],
-      // Read at each call: the server knows its bound URLs only after listening.
-      clientUrls: [...this.o.clientUrls],
-      isLearner: false,
-    };
-    return { header: this.header(), members: [self] };
+  messages(from: bigint, msgs: readonly Message[]): void {
+    this.lastHeard.set(from, this.clock.now());
+    this.driver.step(msgs);
   }
 
-  /** Resolves once everything applied up to `index` is on disk. */
-  private durable(index: bigint): Promise<void> {
-    if (index <= this.durableIndex) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.durableWaiters.push({ index, resolve, reject });
-      this.schedule();
-    });
+  rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
+    return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.writing) return;
-    this.scheduled = true;
-    if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
-    // One macrotask of slack lets every proposal of this I/O turn join the group.
-    setImmediate(() => void this.flush());
+  snapshot(from: bigint, term: number): SnapshotReceiver {
+    return this.driver.receiveSnapshot(from, term);
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    this.writing = true;
-    try {
-      while (this.waiters.length > 0 || this.applier.appliedIndex > this.durableIndex) {
-        const waiters = this.waiters;
-        this.waiters = [];
-        const batch = this.applier.drain();
-        const t0 = now();
-        try {
-          await this.o.backend.write(batch.store.ops, { sync: true });
-        } catch (err) {
-          const stopped = new CairnError(ErrorCode.Stopped, 'member stopped: disk write failed');
-          for (const w of [...waiters, ...this.waiters, ...this.durableWaiters]) w.reject(stopped);
-          this.waiters = [];
-          this.durableWaiters = [];
-          this.fatal(err);
-          return;
-        }
-        this.o.observer?.committed?.(now() - t0, waiters.length);
-        this.durableIndex = batch.appliedIndex;
-        this.durableRev = BigInt(batch.store.revision);
-        this.applier.release(batch);
-        for (const w of waiters) {
-          if (w.outcome.ok) w.resolve(responseOf(w.outcome) as never);
-          else w.reject(w.outcome.error);
-        }
-        if (this.durableWaiters.length > 0) {
-          const ready = this.durableWaiters.filter((d) => d.index <= this.durableIndex);
-          this.durableWaiters = this.durableWaiters.filter((d) => d.index > this.durableIndex);
-          for (const d of ready) d.resolve();
-        }
-      }
-    } finally {
-      this.writing = false;
-      if (!this.scheduled) {
-        this.signalIdle?.();
-        this.signalIdle = undefined;
-      }
-    }
+  // ---- stopping ----
+
+  private refusedByPeer(peer: bigint, code: string, message: string): void {
+    if (code === PeerRefusal.Removed) this.removed(`peer ${peer.toString(16)} says: ${message}`);
+    else this.log.warn({ peer: peer.toString(16), code, message }, 'peer refused this member');
+  }
+
+  /** This member is out of the cluster for good: mark the data dir, then stop. */
+  private removed(why: string): void {
+    if (this.removedSelf) return;
+    this.removedSelf = true;
+    this.log.warn({ why }, 'the member has been permanently removed from the cluster; shutting down');
+    this.o.backend.write(removedOps(), { sync: true }).then(
+      () => this.o.onRemoved?.(),
+      (err: unknown) => this.fatal(err),
+    );
   }
 
   private fatal(err: unknown): void {
     this.stopped = true;
+    this.failWaiters(new CairnError(ErrorCode.Stopped, 'member stopped'));
     if (this.o.onFatal !== undefined) this.o.onFatal(err);
     else {
       console.error('cairn: fatal:', err);
@@ -384,12 +720,50 @@ export class Member implements Proposer {
     }
   }
 
-  /** Stops accepting proposals, waits for applied entries to be durable, closes the backend. */
+  private failWaiters(err: CairnError): void {
+    for (const w of this.writtenWaiters) w.reject(err);
+    this.writtenWaiters = [];
+    for (const a of this.answers) a.waiter.reject(err);
+    this.answers = [];
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.clear();
+  }
+
+  /** Stops taking requests, writes what was applied, closes the transport and the backend. */
   async close(): Promise<void> {
-    this.leasePrimary.stop();
-    if (!this.stopped) this.stopped = true;
-    while (this.writing || this.scheduled) await this.idle;
-    await this.o.backend.close();
+    if (this.stopped && this.closing !== undefined) return this.closing;
+    this.stopped = true;
+    this.closing = (async () => {
+      this.publishTimer?.();
+      this.leasePrimary.stop();
+      await this.driver.close();
+      this.failWaiters(new CairnError(ErrorCode.Stopped, 'member stopped'));
+      this.transport.close();
+      this.unsubscribeStore();
+      await this.o.backend.close();
+    })();
+    return this.closing;
+  }
+  private closing: Promise<void> | undefined;
+}
+
+/** A proposal raft would not take, as the client's error. */
+function droppedError(err: unknown): CairnError {
+  if (!(err instanceof ProposalDroppedError)) return toCairnError(err);
+  switch (err.reason) {
+    case 'noLeader':
+      return new CairnError(ErrorCode.NoLeader);
+    case 'transferring':
+      return new CairnError(ErrorCode.LeaderChanged, 'leadership transfer in progress');
+    case 'tooManyUncommitted':
+      return new CairnError(ErrorCode.Unavailable, 'too many requests');
+    case 'confChangePending':
+      return new CairnError(ErrorCode.Unavailable, 'a membership change is in progress; try again');
+    case 'notMember':
+      return new CairnError(ErrorCode.NotCapable, 'this member was removed from the cluster');
   }
 }
 
@@ -402,5 +776,6 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   if ('alarm' in r) return r.alarm;
   if ('leaseGrant' in r) return r.leaseGrant;
   if ('leaseRevoke' in r) return r.leaseRevoke;
+  if ('members' in r) return r.members;
   return r.compact;
 }

@@ -7,7 +7,7 @@ import type { StreamContext } from './api/streams.js';
 import { b, tempDir } from './testing/harness.js';
 import { TestClient } from './testing/wsClient.js';
 
-const quiet = { logger: pino({ level: 'silent' }), listenClientUrls: ['http://127.0.0.1:0'] };
+const quiet = { logger: pino({ level: 'silent' }), listenClientUrls: ['http://127.0.0.1:0'], listenPeerUrls: ['http://127.0.0.1:0'] };
 
 describe('startServer', () => {
   it('keeps its ids across restarts and finishes in-flight writes on close', async () => {
@@ -82,7 +82,7 @@ describe('startServer', () => {
   });
 
   it('refuses configurations it cannot run', async () => {
-    await expect(startServer({ ...quiet, initialCluster: 'default=http://a:2380,other=http://b:2380' })).rejects.toThrow(ConfigError);
+    await expect(startServer({ ...quiet, initialCluster: 'other=http://b:2380' })).rejects.toThrow(ConfigError);
     await expect(startServer({ ...quiet, listenClientUrls: ['https://127.0.0.1:0'] })).rejects.toThrow(/https needs a certificate and key/);
     await expect(startServer({ ...quiet, maxTxnOps: 0 })).rejects.toThrow(/max-txn-ops/);
   });

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { CairnError, ErrorCode } from '@cairn/protocol';
 import { ClientApiServer } from './api/server.js';
 import { unaryHandlers } from './api/dispatch.js';
 import { Quota } from './api/quota.js';
@@ -12,12 +13,17 @@ import type { StreamOpener } from './api/streams.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { memberStreams } from './api/streamHandlers.js';
 import { WatchHub } from './watch/hub.js';
-import { resolveConfig, type CairnConfig } from './config/config.js';
+import { resolveConfig, type CairnConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
-import { loadOrCreateIdentity } from './identity.js';
+import { openIdentity } from './identity.js';
 import { Member, SERVER_VERSION } from './member.js';
 import { RocksBackend } from './storage/rocks.js';
+import { PeerServer, type PeerServerHost } from './transport/peerServer.js';
+import { PeerTransport } from './transport/transport.js';
+import { fetchMembers } from './transport/peerHttp.js';
+import type { WsClientOptions } from './api/ws.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '@cairn/protocol';
 
 /** A client URL could not be listened on (port in use, address not available ...). */
 export class ListenError extends Error {
@@ -42,6 +48,8 @@ export interface CairnServer {
   readonly clientUrls: readonly string[];
   /** Where the data lives: `${dataDir}/member/db`. */
   readonly dbDir: string;
+  /** The peer URLs actually bound. */
+  readonly peerUrls: readonly string[];
   /** Open watches, and how many of them are behind (being caught up from history). */
   watchStats(): { readonly watchers: number; readonly unsynced: number };
   /**
@@ -70,13 +78,13 @@ const errorText: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
-function listen(server: HttpServer | HttpsServer, url: URL): Promise<AddressInfo> {
+function listen(server: HttpServer | HttpsServer, url: URL, what = 'clients'): Promise<AddressInfo> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? 'UNKNOWN';
-      reject(new ListenError(url.href, code, `cannot listen for clients on ${url.href}: ${errorText[code] ?? err.message} (${code})`));
+      reject(new ListenError(url.href, code, `cannot listen for ${what} on ${url.href}: ${errorText[code] ?? err.message} (${code})`));
     };
     server.once('error', onError);
     server.listen({ host, port }, () => {
@@ -91,10 +99,40 @@ function boundUrl(url: URL, addr: AddressInfo): string {
   return `${url.protocol}//${host}:${addr.port}`;
 }
 
-/** Opens the data directory, starts the member and serves clients on every listen URL. */
+/** An HTTP(S) server for one listen URL, with the TLS settings of its side. */
+function makeServer(url: URL, tls: ResolvedTls | undefined, handler?: Parameters<typeof createServer>[1]): HttpServer | HttpsServer {
+  const server =
+    url.protocol === 'https:' && tls !== undefined
+      ? createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+            requestCert: tls.clientCertAuth,
+            rejectUnauthorized: tls.clientCertAuth,
+            minVersion: 'TLSv1.2',
+          },
+          handler,
+        )
+      : createServer(handler);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  return server;
+}
+
+/** The client side of peer TLS: trust the peer CA, present our peer certificate. */
+function peerClientTls(tls: ResolvedTls | undefined): WsClientOptions {
+  if (tls === undefined) return {};
+  return { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), cert: tls.cert, key: tls.key };
+}
+
+/**
+ * Opens the data directory, joins or bootstraps the cluster (see identity.ts), starts the
+ * member and serves peers and clients on every listen URL.
+ */
 export async function startServer(config: CairnConfig = {}, options: StartOptions = {}): Promise<CairnServer> {
   const cfg = resolveConfig(config);
   const log = config.logger ?? pino({ level: 'info' });
+  const clock = options.clock ?? systemClock;
   const dbDir = join(cfg.dataDir, 'member', 'db');
   mkdirSync(dbDir, { recursive: true });
   let backend: RocksBackend;
@@ -103,21 +141,84 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   } catch (err) {
     throw new Error(`cannot open the data directory ${cfg.dataDir}: ${(err as Error).message}`, { cause: err });
   }
-  const identity = await loadOrCreateIdentity(
-    backend,
-    { name: cfg.name, peerUrls: cfg.initialAdvertisePeerUrls, initialClusterToken: cfg.initialClusterToken },
-    options.clock ?? systemClock,
-  );
+  const servers: (HttpServer | HttpsServer)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const s of servers) s.close();
+    await backend.close();
+  };
+
+  // Peers first: a port in use fails before anything else happens, and a joining member's
+  // peers can reach it as soon as it exists.
+  // Set once the member exists; the peer endpoint answers `unavailable` until then.
+  const ref: { member?: Member } = {};
+  const notReady = (): never => {
+    throw new CairnError(ErrorCode.Unavailable, 'member is starting');
+  };
+  const peerHost: PeerServerHost = {
+    get clusterId() {
+      return ref.member?.clusterId ?? 0n;
+    },
+    get selfId() {
+      return ref.member?.memberId ?? 0n;
+    },
+    isRemoved: (id) => ref.member?.isRemoved(id) ?? false,
+    messages: (from, msgs) => ref.member?.messages(from, msgs),
+    rpc: (from, method, params) => (ref.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : ref.member.rpc(from, method, params)),
+    snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.snapshot(from, term)),
+    clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.clusterMembers()),
+  };
+  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES);
+  const peerUrls: string[] = [];
+  const peerTls = peerClientTls(cfg.peerTls);
+  let identity;
+  let kind;
+  const hints = new Map<bigint, readonly string[]>();
+  let advertisePeerUrls: readonly string[] = cfg.initialAdvertisePeerUrls;
+  try {
+    for (const u of cfg.listenPeerUrls) {
+      const url = new URL(u);
+      const server = makeServer(url, cfg.peerTls);
+      server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'peer TLS handshake failed'));
+      peerServer.attach(server);
+      servers.push(server);
+      peerUrls.push(boundUrl(url, await listen(server, url, 'peers')));
+    }
+    // Port 0 (tests): what peers are told is the port actually bound.
+    if (config.initialAdvertisePeerUrls === undefined) advertisePeerUrls = peerUrls;
+    ({ identity, kind } = await openIdentity(
+      backend,
+      {
+        name: cfg.name,
+        peerUrls: advertisePeerUrls,
+        initialClusterToken: cfg.initialClusterToken,
+        initialCluster: config.initialCluster === undefined ? new Map([[cfg.name, advertisePeerUrls]]) : cfg.initialCluster,
+        initialClusterState: cfg.initialClusterState,
+        fetchMembers: async (urls) => {
+          const res = await fetchMembers(urls, peerTls, 60_000, (err) => log.info({ err: err.message }, 'waiting for the cluster to answer'));
+          for (const m of res.members) hints.set(m.id, m.peerUrls);
+          return res;
+        },
+      },
+      cfg.dataDir,
+      clock,
+    ));
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  log.info({ memberId: identity.memberId.toString(16), clusterId: identity.clusterId.toString(16), start: kind }, 'member identity');
 
   let fatal: unknown;
   let accepting = true;
   const clientUrls: string[] = [];
   const metricsBox: { m?: Metrics } = {};
-  const member = new Member({
+  let closing: Promise<void> | undefined;
+  const raftLog = log.child({ component: 'raft' });
+  const m = (ref.member = await Member.open({
     backend,
     identity,
     name: cfg.name,
-    peerUrls: cfg.initialAdvertisePeerUrls,
+    peerUrls: advertisePeerUrls,
     get clientUrls() {
       return cfg.advertiseClientUrls ?? clientUrls;
     },
@@ -125,8 +226,26 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
     },
-    clock: options.clock ?? systemClock,
+    clock,
     scheduler: options.scheduler ?? systemScheduler,
+    raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotCount: cfg.snapshotCount },
+    peerHints: hints,
+    log: raftLog,
+    transport: (hooks) =>
+      new PeerTransport({
+        clusterId: identity.clusterId,
+        selfId: identity.memberId,
+        tls: peerTls,
+        maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+        unreachable: hooks.unreachable,
+        refused: hooks.refused,
+        log: raftLog,
+      }),
+    onRemoved: () => {
+      accepting = false;
+      if (config.onRemoved !== undefined) config.onRemoved();
+      else void close().finally(() => process.exit(0));
+    },
     onFatal: (err) => {
       fatal = err;
       accepting = false;
@@ -134,40 +253,41 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       if (config.onFatal !== undefined) config.onFatal(err);
       else process.exit(70);
     },
-  });
+  }));
   const metrics = new Metrics({
     dbSizeBytes: () => backend.sizeBytes(),
-    revision: () => member.revision,
-    appliedIndex: () => member.appliedIndex,
+    revision: () => m.revision,
+    appliedIndex: () => m.appliedIndex,
   });
   metricsBox.m = metrics;
 
   const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes };
-  const auth = new Authorizer(member.applier.auth, options.clock ?? systemClock, cfg.authTokenTtlSeconds);
-  const quota = new Quota(member, cfg.quotaBackendBytes, () => backend.sizeBytes());
+  const auth = new Authorizer(() => m.applier.auth, clock, cfg.authTokenTtlSeconds);
+  const quota = new Quota(m, cfg.quotaBackendBytes, () => backend.sizeBytes());
   const hub = new WatchHub(
     {
-      onChange: (l) => member.onChange(l),
-      historyRange: (from, to) => member.historyRange(from, to),
+      onChange: (l) => m.onChange(l),
+      historyRange: (from, to) => m.historyRange(from, to),
       get durableRevision() {
-        return member.durableRevision;
+        return m.durableRevision;
       },
       get compactRevision() {
-        return BigInt(member.applier.store.compactRevision);
+        return BigInt(m.applier.store.compactRevision);
       },
-      header: () => member.header(),
+      header: () => m.header(),
     },
     { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
   );
-  const streams = new Map(memberStreams(member, hub, limits, auth));
-  for (const [k, v] of options.streams?.(member, auth) ?? []) streams.set(k, v);
+  m.onReset(() => hub.resync());
+  const streams = new Map(memberStreams(m, hub, limits, auth));
+  for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(
     {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
       limits,
-      unary: unaryHandlers({ member, limits, auth, quota }),
+      unary: unaryHandlers({ member: m, limits, auth, quota }),
       streams,
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
@@ -176,62 +296,50 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   );
   const handler = httpHandler({
     metrics,
-    healthProblem: () => (fatal !== undefined ? 'member stopped' : accepting ? '' : 'shutting down'),
+    healthProblem: () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : m.leaderId === 0n ? 'no leader' : ''),
   });
 
-  const servers: (HttpServer | HttpsServer)[] = [];
+  const clientServers: (HttpServer | HttpsServer)[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
-      const tls = cfg.tls;
-      const server =
-        url.protocol === 'https:' && tls !== undefined
-          ? createHttpsServer(
-              {
-                cert: tls.cert,
-                key: tls.key,
-                ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-                requestCert: tls.clientCertAuth,
-                rejectUnauthorized: tls.clientCertAuth,
-                minVersion: 'TLSv1.2',
-              },
-              handler,
-            )
-          : createServer(handler);
+      const server = makeServer(url, cfg.tls, handler);
       // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
       server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-      server.on('clientError', (_err, socket) => socket.destroy());
       api.attach(server);
       servers.push(server);
+      clientServers.push(server);
       clientUrls.push(boundUrl(url, await listen(server, url)));
     }
   } catch (err) {
+    peerServer.close();
     for (const s of servers) s.close();
-    await member.close();
+    await m.close();
     throw err;
   }
-  log.info({ name: cfg.name, memberId: identity.memberId.toString(16), clusterId: identity.clusterId.toString(16), clientUrls }, 'serving clients');
+  log.info({ name: cfg.name, clientUrls, peerUrls }, 'serving clients and peers');
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       accepting = false;
       const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       hub.close();
-      await member.close();
+      await m.close();
       await api.close();
+      peerServer.close();
       for (const s of servers) s.closeAllConnections();
       await Promise.all(stopped);
       log.info({ name: cfg.name }, 'stopped');
     })());
 
   return {
-    member,
+    member: m,
     name: cfg.name,
     clusterId: identity.clusterId,
     memberId: identity.memberId,
     get clientUrls() {
       return clientUrls;
     },
+    peerUrls,
     dbDir,
     watchStats: () => ({ watchers: hub.size, unsynced: hub.unsyncedCount }),
     close,

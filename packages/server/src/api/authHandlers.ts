@@ -21,6 +21,7 @@ import {
   validate,
 } from '@cairn/protocol';
 import type { Member } from '../member.js';
+import type { AuthStore } from '../auth/store.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import { hashPassword, newTokenSecret } from '../auth/password.js';
 import { unary, type UnaryHandler } from './unary.js';
@@ -30,13 +31,14 @@ import { unary, type UnaryHandler } from './unary.js';
  * before proposing; the applier only records what the log says.
  */
 export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHandler][] {
-  const store = member.applier.auth;
+  // Read at each call: a snapshot install replaces the store().
+  const store = (): AuthStore => member.applier.auth;
   return [
     unary(Authenticate, validate.authenticateRequest, async (req) => ({
       header: member.header(),
       token: await auth.authenticate(req.name, req.password),
     })),
-    unary(AuthStatus, validate.emptyRequest, () => ({ header: member.header(), enabled: store.enabled, authRevision: store.revision })),
+    unary(AuthStatus, validate.emptyRequest, () => ({ header: member.header(), enabled: store().enabled, authRevision: store().revision })),
     unary(AuthEnable, validate.emptyRequest, (_req, caller) => {
       // Anyone may enable auth while it is off; once on, only root may (it is then a no-op).
       auth.admin(caller);
@@ -51,19 +53,19 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
       if (req.noPassword !== true && (req.password === undefined || req.password === '')) {
         throw new CairnError(ErrorCode.InvalidArgument, 'invalid argument: a password is required (or noPassword)');
       }
-      if (store.user(req.name) !== undefined) throw new CairnError(ErrorCode.UserAlreadyExists);
+      if (store().user(req.name) !== undefined) throw new CairnError(ErrorCode.UserAlreadyExists);
       const passwordHash = req.noPassword === true ? undefined : await hashPassword(req.password!);
       return member.propose({ auth: passwordHash === undefined ? { op: 'userAdd', name: req.name } : { op: 'userAdd', name: req.name, passwordHash } });
     }),
     unary(UserGet, validate.userNameRequest, (req, caller) => {
       auth.adminOrSelf(caller, req.name);
-      const u = store.user(req.name);
+      const u = store().user(req.name);
       if (u === undefined) throw new CairnError(ErrorCode.UserNotFound);
       return { header: member.header(), roles: [...u.roles] };
     }),
     unary(UserList, validate.emptyRequest, (_req, caller) => {
       auth.admin(caller);
-      return { header: member.header(), users: store.userNames() };
+      return { header: member.header(), users: store().userNames() };
     }),
     unary(UserDelete, validate.userNameRequest, (req, caller) => {
       auth.admin(caller);
@@ -72,7 +74,7 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
     unary(UserChangePassword, validate.userChangePasswordRequest, async (req, caller) => {
       auth.admin(caller);
       if (req.password === '') throw new CairnError(ErrorCode.InvalidArgument, 'invalid argument: password must not be empty');
-      if (store.user(req.name) === undefined) throw new CairnError(ErrorCode.UserNotFound);
+      if (store().user(req.name) === undefined) throw new CairnError(ErrorCode.UserNotFound);
       return member.propose({ auth: { op: 'userChangePassword', name: req.name, passwordHash: await hashPassword(req.password) } });
     }),
     unary(UserGrantRole, validate.userRoleRequest, (req, caller) => {
@@ -89,13 +91,13 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
     }),
     unary(RoleGet, validate.roleNameRequest, (req, caller) => {
       auth.adminOrHolder(caller, req.role);
-      const r = store.role(req.role);
+      const r = store().role(req.role);
       if (r === undefined) throw new CairnError(ErrorCode.RoleNotFound);
       return { header: member.header(), perm: [...r.perms] };
     }),
     unary(RoleList, validate.emptyRequest, (_req, caller) => {
       auth.admin(caller);
-      return { header: member.header(), roles: store.roleNames() };
+      return { header: member.header(), roles: store().roleNames() };
     }),
     unary(RoleDelete, validate.roleNameRequest, (req, caller) => {
       auth.admin(caller);

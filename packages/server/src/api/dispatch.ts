@@ -8,7 +8,12 @@ import {
   LeaseLeases,
   LeaseRevoke,
   LeaseTimeToLive,
+  MemberAdd,
   MemberList,
+  MemberPromote,
+  MemberRemove,
+  MemberUpdate,
+  MoveLeader,
   Put,
   Range,
   Status,
@@ -65,9 +70,30 @@ export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): Re
       auth.admin(caller);
       return member.status();
     }),
-    unary(MemberList, validate.memberListRequest, (_req, caller) => {
+    unary(MemberList, validate.memberListRequest, (req, caller) => {
       auth.admin(caller);
-      return member.memberList();
+      return member.memberList(req.linearizable === true);
+    }),
+    // Membership and leadership: root only; checked and proposed by the leader.
+    unary(MemberAdd, validate.memberAddRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.admin.memberAdd(req);
+    }),
+    unary(MemberRemove, validate.memberIdRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.admin.memberRemove(req.id);
+    }),
+    unary(MemberUpdate, validate.memberUpdateRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.admin.memberUpdate(req.id, req.peerUrls);
+    }),
+    unary(MemberPromote, validate.memberIdRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.admin.memberPromote(req.id);
+    }),
+    unary(MoveLeader, validate.moveLeaderRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.admin.moveLeader(req.targetId);
     }),
     unary(Alarm, validate.alarmRequest, async (req, caller) => {
       auth.admin(caller);

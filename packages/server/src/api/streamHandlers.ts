@@ -1,4 +1,4 @@
-import { CairnError, ErrorCode, LeaseKeepAlive, validate, Watch } from '@cairn/protocol';
+import { CairnError, ErrorCode, LeaseKeepAlive, toCairnError, validate, Watch } from '@cairn/protocol';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Member } from '../member.js';
 import type { WatchHub } from '../watch/hub.js';
@@ -37,13 +37,12 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     return {
       message: (m) => {
         const { id } = validate.leaseIdRequest(m, '');
-        // Only the leader knows expiries; the client reopens the stream and retries.
-        if (!member.isLeader()) {
-          ctx.end(new CairnError(ErrorCode.NotLeader));
-          return;
-        }
-        const ttlSeconds = member.leaseRenew(id);
-        ctx.send({ header: member.header(), id, ttlSeconds: ttlSeconds < 0 ? 0 : ttlSeconds });
+        // Only the leader knows expiries: a follower forwards the renewal there. A renewal that
+        // cannot reach a leader ends the stream; the client reopens it (maybe elsewhere).
+        member.leaseRenew(id).then(
+          (ttlSeconds) => ctx.send({ header: member.header(), id, ttlSeconds: ttlSeconds < 0 ? 0 : ttlSeconds }),
+          (err: unknown) => ctx.end(toCairnError(err)),
+        );
       },
       close: () => undefined,
     };

@@ -29,9 +29,19 @@ export interface WsServer {
   close(cb?: (err?: Error) => void): void;
 }
 
+/** Options of an outgoing socket (TLS ones are passed to https.request). */
+export interface WsClientOptions {
+  readonly maxPayload?: number;
+  readonly perMessageDeflate?: boolean;
+  readonly handshakeTimeout?: number;
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
 interface WsModule {
   WebSocketServer: new (options: { noServer: true; maxPayload: number; perMessageDeflate: boolean }) => WsServer;
-  WebSocket: new (address: string, options?: { maxPayload?: number }) => WsSocket;
+  WebSocket: new (address: string, options?: WsClientOptions) => WsSocket;
 }
 
 const ws = createRequire(import.meta.url)('ws') as WsModule;

@@ -1,4 +1,4 @@
-import { CairnError, encodeValue, ErrorCode, type RequestOp, type ResponseHeader } from '@cairn/protocol';
+import { CairnError, decodeValue, encodeValue, ErrorCode, type RequestOp, type ResponseHeader } from '@cairn/protocol';
 import type { Backend } from '../storage/backend.js';
 import { metaKey, MetaKey } from '../storage/keyspace.js';
 import { MvccStore, readMetaNumber, type DrainedBatch, type StoreOptions } from '../mvcc/store.js';
@@ -12,6 +12,9 @@ import { deleteResponse, putResponse, txnResponse } from './responses.js';
 import { Lessor } from '../lease/lessor.js';
 import { keyString } from '../mvcc/keyTree.js';
 import type { WatchEvent } from '@cairn/protocol';
+import type { ConfChange, ConfState } from '@cairn/raft';
+import { Membership, decodeConfState, encodeConfState, type MemberRecord } from './membership.js';
+
 
 /** Builds a response header for a store revision (cluster and member ids, term). */
 export type HeaderFactory = (revision: number) => ResponseHeader;
@@ -39,17 +42,25 @@ export interface AppliedBatch {
 export class Applier {
   private applied: bigint;
   private drainedIndex: bigint;
+  private term: number;
+  private conf: ConfState;
+  private confChanged = false;
 
   private constructor(
     readonly store: MvccStore,
     readonly auth: AuthStore,
     readonly alarms: AlarmStore,
     readonly lessor: Lessor,
+    readonly membership: Membership,
     private readonly header: HeaderFactory,
     appliedIndex: bigint,
+    appliedTerm: number,
+    confState: ConfState,
   ) {
     this.applied = appliedIndex;
     this.drainedIndex = appliedIndex;
+    this.term = appliedTerm;
+    this.conf = confState;
   }
 
   static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}): Applier {
@@ -67,7 +78,11 @@ export class Applier {
       if (kv.lease !== 0n) lessor.attach(kv.lease, live[i]!.ks, kv.key);
     }
     const index = BigInt(readMetaNumber(backend, MetaKey.AppliedIndex));
-    return new Applier(store, AuthStore.load(backend), AlarmStore.load(backend), lessor, header, index);
+    const term = readMetaNumber(backend, MetaKey.AppliedTerm);
+    const rawConf = backend.get(metaKey(MetaKey.ConfState));
+    const conf = rawConf === undefined ? { voters: [], learners: [] } : decodeConfState(decodeValue(rawConf) as { voters?: unknown; learners?: unknown });
+    const membership = Membership.load(backend);
+    return new Applier(store, AuthStore.load(backend), AlarmStore.load(backend), lessor, membership, header, index, term, conf);
   }
 
   /** Index of the last entry applied (durable or not). */
@@ -75,11 +90,49 @@ export class Applier {
     return this.applied;
   }
 
-  /** Applies the entry at `index`, which must be the next one. */
-  apply(index: bigint, data: Uint8Array): ApplyOutcome {
+  /** Term of the entry at appliedIndex. */
+  get appliedTerm(): number {
+    return this.term;
+  }
+
+  /** Raft membership as of appliedIndex. */
+  get confState(): ConfState {
+    return this.conf;
+  }
+
+  /** Whether something was applied since the last drain. */
+  get dirty(): boolean {
+    return this.applied !== this.drainedIndex;
+  }
+
+  private advance(index: bigint, term: number): void {
     invariant(index === this.applied + 1n, `apply out of order: ${index} after ${this.applied}`);
-    const req = decodeWriteRequest(data);
     this.applied = index;
+    if (term > 0) this.term = term;
+  }
+
+  /** An entry without a request (a new leader's no-op): only the index moves. */
+  applyEmpty(index: bigint, term: number): void {
+    this.advance(index, term);
+  }
+
+  /**
+   * A membership change: `confState` is what raft answered for it (RawNode.applyConfChange),
+   * `member` the record the proposer attached (undefined for a removal).
+   */
+  applyConfChange(index: bigint, term: number, cc: ConfChange, member: MemberRecord | undefined, confState: ConfState): ApplyOutcome {
+    this.advance(index, term);
+    this.conf = confState;
+    this.confChanged = true;
+    if (cc.type === 'removeNode') this.membership.remove(cc.nodeId);
+    else if (member !== undefined && member.id === cc.nodeId && !this.membership.isRemoved(cc.nodeId)) this.membership.add(member);
+    return { ok: true, response: { members: { header: this.header(this.store.currentRevision), members: this.membership.list() } } };
+  }
+
+  /** Applies the entry at `index`, which must be the next one. */
+  apply(index: bigint, data: Uint8Array, term = 0): ApplyOutcome {
+    this.advance(index, term);
+    const req = decodeWriteRequest(data);
     try {
       return { ok: true, response: this.run(req) };
     } catch (err) {
@@ -98,6 +151,14 @@ export class Applier {
     if ('alarm' in req) {
       const alarms = this.alarms.apply(req.alarm);
       return { alarm: { header: this.header(s.currentRevision), alarms } };
+    }
+    if ('memberAttr' in req) {
+      this.membership.setAttributes(req.memberAttr.id, req.memberAttr.name, req.memberAttr.clientUrls);
+      return { members: { header: this.header(s.currentRevision), members: this.membership.list() } };
+    }
+    if ('memberUpdate' in req) {
+      this.membership.updatePeerUrls(req.memberUpdate.id, req.memberUpdate.peerUrls);
+      return { members: { header: this.header(s.currentRevision), members: this.membership.list() } };
     }
     // Capped like etcd's applier while NOSPACE is raised: what adds data fails, deletes and
     // compaction still work so that an operator can make room.
@@ -150,12 +211,15 @@ export class Applier {
   drain(): AppliedBatch {
     const store = this.store.drain();
     // Same batch as the MVCC records and the applied index: one atomic write.
-    store.ops.push(...this.auth.drain(), ...this.alarms.drain());
+    store.ops.push(...this.auth.drain(), ...this.alarms.drain(), ...this.membership.drain());
     if (this.applied !== this.drainedIndex) {
-      const index = encodeValue(this.applied);
-      store.ops.push({ type: 'put', key: metaKey(MetaKey.AppliedIndex), value: index });
-      store.ops.push({ type: 'put', key: metaKey(MetaKey.ConsistentIndex), value: index });
+      store.ops.push({ type: 'put', key: metaKey(MetaKey.AppliedIndex), value: encodeValue(this.applied) });
+      store.ops.push({ type: 'put', key: metaKey(MetaKey.AppliedTerm), value: encodeValue(this.term) });
       this.drainedIndex = this.applied;
+    }
+    if (this.confChanged) {
+      store.ops.push({ type: 'put', key: metaKey(MetaKey.ConfState), value: encodeConfState(this.conf) });
+      this.confChanged = false;
     }
     return { store, appliedIndex: this.applied };
   }

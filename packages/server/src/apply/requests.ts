@@ -19,9 +19,14 @@ import {
   type AlarmResponse,
   type AuthHeaderResponse,
   type Decoder,
+  type Member,
+  type MemberId,
+  type MemberUpdateRequest,
+  type ResponseHeader,
 } from '@cairn/protocol';
 import { authOp, type AuthOp } from '../auth/ops.js';
 import type { AlarmOp } from './alarms.js';
+import type { MemberRecord } from './membership.js';
 
 /**
  * A request that changes state-machine data: what enters the log. The lease, auth and
@@ -36,7 +41,17 @@ export type WriteRequest =
   | { readonly alarm: AlarmOp }
   /** The id is always chosen before proposing (the API picks one when the caller did not). */
   | { readonly leaseGrant: LeaseGrantRequest }
-  | { readonly leaseRevoke: LeaseRevokeRequest };
+  | { readonly leaseRevoke: LeaseRevokeRequest }
+  /** A member publishes its name and client URLs (each time it starts). */
+  | { readonly memberAttr: MemberAttrOp }
+  /** `member update`: a member's new peer URLs. */
+  | { readonly memberUpdate: MemberUpdateRequest };
+
+export interface MemberAttrOp {
+  readonly id: MemberId;
+  readonly name: string;
+  readonly clientUrls: string[];
+}
 
 export type WriteResponse =
   | { readonly put: PutResponse }
@@ -46,7 +61,14 @@ export type WriteResponse =
   | { readonly auth: AuthHeaderResponse }
   | { readonly alarm: AlarmResponse }
   | { readonly leaseGrant: LeaseGrantResponse }
-  | { readonly leaseRevoke: LeaseRevokeResponse };
+  | { readonly leaseRevoke: LeaseRevokeResponse }
+  | { readonly members: MembersResponse };
+
+/** What membership changes answer: the members after the change. */
+export interface MembersResponse {
+  readonly header: ResponseHeader;
+  readonly members: Member[];
+}
 
 /** The response type matching a request variant. */
 export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
@@ -63,7 +85,9 @@ export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
             ? CompactionResponse
             : R extends { leaseGrant: LeaseGrantRequest }
               ? LeaseGrantResponse
-              : LeaseRevokeResponse;
+              : R extends { leaseRevoke: LeaseRevokeRequest }
+                ? LeaseRevokeResponse
+                : MembersResponse;
 
 /** A log entry's data: the request in the protocol's MessagePack encoding. */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
@@ -83,6 +107,8 @@ const variants = {
   }) as Decoder<AlarmOp>,
   leaseGrant: validate.leaseGrantRequest,
   leaseRevoke: validate.leaseIdRequest,
+  memberAttr: validate.object<MemberAttrOp>({ id: validate.uint64, name: validate.str, clientUrls: validate.array(validate.str, 64) }),
+  memberUpdate: validate.memberUpdateRequest,
 } as const;
 
 /**
@@ -99,4 +125,68 @@ export function decodeWriteRequest(data: Uint8Array): WriteRequest {
   }
   const decode = variants[name as keyof typeof variants];
   return { [name]: decode((v as Record<string, unknown>)[name], name) } as WriteRequest;
+}
+
+/**
+ * What a normal log entry carries: the request, and who proposed it. `origin` (a member id)
+ * and `seq` (unique on that member across restarts) let the proposing member find the waiter
+ * to answer when it applies the entry; every other member ignores them.
+ *
+ *   entry.data = 0x01 | origin:u64be | seq:u64be | encodeWriteRequest(req)
+ *
+ * A fixed binary header rather than MessagePack: it is on the path of every write, and the
+ * request bytes are then used in place, never copied.
+ */
+export interface Proposal {
+  readonly origin: MemberId;
+  readonly seq: bigint;
+  readonly request: Uint8Array;
+}
+
+const PROPOSAL_FORMAT = 0x01;
+const PROPOSAL_HEADER_BYTES = 17;
+
+export function encodeProposal(p: Proposal): Uint8Array {
+  const out = new Uint8Array(PROPOSAL_HEADER_BYTES + p.request.length);
+  const dv = new DataView(out.buffer);
+  out[0] = PROPOSAL_FORMAT;
+  dv.setBigUint64(1, BigInt.asUintN(64, p.origin));
+  dv.setBigUint64(9, BigInt.asUintN(64, p.seq));
+  out.set(p.request, PROPOSAL_HEADER_BYTES);
+  return out;
+}
+
+export function decodeProposal(data: Uint8Array): Proposal {
+  if (data.length < PROPOSAL_HEADER_BYTES || data[0] !== PROPOSAL_FORMAT) throw new CairnError(ErrorCode.Corrupt, 'log entry is not a proposal');
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { origin: dv.getBigUint64(1), seq: dv.getBigUint64(9), request: data.subarray(PROPOSAL_HEADER_BYTES) };
+}
+
+/**
+ * The context of a confChange entry: who proposed it (as for a Proposal), and for an add the
+ * new member's record, which the applier stores in the membership table.
+ */
+export interface ConfChangeContext {
+  readonly origin: MemberId;
+  readonly seq: bigint;
+  readonly member?: MemberRecord;
+}
+
+export function encodeConfContext(c: ConfChangeContext): Uint8Array {
+  const m = c.member;
+  return encodeValue([c.origin, c.seq, m === undefined ? null : [m.id, m.name, m.peerUrls, m.clientUrls, m.isLearner]]);
+}
+
+export function decodeConfContext(data: Uint8Array): ConfChangeContext {
+  const v = decodeValue(data);
+  if (!Array.isArray(v) || v.length !== 3) throw new CairnError(ErrorCode.Corrupt, 'confChange context is corrupt');
+  const id = (x: unknown): bigint => (typeof x === 'bigint' ? x : typeof x === 'number' ? BigInt(x) : -1n);
+  const m = v[2] as unknown[] | null;
+  if (m === null) return { origin: id(v[0]), seq: id(v[1]) };
+  const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
+  return {
+    origin: id(v[0]),
+    seq: id(v[1]),
+    member: { id: id(m[0]), name: typeof m[1] === 'string' ? m[1] : '', peerUrls: strings(m[2]), clientUrls: strings(m[3]), isLearner: m[4] === true },
+  };
 }

@@ -68,7 +68,7 @@ describe('authorizer', () => {
   it('authenticates, expires tokens, and checks against the current grants', async () => {
     const applier = await enabledStore();
     let now = 1_000_000;
-    const auth = new Authorizer(applier.auth, { now: () => now }, 10);
+    const auth = new Authorizer(() => applier.auth, { now: () => now }, 10);
     await expect(auth.authenticate('u', 'nope')).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
     await expect(auth.authenticate('ghost', 'pw')).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
     const token = await auth.authenticate('u', 'pw');

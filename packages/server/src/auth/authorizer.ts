@@ -31,10 +31,15 @@ const denied = (): CairnError => new CairnError(ErrorCode.PermissionDenied);
  */
 export class Authorizer {
   constructor(
-    private readonly store: AuthStore,
+    /** Read at each call: a snapshot install replaces the store. */
+    private readonly storeOf: () => AuthStore,
     private readonly clock: Clock,
     private readonly tokenTtlSeconds: number = DEFAULT_AUTH_TOKEN_TTL_SECONDS,
   ) {}
+
+  private get store(): AuthStore {
+    return this.storeOf();
+  }
 
   get enabled(): boolean {
     return this.store.enabled;

@@ -33,14 +33,11 @@ export interface CairnConfig {
   readonly listenClientUrls?: readonly string[] | undefined;
   /** URLs clients are told to use. Default: the bound listen URLs (real ports). */
   readonly advertiseClientUrls?: readonly string[] | undefined;
-  /** Default ['http://127.0.0.1:2380']. Not listened on until the Raft transport exists. */
+  /** URLs to serve peers on. Default ['http://127.0.0.1:2380']. */
   readonly listenPeerUrls?: readonly string[] | undefined;
   /** Default: listenPeerUrls. */
   readonly initialAdvertisePeerUrls?: readonly string[] | undefined;
-  /**
-   * 'name=url,name=url', or name -> peer URLs. Default `${name}=${initialAdvertisePeerUrls}`;
-   * only this member for now.
-   */
+  /** 'name=url,name=url', or name -> peer URLs. Default `${name}=${initialAdvertisePeerUrls}`. */
   readonly initialCluster?: string | Readonly<Record<string, string | readonly string[]>> | undefined;
   /** Default 'cairn-cluster'. */
   readonly initialClusterToken?: string | undefined;
@@ -58,11 +55,16 @@ export interface CairnConfig {
   readonly quotaBackendBytes?: number | undefined;
   /** Client TLS: needed for https:// listen-client-urls. */
   readonly tls?: TlsConfig | undefined;
-  /**
-   * Peer TLS: parsed and checked now, applied by the peer transport when it lands (there is
-   * no peer listener yet).
-   */
+  /** Peer TLS: needed for https:// listen-peer-urls; the client side of peer connections too. */
   readonly peerTls?: TlsConfig | undefined;
+  /** One raft tick, etcd's --heartbeat-interval. Default 100. */
+  readonly heartbeatIntervalMs?: number | undefined;
+  /** etcd's --election-timeout, a multiple of the heartbeat interval. Default 1000. */
+  readonly electionTimeoutMs?: number | undefined;
+  /** Applied entries between raft log compactions (etcd's --snapshot-count). Default 10000. */
+  readonly snapshotCount?: number | undefined;
+  /** This member was removed from the cluster; default: close and exit the process. */
+  readonly onRemoved?: (() => void) | undefined;
   /** Default: a pino logger at 'info' on stdout. */
   readonly logger?: Logger | undefined;
   /**
@@ -90,6 +92,9 @@ export interface ResolvedConfig {
   readonly quotaBackendBytes: number;
   readonly tls: ResolvedTls | undefined;
   readonly peerTls: ResolvedTls | undefined;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly snapshotCount: number;
 }
 
 /** A configuration Cairn cannot start with. */
@@ -185,9 +190,9 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
       ? clusterFromRecord(c.initialCluster)
       : parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
   if (!initialCluster.has(name)) throw new ConfigError(`initial-cluster has no member named ${JSON.stringify(name)}`);
-  if (initialCluster.size > 1) {
-    throw new ConfigError('initial-cluster lists other members: multi-member clusters need the Raft driver, not implemented yet');
-  }
+  const tickMs = positive(c.heartbeatIntervalMs, 100, 'heartbeat-interval');
+  const electionMs = positive(c.electionTimeoutMs, 1000, 'election-timeout');
+  if (electionMs < 5 * tickMs) throw new ConfigError('election-timeout must be at least 5 times heartbeat-interval');
   const state = c.initialClusterState ?? 'new';
   if (state !== 'new' && state !== 'existing') throw new ConfigError(`initial-cluster-state must be new or existing, got ${String(state)}`);
   if (c.advertiseClientUrls !== undefined) urls(c.advertiseClientUrls, 'advertise-client-urls', true);
@@ -208,5 +213,8 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     tls,
     peerTls,
+    tickMs,
+    electionTicks: Math.round(electionMs / tickMs),
+    snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),
   };
 }

@@ -10,6 +10,11 @@
  *   With `sync: true` the promise resolves only after the batch is on disk (fsync); a
  *   resolved synced write survives kill -9 and power loss.
  * - Batches are applied in the order `write` was called.
+ * - `clear` deletes a whole key range. Call it only while no `write` is in flight (RocksDB
+ *   runs it at once, not queued behind writes); it is durable once a later synced `write`
+ *   resolves.
+ * - A `reader` sees the store as it was when the reader was opened, whatever is written
+ *   after, until it is closed: a consistent point-in-time view for streaming a snapshot.
  * - After `close` resolves nothing else may be called.
  */
 export interface Backend {
@@ -19,6 +24,10 @@ export interface Backend {
   /** Entries with gte <= key < lt in key order (reversed with `reverse`), at most `limit`. */
   scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]>;
   write(ops: readonly BatchOp[], options: { readonly sync: boolean }): Promise<void>;
+  /** Deletes every key with gte <= key < lt. */
+  clear(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<void>;
+  /** A point-in-time reader over [gte, lt); close it when done (it pins old data). */
+  reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader;
   /** Bytes the store occupies on disk, as far as the implementation knows. */
   sizeBytes(): number;
   close(): Promise<void>;
@@ -34,3 +43,12 @@ export interface ScanRange {
 export type BatchOp =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly type: 'del'; readonly key: Uint8Array };
+
+/** Reads a range in chunks from one consistent view (see Backend.reader). */
+export interface BackendReader {
+  /** Up to `maxRows` entries in key order; an empty array at the end. */
+  next(maxRows: number): (readonly [Uint8Array, Uint8Array])[];
+  /** Moves to the first key >= `key`. */
+  seek(key: Uint8Array): void;
+  close(): void;
+}

@@ -1,4 +1,4 @@
-import type { Backend, BatchOp, ScanRange } from './backend.js';
+import type { Backend, BackendReader, BatchOp, ScanRange } from './backend.js';
 
 const hex = (b: Uint8Array): string => {
   let s = '';
@@ -46,6 +46,35 @@ export class MemoryBackend implements Backend {
       if (op.type === 'put') this.data.set(hex(op.key), [op.key.slice(), op.value.slice()]);
       else this.data.delete(hex(op.key));
     }
+  }
+
+  async clear(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<void> {
+    await Promise.resolve();
+    const lo = hex(range.gte);
+    const hi = hex(range.lt);
+    for (const k of [...this.data.keys()]) if (k >= lo && k < hi) this.data.delete(k);
+  }
+
+  reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
+    const lo = hex(range.gte);
+    const hi = hex(range.lt);
+    const rows = [...this.data.entries()].filter(([k]) => k >= lo && k < hi).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let at = 0;
+    return {
+      next(maxRows) {
+        const out = rows.slice(at, at + maxRows).map(([, kv]) => kv);
+        at += out.length;
+        return out;
+      },
+      seek(key) {
+        const k = hex(key);
+        at = rows.findIndex(([h]) => h >= k);
+        if (at < 0) at = rows.length;
+      },
+      close() {
+        at = rows.length;
+      },
+    };
   }
 
   /** Number of batches handed to `write` whose promise has not resolved. */

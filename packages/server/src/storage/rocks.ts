@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, BatchOp, ScanRange } from './backend.js';
+import type { Backend, BackendReader, BatchOp, ScanRange } from './backend.js';
 
 /** The parts of @nxtedition/rocksdb this module uses (the package ships no types). */
 interface RocksIterator {
   _nextvSync(size: number, options: object): { rows: Uint8Array[]; finished: boolean };
+  seek(target: Uint8Array): void;
   close(): Promise<void>;
 }
 interface RocksLevelDb {
@@ -13,6 +14,7 @@ interface RocksLevelDb {
   close(): Promise<void>;
   batch(ops: readonly BatchOp[], options: { sync: boolean }): Promise<void>;
   iterator(options: { gte: Uint8Array; lt: Uint8Array; reverse?: boolean; limit?: number }): RocksIterator;
+  clear(options: { gte: Uint8Array; lt: Uint8Array }): Promise<void>;
   _getManySync(keys: readonly Uint8Array[], options?: object): (Uint8Array | undefined)[];
 }
 type RocksLevelCtor = new (dir: string, options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }) => RocksLevelDb;
@@ -68,6 +70,34 @@ export class RocksBackend implements Backend {
 
   write(ops: readonly BatchOp[], options: { readonly sync: boolean }): Promise<void> {
     return this.db.batch(ops, { sync: options.sync });
+  }
+
+  clear(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<void> {
+    return this.db.clear({ gte: range.gte, lt: range.lt });
+  }
+
+  reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
+    // A RocksDB iterator reads from the implicit snapshot taken when it was created.
+    const it = this.db.iterator({ gte: range.gte, lt: range.lt });
+    let done = false;
+    return {
+      next(maxRows) {
+        if (done) return [];
+        const { rows, finished } = it._nextvSync(maxRows, {});
+        const out: (readonly [Uint8Array, Uint8Array])[] = [];
+        for (let i = 0; i + 1 < rows.length; i += 2) out.push([rows[i]!, rows[i + 1]!]);
+        if (finished && out.length === 0) done = true;
+        return out;
+      },
+      seek(key) {
+        done = false;
+        it.seek(key);
+      },
+      close() {
+        done = true;
+        void it.close();
+      },
+    };
   }
 
   sizeBytes(): number {

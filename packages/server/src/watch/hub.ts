@@ -165,6 +165,14 @@ export class WatchHub {
     };
   }
 
+  /**
+   * The member's state was replaced by a snapshot: its revisions jumped. Every watcher catches
+   * up from the new history from where it was (or is told it was compacted away).
+   */
+  resync(): void {
+    for (const w of this.watchers) if (w.synced) this.desync(w);
+  }
+
   close(): void {
     this.unsubscribe();
     this.cancelCatchUp?.();

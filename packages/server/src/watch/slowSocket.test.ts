@@ -12,7 +12,7 @@ describe('a slow watcher on a real socket', () => {
   it('is buffered, moved aside, then caught up from history; the fast one and the writes never wait', async () => {
     const dir = tempDir();
     const server = await startServer(
-      { logger: pino({ level: 'silent' }), listenClientUrls: ['http://127.0.0.1:0'], dataDir: dir.dir },
+      { logger: pino({ level: 'silent' }), listenClientUrls: ['http://127.0.0.1:0'], listenPeerUrls: ['http://127.0.0.1:0'], dataDir: dir.dir },
       { watch: { maxBufferedBytes: 64 * 1024 } },
     );
     const url = server.clientUrls[0]!;

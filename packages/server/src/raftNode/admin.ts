@@ -1,0 +1,148 @@
+import {
+  CairnError,
+  ErrorCode,
+  type MemberAddRequest,
+  type MemberAddResponse,
+  type MemberId,
+  type MemberPromoteResponse,
+  type MemberRemoveResponse,
+  type MemberUpdateResponse,
+  type MoveLeaderResponse,
+} from '@cairn/protocol';
+import type { Member } from '../member.js';
+import { addedMemberId } from '../identity.js';
+import { systemClock } from '../clock.js';
+
+/** A peer heard from within this is "active" for the membership safety checks (etcd: 5 s). */
+const ACTIVE_WINDOW_MS = 5000;
+/** etcd's --max-learners default. */
+const MAX_LEARNERS = 1;
+/** A learner is ready for promotion once it holds this share of the leader's log (etcd: 90%). */
+const LEARNER_READY_RATIO = 0.9;
+
+const quorum = (voters: number): number => Math.floor(voters / 2) + 1;
+const hex = (id: bigint): string => id.toString(16);
+const normalise = (u: string): string => new URL(u).href.replace(/\/$/, '');
+
+/**
+ * Membership and leadership changes, as etcd's server checks them before proposing (with
+ * --strict-reconfig-check, its default): a change that would leave the cluster without an
+ * active quorum is refused with `unhealthy_cluster`, a learner is promoted only once it has
+ * caught up. Runs on the leader (which knows who is active and how far each member is);
+ * a follower forwards the request there.
+ */
+export class ClusterAdmin {
+  constructor(private readonly m: Member) {}
+
+  private forward<T>(method: 'member.add' | 'member.remove' | 'member.update' | 'member.promote' | 'leader.move', params: unknown, local: () => Promise<T>): Promise<T> {
+    if (this.m.isLeader()) return local();
+    return this.m.peerRpc.toLeader(method, params) as Promise<T>;
+  }
+
+  /** Voters that are active now (this leader included). */
+  private activeVoters(exclude?: MemberId): number {
+    const now = systemClock.now();
+    let n = 0;
+    for (const id of this.m.applier.confState.voters) {
+      if (id === exclude) continue;
+      if (id === this.m.memberId || now - (this.m.lastHeard.get(id) ?? -Infinity) < ACTIVE_WINDOW_MS) n++;
+    }
+    return n;
+  }
+
+  private checkPeerUrls(urls: readonly string[], except?: MemberId): void {
+    if (urls.length === 0) throw new CairnError(ErrorCode.InvalidArgument, 'at least one peer URL is needed');
+    for (const u of urls) {
+      let url: URL;
+      try {
+        url = new URL(u);
+      } catch {
+        throw new CairnError(ErrorCode.InvalidArgument, `${JSON.stringify(u)} is not a URL`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '') {
+        throw new CairnError(ErrorCode.InvalidArgument, `peer URL ${u}: expected http(s)://host:port`);
+      }
+    }
+    const wanted = new Set(urls.map(normalise));
+    for (const mem of this.m.applier.membership.list()) {
+      if (mem.id === except) continue;
+      if (mem.peerUrls.some((u) => wanted.has(normalise(u)))) throw new CairnError(ErrorCode.PeerUrlExists);
+    }
+  }
+
+  memberAdd(req: MemberAddRequest): Promise<MemberAddResponse> {
+    return this.forward('member.add', req, async () => {
+      this.checkPeerUrls(req.peerUrls);
+      const cs = this.m.applier.confState;
+      const learner = req.isLearner === true;
+      if (learner && cs.learners.length >= MAX_LEARNERS) throw new CairnError(ErrorCode.TooManyLearners);
+      // An added voter counts in the quorum at once, before it has even started.
+      if (!learner && this.activeVoters() < quorum(cs.voters.length + 1)) throw new CairnError(ErrorCode.UnhealthyCluster);
+      const id = addedMemberId(req.peerUrls, this.m.clusterId, systemClock.now());
+      const member = { id, name: '', peerUrls: [...req.peerUrls], clientUrls: [], isLearner: learner };
+      const res = await this.m.proposeConfChange(learner ? 'addLearnerNode' : 'addNode', id, member);
+      return { header: res.header, member, members: res.members };
+    });
+  }
+
+  memberRemove(id: MemberId): Promise<MemberRemoveResponse> {
+    return this.forward('member.remove', { id }, async () => {
+      const mem = this.m.applier.membership.get(id);
+      if (mem === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
+      if (!mem.isLearner) {
+        const voters = this.m.applier.confState.voters.length;
+        if (this.activeVoters(id) < quorum(voters - 1)) throw new CairnError(ErrorCode.UnhealthyCluster);
+      }
+      return this.m.proposeConfChange('removeNode', id);
+    });
+  }
+
+  memberUpdate(id: MemberId, peerUrls: string[]): Promise<MemberUpdateResponse> {
+    return this.forward('member.update', { id, peerUrls }, async () => {
+      if (this.m.applier.membership.get(id) === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
+      this.checkPeerUrls(peerUrls, id);
+      const res = await this.m.propose({ memberUpdate: { id, peerUrls } });
+      return { header: res.header, members: res.members };
+    });
+  }
+
+  memberPromote(id: MemberId): Promise<MemberPromoteResponse> {
+    return this.forward('member.promote', { id }, async () => {
+      const mem = this.m.applier.membership.get(id);
+      if (mem === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
+      if (!mem.isLearner) throw new CairnError(ErrorCode.MemberNotLearner);
+      const st = this.m.driver.status();
+      const progress = st.progress.find((p) => p.id === id);
+      const leaderMatch = st.progress.find((p) => p.id === this.m.memberId)?.match ?? st.lastIndex;
+      if (progress === undefined || progress.match < leaderMatch * LEARNER_READY_RATIO) throw new CairnError(ErrorCode.LearnerNotReady);
+      if (this.activeVoters() < quorum(this.m.applier.confState.voters.length + 1)) throw new CairnError(ErrorCode.UnhealthyCluster);
+      return this.m.proposeConfChange('addNode', id, { ...mem, isLearner: false });
+    });
+  }
+
+  /** Hands leadership to `target` and waits until it has it (or times out). */
+  moveLeader(target: MemberId): Promise<MoveLeaderResponse> {
+    return this.forward('leader.move', { targetId: target }, async () => {
+      const cs = this.m.applier.confState;
+      if (!cs.voters.includes(target)) {
+        if (cs.learners.includes(target)) throw new CairnError(ErrorCode.NotCapable, 'a learner cannot become leader');
+        throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(target)} not found`);
+      }
+      if (target === this.m.memberId) return { header: this.m.header() };
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          stop();
+          reject(new CairnError(ErrorCode.Timeout, 'leadership transfer timed out'));
+        }, 3 * this.m.electionTimeoutMs);
+        const stop = this.m.onLeaderChange((ss) => {
+          if (ss.lead !== target) return;
+          clearTimeout(timer);
+          stop();
+          resolve();
+        });
+        this.m.driver.transferLeadership(target);
+      });
+      return { header: this.m.header() };
+    });
+  }
+}

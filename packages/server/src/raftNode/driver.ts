@@ -1,0 +1,494 @@
+import { randomBytes } from 'node:crypto';
+import { CairnError, ErrorCode } from '@cairn/protocol';
+import {
+  EMPTY_BYTES,
+  RawNode,
+  SeededRng,
+  decodeConfChange,
+  makeMessage,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Logger as RaftLogger,
+  type Message,
+  type NodeId,
+  type Ready,
+  type SnapshotMetadata,
+  type SoftState,
+  type Status,
+} from '@cairn/raft';
+import type { Backend, BatchOp } from '../storage/backend.js';
+import type { RaftTransport } from '../transport/transport.js';
+import type { SnapshotReceiver } from '../transport/snapshotStream.js';
+import { LogStorage } from './logStorage.js';
+import { ReadIndexQueue } from './reads.js';
+import { clearStaging, copyStaged, INSTALL_MARKER_KEY, installMarkerOps, stageOps, stagedMetadata, stateChunks } from './snapshot.js';
+import { invariant } from '../mvcc/revision.js';
+
+/** The replicated state machine as the driver sees it (the member's applier). */
+export interface StateMachine {
+  /** Index of the last entry applied (in memory). */
+  appliedIndex(): number;
+  /** Applies a committed normal entry (a proposal, or a leader's empty no-op). */
+  applyNormal(entry: Entry): void;
+  /** Applies a committed confChange entry; `confState` is raft's membership after it. */
+  applyConfChange(entry: Entry, cc: ConfChange, confState: ConfState): void;
+  /**
+   * Everything applied since the last drain, as batch operations (applied index and its term
+   * and membership included), and `release` to call once they are written: only then may
+   * anything they did be seen (answers, events).
+   */
+  drain(): { ops: BatchOp[]; position: SnapshotMetadata; release: () => void } | undefined;
+  /** The state tables were replaced by a snapshot: reload from the backend. */
+  restored(): void;
+}
+
+export interface DriverHost {
+  /** Leader or role changed. */
+  softState(ss: SoftState): void;
+  /** A disk write failed or an invariant broke: the member must stop. */
+  fatal(err: unknown): void;
+}
+
+export interface DriverLog {
+  info(o: object, msg: string): void;
+  warn(o: object, msg: string): void;
+  debug(o: object, msg: string): void;
+}
+
+export interface DriverOptions {
+  readonly id: NodeId;
+  readonly backend: Backend;
+  readonly transport: RaftTransport;
+  readonly stateMachine: StateMachine;
+  readonly host: DriverHost;
+  readonly log: DriverLog;
+  /** One raft tick (etcd's --heartbeat-interval). */
+  readonly tickMs: number;
+  /** Election timeout in ticks (etcd: --election-timeout / --heartbeat-interval). */
+  readonly electionTicks: number;
+  /** Entries applied between log compactions (etcd's --snapshot-count). */
+  readonly snapshotCount: number;
+  readonly maxSizePerMsgBytes?: number;
+  readonly maxInflightMsgs?: number;
+}
+
+const DEFAULT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
+const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+/** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
+const MAX_UNCOMMITTED_BYTES = 256 << 20;
+
+/**
+ * Drives one member's raft node (docs/raft.md's loop): ticks on a timer, feeds it peers'
+ * messages and local proposals, and handles each Ready in order:
+ *
+ *   1. apply its committed entries to the state machine in memory;
+ *   2. persist its entries and HardState together with what step 1 changed, in one atomic
+ *      RocksDB write (fsynced when raft says so): many requests share one fsync, and the
+ *      applied index always lands with the data it produced;
+ *   3. only then release what step 1 made (the proposers' answers, watch events, ReadIndex
+ *      reads) and send its messages (they may promise what 2 made durable);
+ *   4. advance; every `snapshotCount` applied entries, move the log's base (compaction).
+ *
+ * The state machine's part of a write needs no fsync of its own: after a crash the log
+ * replays from the applied index that is on disk. A follower that needs entries the log no longer has gets the
+ * live state streamed (snapshot.ts).
+ */
+export class RaftDriver {
+  readonly node: RawNode;
+  readonly log: LogStorage;
+  readonly reads: ReadIndexQueue;
+  private ticker: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private idle: Promise<void> = Promise.resolve();
+  private signalIdle: (() => void) | undefined;
+  private stopped = false;
+  private failed = false;
+  private soft: SoftState = { lead: 0n, raftState: 'follower' };
+  private readyCount = 0;
+  private readonly sending = new Set<NodeId>();
+  /** A staged snapshot stepped into raft, waiting for the Ready that installs (or ignores) it. */
+  private pendingInstall: { meta: SnapshotMetadata; afterReady: number; done: (err?: Error) => void } | undefined;
+  private receiving = false;
+  /** Index of the last snapshot point (the log's next base). */
+  private lastSnapshotIndex: number;
+  /** Serialises the loop's writes with clears of staging (Backend.clear must run alone). */
+  private diskChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly o: DriverOptions,
+    log: LogStorage,
+  ) {
+    this.log = log;
+    const logger: RaftLogger = {
+      debug: (m) => o.log.debug({}, m),
+      info: (m) => o.log.info({}, m),
+      warn: (m) => o.log.warn({}, m),
+    };
+    this.node = new RawNode({
+      id: o.id,
+      electionTicks: o.electionTicks,
+      heartbeatTicks: 1,
+      storage: log,
+      applied: o.stateMachine.appliedIndex(),
+      maxSizePerMsgBytes: o.maxSizePerMsgBytes ?? DEFAULT_MAX_SIZE_PER_MSG_BYTES,
+      maxInflightMsgs: o.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS,
+      maxUncommittedEntriesBytes: MAX_UNCOMMITTED_BYTES,
+      checkQuorum: true,
+      preVote: true,
+      // Election timeouts only; a fresh seed per process keeps members from colliding.
+      rng: new SeededRng(randomBytes(4).readUInt32BE(0)),
+      logger,
+    });
+    this.lastSnapshotIndex = log.baseMetadata.index;
+    this.reads = new ReadIndexQueue({
+      requestIndex: (ctx) => {
+        this.node.readIndex(ctx);
+        this.schedule();
+      },
+      appliedIndex: () => o.stateMachine.appliedIndex(),
+      hasLeader: () => this.soft.lead !== 0n,
+    });
+  }
+
+  /**
+   * Finishes an install a crash interrupted (see snapshot.ts), then opens the log. Call before
+   * loading the state machine.
+   */
+  static async recover(backend: Backend): Promise<void> {
+    const marker = backend.get(INSTALL_MARKER_KEY);
+    if (marker === undefined) {
+      // Rows staged by a transfer that never finished are garbage.
+      await clearStaging(backend);
+      return;
+    }
+    const meta = stagedMetadata(backend);
+    await copyStaged(backend);
+    const log = LogStorage.load(backend);
+    await backend.write([...log.restore(meta), { type: 'del', key: INSTALL_MARKER_KEY }], { sync: true });
+    await clearStaging(backend);
+  }
+
+  static open(o: DriverOptions): RaftDriver {
+    return new RaftDriver(o, LogStorage.load(o.backend));
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.schedule();
+    }, this.o.tickMs);
+    this.schedule();
+  }
+
+  /** The current term, as persisted. Cheap: for every response header. */
+  get term(): number {
+    return this.log.persistedHardState.term;
+  }
+
+  /** The commit index, as persisted. */
+  get committed(): number {
+    return this.log.persistedHardState.commit;
+  }
+
+  get softState(): SoftState {
+    return this.soft;
+  }
+
+  get isLeader(): boolean {
+    return this.soft.raftState === 'leader';
+  }
+
+  status(): Status {
+    return this.node.status();
+  }
+
+  /** Messages from a peer. */
+  step(msgs: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const m of msgs) {
+      try {
+        this.node.step(m);
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message, type: m.type, from: m.from.toString(16) }, 'raft refused a message');
+      }
+    }
+    this.schedule();
+  }
+
+  /** Proposes an entry; throws ProposalDroppedError when raft cannot take it now. */
+  propose(data: Uint8Array): void {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    this.node.propose(data);
+    this.schedule();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    this.node.proposeConfChange(cc);
+    this.schedule();
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.node.transferLeadership(to);
+    this.schedule();
+  }
+
+  /** Resolves once reading local state is linearizable (ReadIndex). */
+  readBarrier(timeoutMs: number): Promise<void> {
+    return this.reads.wait(timeoutMs);
+  }
+
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.node.reportUnreachable(id);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
+    // One macrotask of slack: every proposal of this I/O turn joins the same Ready.
+    setImmediate(() => void this.loop());
+  }
+
+  /** Runs `fn` alone on the disk (no loop write in flight). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.diskChain.then(fn);
+    this.diskChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && (this.node.hasReady() || this.pendingInstall !== undefined)) {
+          await this.exclusive(() => this.handleReady(this.node.ready()));
+        }
+        // Applied entries not yet written: write them (no fsync needed).
+        if (!this.stopped) await this.exclusive(() => this.flushState());
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.running = false;
+      this.signalIdle?.();
+      this.signalIdle = undefined;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const n = ++this.readyCount;
+    const sm = this.o.stateMachine;
+    const install = this.pendingInstall;
+    if (install !== undefined && n > install.afterReady) {
+      this.pendingInstall = undefined;
+      if (rd.snapshot !== undefined) {
+        invariant(rd.snapshot.metadata.index === install.meta.index, 'raft took a snapshot other than the staged one');
+        try {
+          await this.install(install.meta);
+        } catch (err) {
+          install.done(err as Error);
+          throw err;
+        }
+        install.done();
+      } else {
+        // Raft did not need it (its log had caught up meanwhile): nothing to install.
+        await clearStaging(this.o.backend);
+        install.done();
+      }
+    } else {
+      invariant(rd.snapshot === undefined, 'raft restored a snapshot that was not staged');
+    }
+
+    // Apply first, in memory only: nothing of it is visible outside (answers, watch events,
+    // reads) until the write below, which carries both the entries and what they did, lands.
+    for (const e of rd.committedEntries) this.apply(e);
+
+    // 1. Persist: entries, HardState and the state machine's batch, one atomic write.
+    const ops: BatchOp[] = [...this.log.append(rd.entries)];
+    if (rd.hardState !== undefined) ops.push(...this.log.setHardState(rd.hardState));
+    const batch = sm.drain();
+    if (batch !== undefined) ops.push(...batch.ops);
+    if (ops.length > 0) await this.o.backend.write(ops, { sync: rd.mustSync });
+    this.log.appendPersisted(rd.entries);
+    if (rd.hardState !== undefined) this.log.hardStatePersisted(rd.hardState);
+    batch?.release();
+
+    // 2. Send (only now: the messages may promise what the write made durable).
+    if (rd.messages.length > 0) this.send(rd.messages);
+
+    if (rd.softState !== undefined) {
+      this.soft = rd.softState;
+      this.o.host.softState(rd.softState);
+    }
+    for (const rs of rd.readStates) this.reads.readState(rs);
+    this.node.advance();
+    this.reads.applied(sm.appliedIndex());
+    if (batch !== undefined) await this.maybeCompact(batch.position);
+  }
+
+  private async flushState(): Promise<void> {
+    const batch = this.o.stateMachine.drain();
+    if (batch === undefined) return;
+    await this.o.backend.write(batch.ops, { sync: false });
+    batch.release();
+    await this.maybeCompact(batch.position);
+  }
+
+  private apply(e: Entry): void {
+    const sm = this.o.stateMachine;
+    if (e.type === 'confChange') {
+      const cc = decodeConfChange(e.data);
+      const cs = this.node.applyConfChange(cc);
+      sm.applyConfChange(e, cc, cs);
+    } else {
+      sm.applyNormal(e);
+    }
+  }
+
+  /**
+   * `written` is the state the last write put on disk. Every snapshotCount entries it becomes
+   * a snapshot point (fsynced), and the log drops what is older than the previous point.
+   */
+  private async maybeCompact(written: SnapshotMetadata): Promise<void> {
+    if (written.index - this.lastSnapshotIndex < this.o.snapshotCount) return;
+    const { ops, compactTo } = this.log.snapshotAt(written);
+    await this.o.backend.write(ops, { sync: true });
+    this.log.snapshotPersisted(written, compactTo);
+    this.lastSnapshotIndex = written.index;
+    if (compactTo !== undefined) {
+      await this.log.clearBelowBase();
+      this.o.log.info({ index: compactTo.index }, 'compacted the raft log');
+    }
+  }
+
+  private send(msgs: readonly Message[]): void {
+    const out: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === 'MsgSnap') this.sendSnapshot(m.to);
+      else out.push(m);
+    }
+    if (out.length > 0) this.o.transport.send(out);
+  }
+
+  /** Streams the live state to a follower that needs a snapshot. */
+  private sendSnapshot(to: NodeId): void {
+    if (this.sending.has(to)) return;
+    this.sending.add(to);
+    const chunks = stateChunks(this.o.backend);
+    const term = this.node.status().hardState.term;
+    const t0 = Date.now();
+    this.o.log.info({ to: to.toString(16) }, 'sending a snapshot');
+    this.o.transport.sendSnapshot(to, term, chunks.next).then(
+      ({ rows }) => {
+        this.o.log.info({ to: to.toString(16), rows, ms: Date.now() - t0 }, 'snapshot sent');
+        this.finishSend(to, true, chunks.close);
+      },
+      (err: unknown) => {
+        this.o.log.warn({ to: to.toString(16), err: (err as Error).message }, 'snapshot transfer failed');
+        this.finishSend(to, false, chunks.close);
+      },
+    );
+  }
+
+  private finishSend(to: NodeId, ok: boolean, close: () => void): void {
+    close();
+    this.sending.delete(to);
+    if (this.stopped) return;
+    this.node.reportSnapshot(to, ok);
+    this.schedule();
+  }
+
+  /** The follower's side of a leader's snapshot transfer (see transport/snapshotStream.ts). */
+  receiveSnapshot(from: NodeId, term: number): SnapshotReceiver {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (this.receiving) throw new CairnError(ErrorCode.Unavailable, 'a snapshot is already being received');
+    this.receiving = true;
+    const backend = this.o.backend;
+    let cleared = this.exclusive(() => clearStaging(backend));
+    let failed = false;
+    const finish = (): void => {
+      this.receiving = false;
+    };
+    return {
+      chunk: async (rows) => {
+        await cleared;
+        await backend.write(stageOps(rows), { sync: false });
+      },
+      end: async () => {
+        await cleared;
+        const meta = stagedMetadata(backend);
+        await new Promise<void>((resolve, reject) => {
+          this.pendingInstall = {
+            meta,
+            afterReady: this.readyCount,
+            done: (err) => {
+              finish();
+              if (err === undefined) resolve();
+              else reject(err);
+            },
+          };
+          this.o.log.info({ from: from.toString(16), index: meta.index }, 'snapshot received; installing');
+          this.step([makeMessage({ type: 'MsgSnap', from, to: this.o.id, term, snapshot: { data: EMPTY_BYTES, metadata: meta } })]);
+        });
+      },
+      abort: () => {
+        if (failed) return;
+        failed = true;
+        if (this.pendingInstall === undefined) {
+          cleared = this.exclusive(() => clearStaging(backend));
+          finish();
+        }
+      },
+    };
+  }
+
+  /** Swaps the staged state in (Ready.snapshot), rebases the log, reloads the state machine. */
+  private async install(meta: SnapshotMetadata): Promise<void> {
+    const backend = this.o.backend;
+    await backend.write(installMarkerOps(meta), { sync: true });
+    const rows = await copyStaged(backend);
+    await backend.write([...this.log.restore(meta), { type: 'del', key: INSTALL_MARKER_KEY }], { sync: true });
+    this.log.restorePersisted(meta);
+    await this.log.clearBelowBase();
+    await clearStaging(backend);
+    this.lastSnapshotIndex = meta.index;
+    this.o.stateMachine.restored();
+    this.o.log.info({ index: meta.index, term: meta.term, rows }, 'installed a snapshot');
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.failed = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.reads.close();
+    this.o.host.fatal(err);
+  }
+
+  /** Stops ticking and taking input; waits for the Ready in progress to finish. */
+  async close(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.stopped = true;
+    this.reads.close();
+    this.pendingInstall?.done(new CairnError(ErrorCode.Stopped));
+    this.pendingInstall = undefined;
+    while (this.running) await this.idle;
+    await this.diskChain;
+    // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
+    // disk is what failed).
+    if (!this.failed) await this.flushState();
+  }
+}

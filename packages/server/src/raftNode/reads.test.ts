@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ReadIndexQueue } from './reads.js';
+
+function queue(applied = { index: 0 }, leader = true) {
+  const asked: Uint8Array[] = [];
+  const q = new ReadIndexQueue({ requestIndex: (ctx) => asked.push(ctx), appliedIndex: () => applied.index, hasLeader: () => leader });
+  return { q, asked, applied };
+}
+
+describe('ReadIndex queue', () => {
+  it('batches: reads arriving while a round is out share the next round', async () => {
+    const { q, asked, applied } = queue();
+    const first = Array.from({ length: 10 }, () => q.wait(5000));
+    await Promise.resolve();
+    expect(asked).toHaveLength(1);
+    const later = Array.from({ length: 10 }, () => q.wait(5000));
+    expect(asked).toHaveLength(1);
+    applied.index = 5;
+    q.readState({ index: 5, requestCtx: asked[0]! });
+    await Promise.all(first);
+    expect(asked).toHaveLength(2); // the next round, for the later ten
+    q.readState({ index: 9, requestCtx: asked[1]! });
+    let done = false;
+    void Promise.all(later).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(done).toBe(false); // confirmed at 9, applied only 5: still waiting
+    q.applied(9);
+    await Promise.all(later);
+    q.close();
+  });
+
+  it('ignores an answer to another round, retries a lost one, and times out typed', async () => {
+    const { q, asked } = queue({ index: 0 }, false);
+    const p = q.wait(700);
+    await Promise.resolve();
+    q.readState({ index: 1, requestCtx: new Uint8Array(8) });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(asked.length).toBe(2); // asked again after 500 ms
+    await expect(p).rejects.toMatchObject({ code: 'no_leader' });
+    q.close();
+  });
+});

@@ -1,0 +1,278 @@
+import { CairnError, ErrorCode } from '@cairn/protocol';
+import type { Message } from '@cairn/raft';
+import { WebSocket, type RawData, type WsClientOptions, type WsSocket } from '../api/ws.js';
+import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
+
+/** What a link needs from the transport around it. */
+export interface LinkHost {
+  readonly clusterId: bigint;
+  readonly selfId: bigint;
+  readonly tls: WsClientOptions;
+  readonly maxFrameBytes: number;
+  /**
+   * Messages to this peer were dropped without being written to a socket (not connected, or
+   * its socket is backed up): they certainly did not arrive.
+   */
+  unreachable(peer: bigint, dropped: readonly Message[]): void;
+  /** The peer refused us for good (we were removed, or we are of another cluster). */
+  refused(peer: bigint, code: string, message: string): void;
+  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void };
+}
+
+/** Messages queued while a socket is being dialled; beyond this they are dropped (raft resends). */
+const MAX_QUEUED_MESSAGES = 4096;
+/** A socket holding more unsent bytes than this is too slow: drop rather than pile up. */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const INITIAL_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 2000;
+
+export const toBytes = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+
+/** `http://h:p` -> `ws://h:p/<path>`. */
+export function peerSocketUrl(url: string, path: string): string {
+  return `${url.replace(/^http/, 'ws').replace(/\/+$/, '')}/${path}`;
+}
+
+interface PendingRpc {
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * The outgoing half of the conversation with one peer: one WebSocket to its `/raft` endpoint,
+ * dialled on demand, re-dialled with exponential back-off (over its peer URLs in turn) when it
+ * drops. Messages are batched: everything sent in one JS turn leaves in as few frames as the
+ * frame size allows. Nothing here blocks the caller: a message that cannot leave is dropped
+ * and raft is told (`unreachable`), since raft retransmits what matters.
+ *
+ * Ownership: `ws` is the current socket (open or opening) or undefined; `ready` says the
+ * handshake completed. Only `connect` creates sockets.
+ */
+export class PeerLink {
+  private ws: WsSocket | undefined;
+  private ready = false;
+  private queue: Message[] = [];
+  private flushScheduled = false;
+  private backoffMs = INITIAL_BACKOFF_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private urlIndex = 0;
+  private closed = false;
+  private nextRpcId = 1;
+  private readonly rpcs = new Map<number, PendingRpc>();
+  private readonly waitingOpen: (() => void)[] = [];
+  /** Logged once per outage, not once per attempt. */
+  private reportedDown = false;
+
+  constructor(
+    private readonly host: LinkHost,
+    readonly peer: bigint,
+    private peerUrls: readonly string[],
+  ) {}
+
+  get urls(): readonly string[] {
+    return this.peerUrls;
+  }
+
+  setUrls(urls: readonly string[]): void {
+    if (urls.join() === this.peerUrls.join()) return;
+    this.peerUrls = urls;
+    this.urlIndex = 0;
+    // The peer moved: drop the old socket, the next send dials the new address.
+    if (this.ws !== undefined) this.ws.terminate();
+  }
+
+  send(msgs: readonly Message[]): void {
+    if (this.closed) return;
+    if (!this.ready && this.retryTimer !== undefined) {
+      // Backing off after a failure: nowhere to put them.
+      this.host.unreachable(this.peer, msgs);
+      return;
+    }
+    for (const m of msgs) this.queue.push(m);
+    if (this.queue.length > MAX_QUEUED_MESSAGES) this.dropQueue();
+    else if (this.ready) this.scheduleFlush();
+    else this.connect();
+  }
+
+  private dropQueue(): void {
+    const dropped = this.queue;
+    this.queue = [];
+    if (dropped.length > 0) this.host.unreachable(this.peer, dropped);
+  }
+
+
+  /** A request to the peer, answered on the same socket. */
+  rpc(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    return new Promise((resolve, reject) => {
+      const id = this.nextRpcId++;
+      const timer = setTimeout(() => {
+        this.rpcs.delete(id);
+        reject(new CairnError(ErrorCode.Timeout, `peer ${this.peer.toString(16)} did not answer ${method} in time`));
+      }, timeoutMs);
+      this.rpcs.set(id, { resolve, reject, timer });
+      const go = (): void => {
+        if (!this.rpcs.has(id) || this.ws === undefined || !this.ready) return;
+        this.write({ t: 'rpc', c: this.host.clusterId, id, method, params });
+      };
+      if (this.ready) go();
+      else {
+        this.waitingOpen.push(go);
+        if (this.retryTimer === undefined) this.connect();
+      }
+    });
+  }
+
+  private connect(): void {
+    if (this.ws !== undefined || this.closed || this.retryTimer !== undefined) return;
+    const base = this.peerUrls[this.urlIndex % Math.max(1, this.peerUrls.length)];
+    if (base === undefined) return;
+    const url = peerSocketUrl(base, 'raft');
+    const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000 });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION });
+    });
+    ws.on('message', (data) => this.receive(ws, toBytes(data)));
+    ws.on('error', (err) => {
+      if (!this.reportedDown) this.host.log.debug({ peer: this.peer.toString(16), url, err: err.message }, 'peer connection failed');
+    });
+    ws.on('close', () => this.dropped(ws));
+  }
+
+  private receive(ws: WsSocket, bytes: Uint8Array): void {
+    let f: PeerFrame;
+    try {
+      f = decodePeerFrame(bytes);
+    } catch (err) {
+      this.host.log.warn({ peer: this.peer.toString(16), err: (err as Error).message }, 'bad frame from peer; reconnecting');
+      ws.terminate();
+      return;
+    }
+    if (f.c !== this.host.clusterId) {
+      this.host.refused(this.peer, PeerRefusal.ClusterIdMismatch, `peer ${this.peer.toString(16)} belongs to cluster ${f.c.toString(16)}`);
+      ws.terminate();
+      return;
+    }
+    switch (f.t) {
+      case 'ok': {
+        this.ready = true;
+        this.backoffMs = INITIAL_BACKOFF_MS;
+        if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
+        this.reportedDown = false;
+        for (const go of this.waitingOpen.splice(0)) go();
+        this.scheduleFlush();
+        return;
+      }
+      case 'refused':
+        this.host.refused(this.peer, f.code, f.message);
+        ws.terminate();
+        return;
+      case 'rpcres': {
+        const p = this.rpcs.get(f.id);
+        if (p === undefined) return;
+        this.rpcs.delete(f.id);
+        clearTimeout(p.timer);
+        if (f.code === undefined) p.resolve(f.result);
+        else p.reject(new CairnError(f.code as ErrorCode, f.message));
+        return;
+      }
+      case 'ack':
+      case 'chunk':
+      case 'done':
+      case 'end':
+      case 'hello':
+      case 'msgs':
+      case 'rpc':
+        // Not sent on this socket by a well-behaved peer; ignored.
+        return;
+    }
+  }
+
+  private dropped(ws: WsSocket): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    const wasReady = this.ready;
+    this.ready = false;
+    this.dropQueue();
+    for (const [id, p] of this.rpcs) {
+      // Requests already written may or may not have been served; the caller decides.
+      if (wasReady) {
+        this.rpcs.delete(id);
+        clearTimeout(p.timer);
+        // Not `unavailable`: that promises the request was not served.
+        p.reject(new CairnError(ErrorCode.Timeout, `connection to peer ${this.peer.toString(16)} lost; the request may or may not have been served`));
+      }
+    }
+    if (this.closed) return;
+    if (!this.reportedDown) {
+      this.reportedDown = true;
+      this.host.log.warn({ peer: this.peer.toString(16) }, 'peer unreachable; retrying with back-off');
+    }
+    this.urlIndex++;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      // Keep dialling a peer that is down: raft needs to reach it the moment it is back.
+      this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const ws = this.ws;
+    if (ws === undefined || !this.ready || this.queue.length === 0) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.dropQueue();
+      return;
+    }
+    const msgs = this.queue;
+    this.queue = [];
+    // Frames of about a quarter of the limit: a batch of appends splits, a message never does.
+    const budget = this.host.maxFrameBytes / 4;
+    let batch: Message[] = [];
+    let bytes = 0;
+    for (const m of msgs) {
+      let size = 64;
+      for (const e of m.entries) size += e.data.length + 24;
+      if (batch.length > 0 && bytes + size > budget) {
+        this.write({ t: 'msgs', c: this.host.clusterId, m: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(m);
+      bytes += size;
+    }
+    if (batch.length > 0) this.write({ t: 'msgs', c: this.host.clusterId, m: batch });
+  }
+
+  private write(f: PeerFrame): void {
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== 1) return;
+    ws.send(encodePeerFrame(f));
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const p of this.rpcs.values()) {
+      clearTimeout(p.timer);
+      p.reject(new CairnError(ErrorCode.Stopped));
+    }
+    this.rpcs.clear();
+    this.ws?.terminate();
+    this.ws = undefined;
+  }
+}
