@@ -134,6 +134,53 @@ describe('discovery (walkthrough 4.2)', () => {
     expect(impostor.message).toBe(`discovery: member name "a" is already registered with peer URLs ${a.peerUrls[0]}, not http://127.0.0.1:1`);
   });
 
+  it('three cairn --discovery daemons bootstrap one 3-member cluster; a fourth is refused', async () => {
+    const { url } = await newToken(3);
+    const dir = tempDir();
+    const daemons: Member[] = [];
+    try {
+      for (const name of ['machine-1', 'machine-2', 'machine-3']) {
+        const peerPort = await freePort();
+        daemons.push(
+          new Member({
+            name,
+            dataDir: join(dir, `${name}.cairn`),
+            clientPort: await freePort(),
+            peerPort,
+            extraArgs: [`--discovery=${url}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`, '--initial-cluster-token=token-01', '--initial-cluster-state=new'],
+          }),
+        );
+      }
+      // Together: each waits in discovery for the others, then needs a quorum to be healthy.
+      await Promise.all(daemons.map((d) => d.start()));
+      const endpoints = `--endpoints=${daemons.map((d) => d.endpoint).join(',')}`;
+      const list = await ctl([endpoints, 'member', 'list']);
+      expect(list.code, list.stderr).toBe(0);
+      const rows = list.stdout.split('\n').slice(0, -1);
+      expect(rows).toHaveLength(3);
+      for (const d of daemons) {
+        expect(rows.some((r) => r.endsWith(`, started, ${d.opts.name}, http://127.0.0.1:${d.opts.peerPort}, http://${d.endpoint}, false`))).toBe(true);
+      }
+      await waitFor('one leader among the three', async () => {
+        const st = await ctl([endpoints, 'endpoint', 'status']);
+        return st.code === 0 && st.stdout.split('\n').filter((l) => /, true, false, \d+, \d+, \d+, $/.test(l)).length === 1;
+      });
+      expect(await ctl([endpoints, 'put', 'k', 'v'])).toMatchObject({ code: 0, stdout: 'OK\n' });
+      const late = await runCairn([
+        '--name=machine-4',
+        `--data-dir=${join(dir, 'machine-4.cairn')}`,
+        `--listen-client-urls=http://127.0.0.1:${await freePort()}`,
+        `--listen-peer-urls=http://127.0.0.1:${await freePort()}`,
+        `--discovery=${url}`,
+      ]);
+      expect(late.code).toBe(1);
+      expect(late.stderr).toMatch(/^cairn: discovery: cluster is full \(size 3\); token [0-9a-f]{16} already bootstrapped machine-\d, machine-\d, machine-\d\n$/);
+    } finally {
+      await Promise.all(daemons.map((d) => d.kill()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('cairn --discovery: starts from a 1-member token, refuses a full or unknown one with exit 1', async () => {
     const { url } = await newToken(1);
     const dir = tempDir();
