@@ -80,6 +80,26 @@ describe('daemon config', () => {
     expect(() => run([`--config-file=${file}`])).toThrow(/unknown key "snapshot-cuont"/);
   });
 
+  it('takes --discovery instead of --initial-cluster', () => {
+    const url = 'cairn://127.0.0.1:2379/discovery/a81b5818e67a6ea8';
+    const c = run(['--name=machine-1', '--initial-advertise-peer-urls=http://127.0.0.1:12380', `--discovery=${url}`, '--initial-cluster-token=token-01']);
+    expect(c.discovery).toBe(url);
+    // Until resolveDiscovery replaces it: this member alone.
+    expect([...c.initialCluster]).toEqual([['machine-1', ['http://127.0.0.1:12380']]]);
+    expect(run([], { CAIRN_DISCOVERY: url }).discovery).toBe(url);
+    expect(run([]).discovery).toBeUndefined();
+    const bad: [string[], string][] = [
+      [[`--discovery=${url}`, '--initial-cluster=default=http://127.0.0.1:2380'], '--discovery and --initial-cluster are both set: choose one way to bootstrap the cluster'],
+      [[`--discovery=${url}`, '--initial-cluster-state=existing'], '--discovery bootstraps a new cluster (--initial-cluster-state=new); to add a member to a running cluster use cairnctl member add'],
+      [['--discovery=http://127.0.0.1:2379/x'], '--discovery: invalid discovery URL "http://127.0.0.1:2379/x": not of the form (expected cairn://HOST:PORT/discovery/TOKEN)'],
+      [['--discovery=cairn://127.0.0.1:2379/discovery/123'], '--discovery: invalid discovery URL "cairn://127.0.0.1:2379/discovery/123": the token must be 16 hex digits (expected cairn://HOST:PORT/discovery/TOKEN)'],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => run(argv), argv.join(' ')).toThrow(ConfigError);
+      expect(() => run(argv), argv.join(' ')).toThrow(msg);
+    }
+  });
+
   it('parses initial-cluster with several URLs per name', () => {
     const m = parseInitialCluster('a=http://127.0.0.1:1,a=http://127.0.0.1:2,b=http://127.0.0.1:3');
     expect(m.get('a')).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2']);

@@ -5,6 +5,7 @@
  * environment entirely; otherwise a flag beats its environment variable, which beats the default.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { parseDiscoveryUrl } from '@cairn/client';
 import { parse as parseYaml } from 'yaml';
 
 export class ConfigError extends Error {
@@ -36,7 +37,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'max-request-bytes', kind: 'int', default: String(1.5 * 1024 * 1024), help: 'largest client request accepted, in bytes' },
   { key: 'max-txn-ops', kind: 'int', default: '128', help: 'most operations allowed in one transaction' },
   { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
-  { key: 'discovery', kind: 'string', help: 'discovery URL used to bootstrap the cluster', notYet: 'discovery bootstrap' },
+  { key: 'discovery', kind: 'string', help: 'bootstrap from a discovery token instead of initial-cluster: cairn://HOST:PORT/discovery/TOKEN (cairnctl discovery new)' },
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
   { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
@@ -62,8 +63,13 @@ export interface DaemonConfig {
   readonly advertiseClientUrls: string[];
   readonly listenPeerUrls: string[];
   readonly initialAdvertisePeerUrls: string[];
-  /** name -> peer URLs, in the order given. */
+  /**
+   * name -> peer URLs, in the order given. With `discovery`, only this member until
+   * resolveDiscovery (discovery.ts) replaces it with the discovered cluster.
+   */
   readonly initialCluster: Map<string, string[]>;
+  /** The discovery URL (`--discovery`), when the cluster bootstraps from a token. */
+  readonly discovery: string | undefined;
   readonly initialClusterToken: string;
   readonly initialClusterState: 'new' | 'existing';
   readonly maxRequestBytes: number;
@@ -231,6 +237,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
   const advertiseClientUrls = raw.has('advertise-client-urls')
     ? parseUrls('advertise-client-urls', raw.get('advertise-client-urls')!)
     : listenClientUrls;
+  const discovery = discoverySetting(raw);
   const initialCluster = raw.has('initial-cluster')
     ? parseInitialCluster(raw.get('initial-cluster')!)
     : new Map([[name, initialAdvertisePeerUrls]]);
@@ -264,6 +271,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     listenPeerUrls,
     initialAdvertisePeerUrls,
     initialCluster,
+    discovery,
     initialClusterToken: get('initial-cluster-token')!,
     initialClusterState: state,
     maxRequestBytes: parseInt10('max-request-bytes', get('max-request-bytes')!),
@@ -277,6 +285,24 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     tls,
     peerTls,
   };
+}
+
+/** `--discovery`: a well-formed token URL, and the only way this member bootstraps. */
+function discoverySetting(raw: Map<string, string>): string | undefined {
+  const url = raw.get('discovery');
+  if (url === undefined || url === '') return undefined;
+  if (raw.has('initial-cluster')) {
+    throw new ConfigError('--discovery and --initial-cluster are both set: choose one way to bootstrap the cluster');
+  }
+  if (raw.get('initial-cluster-state') === 'existing') {
+    throw new ConfigError('--discovery bootstraps a new cluster (--initial-cluster-state=new); to add a member to a running cluster use cairnctl member add');
+  }
+  try {
+    parseDiscoveryUrl(url);
+  } catch (err) {
+    throw new ConfigError(`--discovery: ${(err as Error).message}`);
+  }
+  return url;
 }
 
 function positiveInt(key: string, value: string): number {

@@ -6,8 +6,11 @@
 import { startServer } from '@cairn/server';
 import { pino } from 'pino';
 import { helpText, loadConfig } from './config.js';
+import { dataDirInitialized, resolveDiscovery } from './discovery.js';
 
 const VERSION = '0.1.0';
+/** How long a member waits for the others to register under its discovery token. */
+const DISCOVERY_TIMEOUT_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const parsed = loadConfig(process.argv.slice(2), process.env);
@@ -19,13 +22,27 @@ async function main(): Promise<void> {
     process.stdout.write(`cairn Version: ${VERSION}\nNode.js Version: ${process.version}\n`);
     return;
   }
-  const config = parsed.config;
+  let config = parsed.config;
   // Passwords never reach a log line, whatever object carries them.
   const logger = pino({
     level: config.logLevel,
     base: { member: config.name },
     redact: { paths: ['password', '*.password', '*.*.password', 'params.password', 'token', '*.token'], censor: '[redacted]' },
   });
+  if (config.discovery !== undefined) {
+    if (dataDirInitialized(config.dataDir)) {
+      logger.info({ dataDir: config.dataDir }, 'discovery: skipped, the data dir already holds this member');
+    } else {
+      const initialCluster = await resolveDiscovery({
+        url: config.discovery,
+        name: config.name,
+        peerUrls: config.initialAdvertisePeerUrls,
+        timeoutMs: DISCOVERY_TIMEOUT_MS,
+        logger: { info: (message, fields) => logger.info(fields ?? {}, message) },
+      });
+      config = { ...config, initialCluster };
+    }
+  }
   logger.info({ source: parsed.source, dataDir: config.dataDir, clientUrls: config.listenClientUrls }, 'starting cairn');
   const server = await startServer({
     name: config.name,

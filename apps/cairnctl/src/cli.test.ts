@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { NEVER, header, startFakeServer, type FakeServer, type Handler } from '../../../packages/client/test/fakeServer.js';
-import { normaliseBooleanFlags, runCli } from './cli.js';
-import { inputFrom } from './lines.js';
+import { normaliseBooleanFlags } from './cli.js';
+import { runForTest } from './testing/run.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: unknown) => new TextDecoder().decode(b as Uint8Array);
@@ -44,20 +44,7 @@ async function member(extra: Record<string, Handler> = {}): Promise<FakeServer> 
   return s;
 }
 
-async function cli(argv: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  async function* input(): AsyncIterable<string> {
-    if (stdin !== '') yield stdin;
-  }
-  const code = await runCli(argv, {
-    out: (s) => (out += s),
-    err: (s) => (err += s),
-    stdin: inputFrom(input()),
-    env: {},
-  });
-  return { code, out, err };
-}
+const cli = runForTest;
 
 describe('normaliseBooleanFlags', () => {
   it('rewrites --flag=true/false for booleans only, and not after --', () => {

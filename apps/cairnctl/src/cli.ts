@@ -2,10 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIo } from './context.js';
 import { ExitCode, UsageError, exitCodeOfError } from './exitCodes.js';
 import { registerClusterCommands, versionText } from './commands/cluster.js';
+import { registerDiscoveryCommands } from './commands/discovery.js';
 import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerKvCommands } from './commands/kv.js';
 import { registerLeaseCommands } from './commands/lease.js';
+import { registerMemberCommands } from './commands/member.js';
 import { registerWatchCommand } from './commands/watch.js';
 
 /**
@@ -62,6 +64,8 @@ export function buildProgram(io: CliIo): Command {
 
   registerKvCommands(program, io);
   registerClusterCommands(program, io);
+  registerMemberCommands(program, io);
+  registerDiscoveryCommands(program, io);
   registerAuthCommands(program, io);
   registerLeaseCommands(program, io);
   registerWatchCommand(program, io);

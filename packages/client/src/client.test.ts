@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode, LeaseKeepAlive, Put, Range, Watch, bytesToString } from '@cairn/protocol';
 import { NEVER, header, startFakeServer, type FakeServer } from '../test/fakeServer.js';
+import { plain, rejectionOf } from '../test/helpers.js';
 import { CairnClient, compare, connect, op } from './index.js';
 
 const servers: FakeServer[] = [];
@@ -31,15 +32,7 @@ const kv = (key: string, value: string, rev: bigint) => ({
   lease: 0n,
 });
 
-async function rejection(p: Promise<unknown>): Promise<CairnError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CairnError);
-    return err as CairnError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>): Promise<CairnError> => rejectionOf(p, CairnError);
 
 describe('CairnClient', () => {
   it('says hello, then sends typed requests and keeps 64-bit integers exact', async () => {
@@ -329,11 +322,3 @@ describe('streams', () => {
     expect(() => k.send({ id: 1n })).toThrow(CairnError);
   });
 });
-
-/** Buffers (what the codec decodes) as plain Uint8Arrays, so toEqual compares bytes only. */
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return new Uint8Array(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}

@@ -11,12 +11,14 @@ export { Watcher } from './watch.js';
 export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
-export type { MemberListOptions } from './cluster.js';
+export type { MemberListOptions, MemberAddOptions } from './cluster.js';
 export { TxnBuilder, compare, op } from './txn.js';
 export type { CompareOperator } from './txn.js';
 export { keyString, valueString, resolveKeyRange, toRangeRequest, toPutRequest, toDeleteRequest } from './options.js';
 export type { Int64Like, KeyRange, ReadOptions, RangeQuery, WriteOptions, DeleteOptions } from './options.js';
 export { endpointToUrl } from './endpoints.js';
+export { DISCOVERY_PREFIX, discoveryKeys, formatDiscoveryUrl, isDiscoveryToken, parseDiscoveryUrl } from './discovery.js';
+export type { DiscoveryKeys, DiscoveryUrl } from './discovery.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
 export { CairnError, ErrorCode, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
 export type {
@@ -32,7 +34,13 @@ export type {
   RequestOp,
   ResponseOp,
   Member,
+  MemberId,
   MemberListResponse,
+  MemberAddResponse,
+  MemberRemoveResponse,
+  MemberUpdateResponse,
+  MemberPromoteResponse,
+  MoveLeaderResponse,
   StatusResponse,
   SortOrder,
   SortTarget,

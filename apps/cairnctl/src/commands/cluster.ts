@@ -86,18 +86,6 @@ export function registerClusterCommands(program: Command, io: CliIo): void {
         if (list.some((h) => !h.health)) throw new UsageError('unhealthy cluster', ExitCode.Error);
       }),
     );
-
-  const member = program.command('member').summary('Membership related commands');
-  member
-    .command('list')
-    .summary('Lists all members in the cluster')
-    .action(
-      withContext(io, async (ctx) => {
-        const printer = ctx.printer();
-        const client = await ctx.client();
-        io.out(printer.memberList(await client.cluster.memberList()));
-      }),
-    );
 }
 
 export async function versionText(): Promise<string> {

@@ -83,6 +83,7 @@ export const booleanFlags: ReadonlySet<string> = new Set([
   'hex',
   'debug',
   'cluster',
+  'learner',
   'physical',
   'interactive',
 ]);

@@ -1,6 +1,7 @@
 import type {
   DeleteRangeResponse,
   KeyValue,
+  Member,
   MemberListResponse,
   PutResponse,
   RangeResponse,
@@ -61,19 +62,14 @@ export function txnJson(r: TxnResponse): Json {
   };
 }
 
-export function memberListJson(r: MemberListResponse): Json {
-  return {
-    header: headerJson(r.header),
-    members: o(
-      r.members.map((m) => ({
-        ID: o(m.id),
-        name: o(m.name),
-        peerURLs: o(m.peerUrls),
-        clientURLs: o(m.clientUrls),
-        isLearner: o(m.isLearner),
-      })),
-    ),
-  };
+/** One member as etcd's pb.Member marshals: `ID`, then camelCase, zero values left out. */
+export function memberJson(m: Member): Json {
+  return { ID: o(m.id), name: o(m.name), peerURLs: o(m.peerUrls), clientURLs: o(m.clientUrls), isLearner: o(m.isLearner) };
+}
+
+/** A member list, or the answer to a remove, update or promote: the header and the members. */
+export function memberListJson(r: { readonly header: ResponseHeader; readonly members: readonly Member[] }): Json {
+  return { header: headerJson(r.header), members: o(r.members.map(memberJson)) };
 }
 
 export function endpointStatusJson(list: readonly EndpointStatus[]): Json {
