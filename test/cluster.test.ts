@@ -152,7 +152,8 @@ describe('a 3-member cluster', () => {
     // Until check-quorum makes it step down, a lone leader still appends proposals to its log, and
     // such a write (timed out, like etcd's) commits once a peer returns. Once the member knows it has
     // no leader, a write is refused outright and can never be applied.
-    await waitFor('member 0 to report no leader', async () => (await fetch(`http://${cluster.endpoints[0]}/health`)).status !== 200, 30_000);
+    const lone = cluster.endpoints[0]!;
+    await waitFor('member 0 to report no leader', async () => (await fetch(`http://${lone}/health`)).status !== 200, 30_000);
     const put = await ctl([`--endpoints=${cluster.endpoints[0]}`, '--command-timeout=3s', 'put', 'minority', '1']);
     expect(put.code).not.toBe(0);
     expect(put.stderr).toMatch(/^Error: /);
