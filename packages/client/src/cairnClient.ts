@@ -74,6 +74,11 @@ export class CairnClient {
     return this.transport.activeEndpoint;
   }
 
+  /** Whether `close()` was called. */
+  get isClosed(): boolean {
+    return this.transport.isClosed;
+  }
+
   /** Closes the socket. Pending requests fail with `connection_closed`; later calls too. */
   close(): void {
     this.transport.close();

@@ -20,7 +20,7 @@ export { endpointToUrl } from './endpoints.js';
 export { DISCOVERY_PREFIX, discoveryKeys, formatDiscoveryUrl, isDiscoveryToken, parseDiscoveryUrl } from './discovery.js';
 export type { DiscoveryKeys, DiscoveryUrl } from './discovery.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
-export { CairnError, ErrorCode, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
+export { CairnError, ErrorCode, toCairnError, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
 export type {
   BytesLike,
   KeyValue,

@@ -1,0 +1,206 @@
+import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type BytesLike, type KeyValue } from '@cairn/client';
+import { join, leave, queuePrefix, waitError, waitForPredecessors, waitSignal, type WaitOptions } from './queue.js';
+import type { Session } from './session.js';
+
+export type CampaignOptions = WaitOptions;
+
+/** A leader as observers see it: its key, its proclaimed value, and the revisions behind them. */
+export interface Leader {
+  /** `<election>/<lease hex>`. */
+  readonly key: string;
+  readonly value: string;
+  /** The leader's create revision: grows with every new term of leadership. */
+  readonly revision: bigint;
+  /** Revision of the last proclaim (or of the campaign itself). */
+  readonly modRevision: bigint;
+  readonly lease: bigint;
+  readonly kv: KeyValue;
+}
+
+export function toLeader(kv: KeyValue): Leader {
+  return {
+    key: bytesToString(kv.key),
+    value: bytesToString(kv.value),
+    revision: kv.createRevision,
+    modRevision: kv.modRevision,
+    lease: kv.lease,
+    kv,
+  };
+}
+
+/**
+ * Leader election over the same queue as the mutex: campaigning puts `<name>/<lease hex>` with
+ * the proposal as its value and waits until every earlier campaigner is gone. The leader can
+ * change its value (`proclaim`) and step down (`resign`); anyone can ask for the `leader()` or
+ * `observe()` every change of it.
+ *
+ *   const election = new Election(session, 'workers');
+ *   await election.campaign('worker-7');        // resolves once elected
+ *   ... lead, until session.signal aborts ...
+ *   await election.resign();
+ */
+export class Election {
+  readonly prefix: string;
+  private held: { key: string; revision: bigint } | undefined;
+
+  constructor(
+    readonly session: Session,
+    name: string,
+  ) {
+    this.prefix = queuePrefix(name);
+  }
+
+  /** Whether this campaigner is the leader (as far as it knows: its session may just have ended). */
+  get isLeader(): boolean {
+    return this.held !== undefined && this.session.endedWith === undefined;
+  }
+
+  /** The leader key held by this campaigner. */
+  get key(): string {
+    return this.leading().key;
+  }
+
+  /** The create revision of the leader key: a fencing token for this term of leadership. */
+  get revision(): bigint {
+    return this.leading().revision;
+  }
+
+  /** A transaction guard that holds only while this campaigner leads. */
+  isLeaderCompare(): ReturnType<typeof compare.create> {
+    const h = this.leading();
+    return compare.create(h.key, '=', h.revision);
+  }
+
+  /**
+   * Campaigns with `proposal` and resolves once elected. Rejects with `canceled`, `timeout` or
+   * `session_expired`, withdrawing the candidacy. Campaigning again after joining on the same
+   * session keeps the place in the queue and updates the proposal.
+   */
+  async campaign(proposal: BytesLike, options: CampaignOptions = {}): Promise<void> {
+    this.session.throwIfEnded();
+    const value = typeof proposal === 'string' ? proposal : bytesToString(proposal);
+    const { signal, dispose } = waitSignal(this.session, options, `campaign ${this.prefix}`);
+    let entry: { key: string; createRevision: bigint } | undefined;
+    try {
+      const joined = await join(this.session, this.prefix, value, signal);
+      entry = joined;
+      this.held = { key: joined.key, revision: joined.createRevision };
+      if (joined.existed) await this.proclaim(value, { signal });
+      if (joined.owner?.createRevision !== joined.createRevision) {
+        await waitForPredecessors(this.session.client, this.prefix, joined.createRevision, signal);
+      }
+      const mine = await this.session.client.kv.get(joined.key, { signal });
+      if (mine === undefined || mine.createRevision !== joined.createRevision) {
+        entry = undefined;
+        throw new CairnError(ErrorCode.SessionExpired, `campaign ${this.prefix}: the session's key vanished while waiting`);
+      }
+    } catch (err) {
+      const e = waitError(signal, err);
+      this.held = undefined;
+      if (entry !== undefined) await leave(this.session, entry.key, entry.createRevision).catch(() => undefined);
+      throw e;
+    } finally {
+      dispose();
+    }
+  }
+
+  /** Sets the leader's value without an election; `election_not_leader` if this one does not lead. */
+  async proclaim(value: BytesLike, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const h = this.held;
+    if (h === undefined) throw new CairnError(ErrorCode.ElectionNotLeader);
+    const res = await this.session.client
+      .txn()
+      .if(compare.create(h.key, '=', h.revision))
+      .then(op.put(h.key, value, { lease: this.session.lease }))
+      .commit({ retry: true, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    if (!res.succeeded) {
+      this.held = undefined;
+      throw new CairnError(ErrorCode.ElectionNotLeader, `election: ${h.key} is no longer the leader`);
+    }
+  }
+
+  /** Steps down (deletes the leader key); the next campaigner is elected. No-op if not leading. */
+  async resign(): Promise<void> {
+    const h = this.held;
+    if (h === undefined) return;
+    this.held = undefined;
+    if (this.session.endedWith?.code === ErrorCode.SessionExpired) return;
+    await leave(this.session, h.key, h.revision);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.resign();
+  }
+
+  /** The current leader, or undefined if nobody leads. */
+  async leader(options: { serializable?: boolean } = {}): Promise<Leader | undefined> {
+    return currentLeader(this.session.client, this.prefix, options.serializable === true);
+  }
+
+  /**
+   * Every leader in turn, and every proclaimed value, in revision order, starting with the
+   * current one (if any). Ends when `signal` aborts.
+   */
+  observe(signal?: AbortSignal): AsyncGenerator<Leader> {
+    return observeLeaders(this.session.client, this.prefix, signal);
+  }
+
+  private leading(): { key: string; revision: bigint } {
+    if (this.held === undefined) throw new CairnError(ErrorCode.ElectionNotLeader);
+    return this.held;
+  }
+}
+
+type ClientOf = Session['client'];
+
+async function currentLeader(client: ClientOf, prefix: string, serializable: boolean): Promise<Leader | undefined> {
+  const res = await client.kv.range({ key: prefix, prefix: true, sortTarget: 'create', sortOrder: 'ascend', limit: 1, serializable });
+  const kv = res.kvs[0];
+  return kv === undefined ? undefined : toLeader(kv);
+}
+
+/**
+ * Observes an election without taking part in it (no session needed). One watch on the prefix
+ * from a snapshot revision: the leader is the live key with the lowest create revision, so the
+ * leader at every revision follows from the snapshot plus the events, with no gap between reads.
+ */
+export async function* observeLeaders(client: ClientOf, name: string, signal?: AbortSignal): AsyncGenerator<Leader> {
+  const prefix = queuePrefix(name);
+  const snapshot = await client.kv.range({ key: prefix, prefix: true, ...(signal === undefined ? {} : { signal }) });
+  // Live keys by key string; few campaigners, so a scan for the minimum is fine.
+  const live = new Map<string, KeyValue>();
+  for (const kv of snapshot.kvs) live.set(bytesToString(kv.key), kv);
+  const first = (): KeyValue | undefined => {
+    let best: KeyValue | undefined;
+    for (const kv of live.values()) if (best === undefined || kv.createRevision < best.createRevision) best = kv;
+    return best;
+  };
+  let last: KeyValue | undefined = first();
+  if (last !== undefined) yield toLeader(last);
+  const watcher = client.watch(prefix, { prefix: true, startRevision: snapshot.header.revision + 1n, ...(signal === undefined ? {} : { signal }) });
+  try {
+    for await (const batch of watcher) {
+      const events = batch.events;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        const k = bytesToString(e.kv.key);
+        if (e.type === 'put') live.set(k, e.kv);
+        else live.delete(k);
+        // A batch may hold several revisions: report the leader as of the end of each one.
+        if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
+        const now = first();
+        if (now !== undefined && (last === undefined || now.modRevision !== last.modRevision || !sameKey(now, last))) yield toLeader(now);
+        last = now;
+      }
+    }
+  } catch (err) {
+    const e = toCairnError(err);
+    if (e.code !== ErrorCode.Canceled) throw e;
+  } finally {
+    watcher.cancel();
+  }
+}
+
+function sameKey(a: KeyValue, b: KeyValue): boolean {
+  return bytesToString(a.key) === bytesToString(b.key);
+}
