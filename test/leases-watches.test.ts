@@ -1,10 +1,9 @@
 /** Walkthrough section 5 (watch, leases) with real processes, and the guarantees behind them. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient, CairnError, ErrorCode, op, type WatchResponse } from '@cairn/client';
-import { CAIRNCTL_BIN, ROOT, ctl, freePort, Member, singleMember, tempDir, waitFor } from './support/process.js';
+import { ctl, freePort, Member, Running, singleMember, tempDir, waitFor } from './support/process.js';
 
 let member: Member;
 let cleanup: () => Promise<void>;
@@ -15,31 +14,6 @@ beforeAll(async () => {
   e = [`--endpoints=${member.endpoint}`];
 });
 afterAll(async () => cleanup?.());
-
-/** A long-running cairnctl (watch, keep-alive) whose output can be waited on. */
-class Running {
-  readonly proc: ChildProcess;
-  stdout = '';
-  stderr = '';
-  code: number | null | undefined;
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, [CAIRNCTL_BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.proc.on('exit', (code, signal) => (this.code = code ?? (signal !== null ? 128 : -1)));
-  }
-  async output(what: string, probe: (out: string) => boolean, timeoutMs = 20_000): Promise<void> {
-    await waitFor(`${what} (stdout=${JSON.stringify(this.stdout)} stderr=${JSON.stringify(this.stderr)})`, () => probe(this.stdout), timeoutMs);
-  }
-  async interrupt(): Promise<number | null | undefined> {
-    this.proc.kill('SIGINT');
-    await waitFor('cairnctl to exit after SIGINT', () => this.code !== undefined, 10_000);
-    return this.code;
-  }
-  kill(): void {
-    if (this.code === undefined) this.proc.kill('SIGKILL');
-  }
-}
 
 const client = (endpoint = member.endpoint): CairnClient => new CairnClient({ endpoints: [endpoint] });
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -197,3 +197,34 @@ export async function singleMember(
     },
   };
 }
+
+/** A long-running cairnctl (watch, keep-alive, lock, elect) whose output can be waited on. */
+export class Running {
+  readonly proc: ChildProcess;
+  stdout = '';
+  stderr = '';
+  code: number | null | undefined;
+  constructor(args: string[]) {
+    this.proc = spawn(process.execPath, [CAIRNCTL_BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.proc.on('exit', (code, signal) => (this.code = code ?? (signal !== null ? 128 : -1)));
+  }
+  async output(what: string, probe: (out: string) => boolean, timeoutMs = 20_000): Promise<void> {
+    await waitFor(`${what} (stdout=${JSON.stringify(this.stdout)} stderr=${JSON.stringify(this.stderr)})`, () => probe(this.stdout), timeoutMs);
+  }
+  async interrupt(): Promise<number | null | undefined> {
+    this.proc.kill('SIGINT');
+    await waitFor('cairnctl to exit after SIGINT', () => this.code !== undefined, 10_000);
+    return this.code;
+  }
+  /** kill -9 (a no-op once it exited). */
+  kill(): void {
+    if (this.code === undefined) this.proc.kill('SIGKILL');
+  }
+  /** kill -9 and wait until it is gone. */
+  async killed(): Promise<void> {
+    this.kill();
+    await waitFor('cairnctl to die', () => this.code !== undefined, 10_000);
+  }
+}

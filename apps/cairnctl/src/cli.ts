@@ -5,6 +5,7 @@ import { registerClusterCommands, versionText } from './commands/cluster.js';
 import { registerDiscoveryCommands } from './commands/discovery.js';
 import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
 import { registerAuthCommands } from './commands/auth.js';
+import { registerConcurrencyCommands } from './commands/concurrency.js';
 import { registerKvCommands } from './commands/kv.js';
 import { registerLeaseCommands } from './commands/lease.js';
 import { registerMemberCommands } from './commands/member.js';
@@ -69,6 +70,7 @@ export function buildProgram(io: CliIo): Command {
   registerAuthCommands(program, io);
   registerLeaseCommands(program, io);
   registerWatchCommand(program, io);
+  registerConcurrencyCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

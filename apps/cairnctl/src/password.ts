@@ -8,8 +8,11 @@ let typedAhead = '';
 export function readHiddenLine(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     const wasRaw = stdin.isRaw;
+    // Echo off before the prompt shows: a user (or a script) answering the prompt at once must
+    // not have the terminal echo what is typed.
+    stdin.setRawMode(true);
+    process.stderr.write(prompt);
     let text = '';
     const finish = (err?: Error): void => {
       stdin.off('data', onData);
@@ -40,7 +43,6 @@ export function readHiddenLine(prompt: string): Promise<string> {
       typedAhead += chunk;
       consume();
     };
-    stdin.setRawMode(true);
     if (consume()) return;
     stdin.setEncoding('utf8');
     stdin.on('data', onData);

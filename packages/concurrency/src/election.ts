@@ -1,4 +1,4 @@
-import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type BytesLike, type KeyValue } from '@cairn/client';
+import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type BytesLike, type KeyValue, type ResponseHeader } from '@cairn/client';
 import { join, leave, queuePrefix, waitError, waitForPredecessors, waitSignal, type WaitOptions } from './queue.js';
 import type { Session } from './session.js';
 
@@ -15,10 +15,16 @@ export interface Leader {
   readonly modRevision: bigint;
   readonly lease: bigint;
   readonly kv: KeyValue;
+  /** The revision as of which this is the leader (where an observer saw it become so). */
+  readonly observedRevision: bigint;
+  /** The header of the response this leader was seen in. */
+  readonly header: ResponseHeader;
 }
 
-export function toLeader(kv: KeyValue): Leader {
+function toLeader(kv: KeyValue, header: ResponseHeader, observedRevision = header.revision): Leader {
   return {
+    header,
+    observedRevision,
     key: bytesToString(kv.key),
     value: bytesToString(kv.value),
     revision: kv.createRevision,
@@ -84,8 +90,9 @@ export class Election {
     try {
       const joined = await join(this.session, this.prefix, value, signal);
       entry = joined;
-      this.held = { key: joined.key, revision: joined.createRevision };
-      if (joined.existed) await this.proclaim(value, { signal });
+      if (joined.existed && !(await this.setValue(joined.key, joined.createRevision, value, signal))) {
+        throw new CairnError(ErrorCode.SessionExpired, `campaign ${this.prefix}: the session's key vanished`);
+      }
       if (joined.owner?.createRevision !== joined.createRevision) {
         await waitForPredecessors(this.session.client, this.prefix, joined.createRevision, signal);
       }
@@ -94,6 +101,7 @@ export class Election {
         entry = undefined;
         throw new CairnError(ErrorCode.SessionExpired, `campaign ${this.prefix}: the session's key vanished while waiting`);
       }
+      this.held = { key: joined.key, revision: joined.createRevision };
     } catch (err) {
       const e = waitError(signal, err);
       this.held = undefined;
@@ -108,15 +116,20 @@ export class Election {
   async proclaim(value: BytesLike, options: { signal?: AbortSignal } = {}): Promise<void> {
     const h = this.held;
     if (h === undefined) throw new CairnError(ErrorCode.ElectionNotLeader);
-    const res = await this.session.client
-      .txn()
-      .if(compare.create(h.key, '=', h.revision))
-      .then(op.put(h.key, value, { lease: this.session.lease }))
-      .commit({ retry: true, ...(options.signal === undefined ? {} : { signal: options.signal }) });
-    if (!res.succeeded) {
+    if (!(await this.setValue(h.key, h.revision, value, options.signal))) {
       this.held = undefined;
       throw new CairnError(ErrorCode.ElectionNotLeader, `election: ${h.key} is no longer the leader`);
     }
+  }
+
+  /** Puts `value` on the campaign key if it is still the one created at `revision`. */
+  private async setValue(key: string, revision: bigint, value: BytesLike, signal: AbortSignal | undefined): Promise<boolean> {
+    const res = await this.session.client
+      .txn()
+      .if(compare.create(key, '=', revision))
+      .then(op.put(key, value, { lease: this.session.lease }))
+      .commit({ retry: true, ...(signal === undefined ? {} : { signal }) });
+    return res.succeeded;
   }
 
   /** Steps down (deletes the leader key); the next campaigner is elected. No-op if not leading. */
@@ -156,7 +169,7 @@ type ClientOf = Session['client'];
 async function currentLeader(client: ClientOf, prefix: string, serializable: boolean): Promise<Leader | undefined> {
   const res = await client.kv.range({ key: prefix, prefix: true, sortTarget: 'create', sortOrder: 'ascend', limit: 1, serializable });
   const kv = res.kvs[0];
-  return kv === undefined ? undefined : toLeader(kv);
+  return kv === undefined ? undefined : toLeader(kv, res.header);
 }
 
 /**
@@ -176,7 +189,7 @@ export async function* observeLeaders(client: ClientOf, name: string, signal?: A
     return best;
   };
   let last: KeyValue | undefined = first();
-  if (last !== undefined) yield toLeader(last);
+  if (last !== undefined) yield toLeader(last, snapshot.header);
   const watcher = client.watch(prefix, { prefix: true, startRevision: snapshot.header.revision + 1n, ...(signal === undefined ? {} : { signal }) });
   try {
     for await (const batch of watcher) {
@@ -189,7 +202,7 @@ export async function* observeLeaders(client: ClientOf, name: string, signal?: A
         // A batch may hold several revisions: report the leader as of the end of each one.
         if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
         const now = first();
-        if (now !== undefined && (last === undefined || now.modRevision !== last.modRevision || !sameKey(now, last))) yield toLeader(now);
+        if (now !== undefined && (last === undefined || now.modRevision !== last.modRevision || !sameKey(now, last))) yield toLeader(now, batch.header, e.kv.modRevision);
         last = now;
       }
     }
