@@ -70,10 +70,8 @@ export const exitCodeOfError: Readonly<Record<ErrorCode, ExitCode>> = {
   canceled: ExitCode.Interrupted,
   connection_closed: ExitCode.Error,
   internal: ExitCode.Error,
-  locked: ExitCode.Error,
   session_expired: ExitCode.Error,
   election_not_leader: ExitCode.Error,
-  election_no_leader: ExitCode.Error,
   invalid_config: ExitCode.Error,
 };
 

@@ -61,14 +61,10 @@ export const ErrorCode = {
   ConnectionClosed: 'connection_closed',
   Internal: 'internal',
   // Recipes (@cairn/concurrency, @cairn/registry, @cairn/config): conditions of the client-side algorithms.
-  /** tryLock found the mutex held by another session. */
-  Locked: 'locked',
   /** The session's lease expired or was revoked: whatever it held is gone. */
   SessionExpired: 'session_expired',
   /** proclaim/resign by a campaigner that is not (or no longer) the leader. */
   ElectionNotLeader: 'election_not_leader',
-  /** The election has no leader right now. */
-  ElectionNoLeader: 'election_no_leader',
   /** A configuration value failed its schema; the last good configuration stays in force. */
   InvalidConfig: 'invalid_config',
 } as const;
@@ -131,10 +127,8 @@ export const defaultMessage: Readonly<Record<ErrorCode, string>> = {
   canceled: 'request canceled',
   connection_closed: 'connection closed',
   internal: 'internal error',
-  locked: 'mutex: locked by another session',
   session_expired: 'session expired',
   election_not_leader: 'election: not leader',
-  election_no_leader: 'election: no leader',
   invalid_config: 'configuration failed validation',
 };
 
