@@ -1,0 +1,168 @@
+import { EventEmitter } from 'node:events';
+import { toCairnError, type CairnClient, type CairnError } from '@cairn/client';
+import { Session } from '@cairn/concurrency';
+import { DEFAULT_PREFIX, instanceKey, makeInstance, type Instance } from './instance.js';
+
+export interface RegisterOptions {
+  readonly service: string;
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly weight?: number;
+  /** TTL of the registration's lease: a dead process disappears within it. Default 10. */
+  readonly ttlSeconds?: number;
+  /** Key prefix of the registry (default `services/`). */
+  readonly prefix?: string;
+  /** Deregister on SIGTERM and SIGINT, then let the signal do what it would have done. */
+  readonly deregisterOnSignal?: boolean;
+}
+
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * A live registration. Events: `registered` (Instance) after each successful (re)registration;
+ * `lost` (CairnError) when the lease could not be kept (the registration is then redone as soon
+ * as a member answers); `error` is never emitted, failures to re-register are retried with
+ * back-off and reported as `retrying` (CairnError, delay ms).
+ */
+export class Registration extends EventEmitter {
+  readonly key: string;
+  private current: Instance;
+  private session: Session | undefined;
+  private closed = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
+
+  /** @internal use `register()` */
+  constructor(
+    private readonly client: CairnClient,
+    private readonly options: RegisterOptions,
+  ) {
+    super();
+    this.current = makeInstance(options);
+    this.key = instanceKey(options.prefix ?? DEFAULT_PREFIX, options.service, options.id);
+    if (options.deregisterOnSignal === true) {
+      const handler = (sig: NodeJS.Signals): void => {
+        process.off('SIGTERM', handler);
+        process.off('SIGINT', handler);
+        void this.close()
+          .catch(() => undefined)
+          // With no other listener left, re-raising does what the signal would have done.
+          .then(() => (process.listenerCount(sig) === 0 ? process.kill(process.pid, sig) : undefined));
+      };
+      this.signalHandler = handler;
+      process.on('SIGTERM', handler);
+      process.on('SIGINT', handler);
+    }
+  }
+
+  /** What is registered now. */
+  get instance(): Instance {
+    return this.current;
+  }
+
+  /** The lease the registration hangs on (changes after a re-registration). */
+  get lease(): bigint | undefined {
+    return this.session?.lease;
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    await this.attempt();
+  }
+
+  /** Changes metadata or weight in place (same lease, one put). */
+  async update(change: { metadata?: Readonly<Record<string, string>>; weight?: number }): Promise<void> {
+    this.current = makeInstance({
+      ...this.current,
+      metadata: change.metadata ?? this.current.metadata,
+      weight: change.weight ?? this.current.weight,
+    });
+    const s = this.session;
+    if (s !== undefined && s.endedWith === undefined) await this.put(s);
+  }
+
+  /** Deregisters: stops renewing and revokes the lease, which deletes the key at once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.signalHandler !== undefined) {
+      process.off('SIGTERM', this.signalHandler);
+      process.off('SIGINT', this.signalHandler);
+    }
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async put(s: Session): Promise<void> {
+    // A put is safe to resend: it writes the same instance on the same lease.
+    await this.client.kv.put(this.key, JSON.stringify(this.current), { lease: s.lease, retry: true });
+  }
+
+  /** One (re)registration: a fresh session, then the put. Throws on failure. */
+  private async attempt(): Promise<void> {
+    const s = await Session.create(this.client, { ttlSeconds: this.options.ttlSeconds ?? 10 });
+    try {
+      if (this.closed) throw new Error('closed');
+      this.current = { ...this.current, registeredAt: new Date().toISOString() };
+      await this.put(s);
+    } catch (err) {
+      await s.close().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await s.close();
+      return;
+    }
+    this.session = s;
+    this.retryMs = RETRY_MIN_MS;
+    s.once('lost', (err: CairnError) => this.onLost(s, err));
+    this.emit('registered', this.current);
+  }
+
+  private onLost(s: Session, err: CairnError): void {
+    if (this.closed || this.session !== s) return;
+    this.session = undefined;
+    this.emit('lost', err);
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.attempt().catch((err: unknown) => {
+      if (this.closed) return;
+      const delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.emit('retrying', toCairnError(err), delay);
+      this.retryTimer = setTimeout(() => this.retry(), delay);
+    });
+  }
+}
+
+/**
+ * Registers an instance of a service and keeps it registered: a lease kept alive by heartbeats
+ * (TTL/3), redone after a lease loss. Resolves once the instance is visible to discoverers.
+ *
+ *   const reg = await register(client, { service: 'payments', id: 'pay-1', address: '10.0.0.7', port: 8080 });
+ *   ...
+ *   await reg.close(); // deregisters at once
+ */
+export async function register(client: CairnClient, options: RegisterOptions): Promise<Registration> {
+  const r = new Registration(client, options);
+  try {
+    await r.start();
+  } catch (err) {
+    await r.close().catch(() => undefined);
+    throw err;
+  }
+  return r;
+}
