@@ -1,0 +1,147 @@
+/**
+ * @cairn/config against a real member: typed load, hot reload under a burst, multi-key updates
+ * seen whole, invalid values refused or kept out, namespaces, history and rollback.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { CairnClient, ErrorCode, op } from '@cairn/client';
+import { history, rollback, watchConfig, type ConfigChange } from '@cairn/config';
+import { ctl, singleMember, waitFor, type Member } from './support/process.js';
+
+const schema = z.object({
+  greeting: z.string().min(1),
+  limits: z.object({ rps: z.number().int().positive(), burst: z.number().int().nonnegative() }),
+  // Absent keys take the schema's defaults.
+  debug: z.boolean().default(false),
+});
+type AppConfig = z.infer<typeof schema>;
+
+let member: Member;
+let cleanup: () => Promise<void>;
+const closers: (() => void)[] = [];
+beforeAll(async () => ({ member, cleanup } = await singleMember()));
+afterAll(async () => cleanup?.());
+afterEach(() => closers.splice(0).forEach((c) => c()));
+function client(): CairnClient {
+  const c = new CairnClient({ endpoints: [member.endpoint] });
+  closers.push(() => c.close());
+  return c;
+}
+
+async function seed(c: CairnClient, prefix: string): Promise<void> {
+  await c.txn().then(op.put(`${prefix}greeting`, '"hello"'), op.put(`${prefix}limits`, '{"rps":100,"burst":10}')).commit();
+}
+
+describe('config', () => {
+  it('loads typed, with defaults; a bad first load is refused with the schema issues', async () => {
+    const c = client();
+    await seed(c, 'cfg1/');
+    const cfg = await watchConfig(c, { prefix: 'cfg1', schema });
+    closers.push(() => cfg.close());
+    const current: AppConfig = cfg.current;
+    expect(current).toEqual({ greeting: 'hello', limits: { rps: 100, burst: 10 }, debug: false });
+    await c.kv.put('cfg2/greeting', '""');
+    await expect(watchConfig(c, { prefix: 'cfg2/', schema })).rejects.toMatchObject({
+      code: ErrorCode.InvalidConfig,
+      message: expect.stringMatching(/greeting/),
+    });
+  });
+
+  it('ends on the last value after a burst of 200 updates; a multi-key txn is never seen half-applied', async () => {
+    const c = client();
+    await seed(c, 'burst/');
+    const cfg = await watchConfig(c, { prefix: 'burst/', schema });
+    closers.push(() => cfg.close());
+    const seen: ConfigChange<AppConfig>[] = [];
+    cfg.on('change', (ch: ConfigChange<AppConfig>) => seen.push(ch));
+    const writer = client();
+    const writes: Promise<unknown>[] = [];
+    for (let i = 1; i <= 200; i++) {
+      // Each update writes both keys in one txn with matching values: rps = i, greeting = "v<i>".
+      const ops = [op.put('burst/greeting', JSON.stringify(`v${i}`)), op.put('burst/limits', JSON.stringify({ rps: i, burst: i % 7 }))];
+      writes.push(writer.txn().then(...ops).commit());
+      if (i % 10 === 0) await Promise.all(writes.splice(0));
+    }
+    // The last value is whatever the store holds once every write is acknowledged.
+    const final = JSON.parse((await c.kv.getString('burst/greeting'))!) as string;
+    await waitFor('the last value', () => cfg.current.greeting === final, 20_000);
+    const n = Number(final.slice(1));
+    expect(cfg.current.limits).toEqual({ rps: n, burst: n % 7 });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const ch of seen) expect(ch.current.greeting).toBe(`v${ch.current.limits.rps}`);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.revision).toBeGreaterThan(seen[i - 1]!.revision);
+  });
+
+  it('keeps the last good config when a value fails the schema or is not JSON, and says why', async () => {
+    const c = client();
+    await seed(c, 'guard/');
+    const cfg = await watchConfig(c, { prefix: 'guard/', schema });
+    closers.push(() => cfg.close());
+    const invalid: { code: string; message: string }[] = [];
+    cfg.on('invalid', (e: { code: string; message: string }) => invalid.push(e));
+    await c.kv.put('guard/limits', '{"rps":-1,"burst":0}');
+    await waitFor('the invalid value reported', () => invalid.length === 1);
+    expect(invalid[0]).toMatchObject({ code: ErrorCode.InvalidConfig, message: expect.stringMatching(/limits\.rps|rps/) });
+    expect(cfg.current.limits).toEqual({ rps: 100, burst: 10 });
+    await c.kv.put('guard/greeting', 'not json');
+    await waitFor('the non-JSON value reported', () => invalid.length === 2);
+    expect(invalid[1]!.message).toMatch(/guard\/greeting is not JSON/);
+    expect(cfg.current.greeting).toBe('hello');
+    // Fixing both brings the config back to life.
+    await c.txn().then(op.put('guard/limits', '{"rps":5,"burst":1}'), op.put('guard/greeting', '"fixed"')).commit();
+    await waitFor('the fixed config', () => cfg.current.greeting === 'fixed');
+    expect(cfg.current.limits.rps).toBe(5);
+  });
+
+  it('set() writes several fields in one revision and refuses what the schema rejects; namespaces stay apart', async () => {
+    const c = client();
+    await seed(c, 'env/prod/');
+    await seed(c, 'env/staging/');
+    const prod = await watchConfig(c, { prefix: 'env/prod/', schema });
+    const staging = await watchConfig(c, { prefix: 'env/staging/', schema });
+    closers.push(() => prod.close(), () => staging.close());
+    const rev = await prod.set({ greeting: 'hi prod', debug: true });
+    const [g, d] = await Promise.all([c.kv.get('env/prod/greeting'), c.kv.get('env/prod/debug')]);
+    expect(g!.modRevision).toBe(rev);
+    expect(d!.modRevision).toBe(rev);
+    await waitFor('prod to see its change', () => prod.current.greeting === 'hi prod' && prod.current.debug);
+    expect(staging.current.greeting).toBe('hello');
+    await expect(prod.set({ limits: { rps: 0, burst: 0 } })).rejects.toMatchObject({ code: ErrorCode.InvalidConfig });
+    expect(await c.kv.getString('env/prod/limits')).toBe('{"rps":100,"burst":10}');
+  });
+
+  it('lists a key\'s history and rolls back to an earlier revision', async () => {
+    const c = client();
+    await seed(c, 'hist/');
+    const cfg = await watchConfig(c, { prefix: 'hist/', schema });
+    closers.push(() => cfg.close());
+    const revs: bigint[] = [];
+    for (const v of ['one', 'two', 'three']) revs.push(await cfg.set({ greeting: v }));
+    const h = await history(c, 'hist/greeting');
+    expect(h.map((v) => v.value)).toEqual(['"three"', '"two"', '"one"', '"hello"']);
+    expect(h.slice(0, 3).map((v) => v.revision)).toEqual([...revs].reverse());
+    expect((await cfg.fieldHistory('greeting', { limit: 2 })).map((v) => v.value)).toEqual(['"three"', '"two"']);
+    await cfg.rollback('greeting', revs[0]!);
+    await waitFor('the rolled-back value in force', () => cfg.current.greeting === 'one');
+    // The CLI sees the same history: the value as of a revision, and the rollback as a new version.
+    expect((await ctl([`--endpoints=${member.endpoint}`, 'get', 'hist/greeting', `--rev=${revs[1]}`, '--print-value-only'])).stdout).toBe('"two"\n');
+    expect((await history(c, 'hist/greeting')).length).toBe(5);
+    await expect(rollback(c, 'hist/never', revs[0]!)).rejects.toMatchObject({ code: ErrorCode.KeyNotFound });
+    // A rollback to a value that the schema no longer accepts is refused.
+    const bad = await c.kv.put('hist/limits', '{"rps":0,"burst":0}');
+    await c.kv.put('hist/limits', '{"rps":9,"burst":0}');
+    await expect(cfg.rollback('limits', bad.header.revision)).rejects.toMatchObject({ code: ErrorCode.InvalidConfig });
+  });
+
+  it('keeps following its prefix across a compaction', async () => {
+    const c = client();
+    await seed(c, 'compact/');
+    const cfg = await watchConfig(c, { prefix: 'compact/', schema });
+    closers.push(() => cfg.close());
+    const r = await c.kv.put('compact/greeting', '"after"');
+    await c.kv.compact(r.header.revision, { physical: true });
+    await waitFor('the change in force', () => cfg.current.greeting === 'after');
+    await c.kv.put('compact/greeting', '"later"');
+    await waitFor('the later change in force', () => cfg.current.greeting === 'later');
+  });
+});
