@@ -76,7 +76,7 @@ export function parseInstance(key: string, value: string): Instance {
   } catch {
     throw new CairnError(ErrorCode.InvalidArgument, `${key}: not JSON`);
   }
-  if (typeof v !== 'object' || v === null) throw new CairnError(ErrorCode.InvalidArgument, `${key}: not a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CairnError(ErrorCode.InvalidArgument, `${key}: not a JSON object`);
   const r = v as Record<string, unknown>;
   try {
     const inst = makeInstance({
