@@ -1,5 +1,5 @@
 import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type BytesLike, type KeyValue, type ResponseHeader } from '@cairn/client';
-import { join, leave, queuePrefix, waitError, waitForPredecessors, waitSignal, type WaitOptions } from './queue.js';
+import { acquire, leave, queuePrefix, type WaitOptions } from './queue.js';
 import type { Session } from './session.js';
 
 export type CampaignOptions = WaitOptions;
@@ -83,33 +83,15 @@ export class Election {
    * session keeps the place in the queue and updates the proposal.
    */
   async campaign(proposal: BytesLike, options: CampaignOptions = {}): Promise<void> {
-    this.session.throwIfEnded();
     const value = typeof proposal === 'string' ? proposal : bytesToString(proposal);
-    const { signal, dispose } = waitSignal(this.session, options, `campaign ${this.prefix}`);
-    let entry: { key: string; createRevision: bigint } | undefined;
-    try {
-      const joined = await join(this.session, this.prefix, value, signal);
-      entry = joined;
+    this.held = undefined;
+    const entry = await acquire(this.session, this.prefix, value, options, `campaign ${this.prefix}`, async (joined, signal) => {
+      // Already in the queue on this session: keep the place, take the new value.
       if (joined.existed && !(await this.setValue(joined.key, joined.createRevision, value, signal))) {
         throw new CairnError(ErrorCode.SessionExpired, `campaign ${this.prefix}: the session's key vanished`);
       }
-      if (joined.owner?.createRevision !== joined.createRevision) {
-        await waitForPredecessors(this.session.client, this.prefix, joined.createRevision, signal);
-      }
-      const mine = await this.session.client.kv.get(joined.key, { signal });
-      if (mine === undefined || mine.createRevision !== joined.createRevision) {
-        entry = undefined;
-        throw new CairnError(ErrorCode.SessionExpired, `campaign ${this.prefix}: the session's key vanished while waiting`);
-      }
-      this.held = { key: joined.key, revision: joined.createRevision };
-    } catch (err) {
-      const e = waitError(signal, err);
-      this.held = undefined;
-      if (entry !== undefined) await leave(this.session, entry.key, entry.createRevision).catch(() => undefined);
-      throw e;
-    } finally {
-      dispose();
-    }
+    });
+    this.held = { key: entry.key, revision: entry.createRevision };
   }
 
   /** Sets the leader's value without an election; `election_not_leader` if this one does not lead. */

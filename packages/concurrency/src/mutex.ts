@@ -1,5 +1,5 @@
 import { CairnError, ErrorCode, bytesToString, compare, type Compare } from '@cairn/client';
-import { join, leave, queuePrefix, waitError, waitForPredecessors, waitSignal, type WaitOptions } from './queue.js';
+import { acquire, join, leave, queuePrefix, type WaitOptions } from './queue.js';
 import type { Session } from './session.js';
 
 export type LockOptions = WaitOptions;
@@ -56,30 +56,9 @@ export class Mutex {
    */
   async lock(options: LockOptions = {}): Promise<this> {
     if (this.held !== undefined) throw new CairnError(ErrorCode.InvalidArgument, `this mutex already holds ${this.held.key}`);
-    this.session.throwIfEnded();
-    const { signal, dispose } = waitSignal(this.session, options, `lock ${this.prefix}`);
-    let entry: { key: string; createRevision: bigint } | undefined;
-    try {
-      const joined = await join(this.session, this.prefix, '', signal);
-      entry = joined;
-      if (joined.owner?.createRevision !== joined.createRevision) {
-        await waitForPredecessors(this.session.client, this.prefix, joined.createRevision, signal);
-      }
-      // The wait may have outlived the session: make sure the key is still ours.
-      const mine = await this.session.client.kv.get(joined.key, { signal });
-      if (mine === undefined || mine.createRevision !== joined.createRevision) {
-        entry = undefined;
-        throw new CairnError(ErrorCode.SessionExpired, `lock ${this.prefix}: the session's key vanished while waiting`);
-      }
-      this.held = { key: joined.key, revision: joined.createRevision };
-      return this;
-    } catch (err) {
-      const e = waitError(signal, err);
-      if (entry !== undefined) await leave(this.session, entry.key, entry.createRevision).catch(() => undefined);
-      throw e;
-    } finally {
-      dispose();
-    }
+    const entry = await acquire(this.session, this.prefix, '', options, `lock ${this.prefix}`);
+    this.held = { key: entry.key, revision: entry.createRevision };
+    return this;
   }
 
   /** Takes the lock if it is free right now; `false` (and nothing left behind) if it is held. */

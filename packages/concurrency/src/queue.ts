@@ -119,6 +119,45 @@ async function waitForDelete(client: CairnClient, key: Uint8Array, fromRevision:
   }
 }
 
+/**
+ * The whole wait for the head of the queue: join, (optionally) act on the fresh entry, wait for
+ * every predecessor to go, then make sure the key is still there (the wait may have outlived the
+ * session). On any failure the key is removed, so a waiter that gives up never blocks the ones
+ * behind it; the error is the abort reason if the wait was aborted.
+ */
+export async function acquire(
+  session: Session,
+  prefix: string,
+  value: string,
+  options: WaitOptions,
+  what: string,
+  afterJoin?: (entry: QueueEntry, signal: AbortSignal) => Promise<void>,
+): Promise<QueueEntry> {
+  session.throwIfEnded();
+  const { signal, dispose } = waitSignal(session, options, what);
+  let entry: QueueEntry | undefined;
+  try {
+    const joined = await join(session, prefix, value, signal);
+    entry = joined;
+    await afterJoin?.(joined, signal);
+    if (joined.owner?.createRevision !== joined.createRevision) {
+      await waitForPredecessors(session.client, prefix, joined.createRevision, signal);
+    }
+    const mine = await session.client.kv.get(joined.key, { signal });
+    if (mine === undefined || mine.createRevision !== joined.createRevision) {
+      entry = undefined;
+      throw new CairnError(ErrorCode.SessionExpired, `${what}: the session's key vanished while waiting`);
+    }
+    return joined;
+  } catch (err) {
+    const e = waitError(signal, err);
+    if (entry !== undefined) await leave(session, entry.key, entry.createRevision).catch(() => undefined);
+    throw e;
+  } finally {
+    dispose();
+  }
+}
+
 /** Deletes the entry's key if it is still the one this session created (best effort). */
 export async function leave(session: Session, key: string, createRevision: bigint): Promise<void> {
   if (session.client.isClosed) return;
