@@ -125,6 +125,11 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     this.watcher?.cancel();
   }
 
+  /** `using cfg = await watchConfig(...)` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** @internal First read; throws `invalid_config` if it does not pass the schema. */
   async load(): Promise<void> {
     const res = await this.client.kv.range({ key: this.prefix, prefix: true });

@@ -105,6 +105,11 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
     this.emit('closed');
   }
 
+  /** `using view = await discover(...)` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** @internal Reads the instances and starts following them. */
   async load(): Promise<void> {
     const res = await this.client.kv.range({ key: this.prefix, prefix: true });
