@@ -61,6 +61,15 @@ describe('recipes on one member', () => {
     await s2.close();
     expect(await c.kv.get('owned-by-s2')).toBeUndefined();
     expect((await c.lease.timeToLive(s2.lease)).ttlSeconds).toBe(-1);
+
+    // Adopting an existing lease: its TTL is the granted one; close revokes it too.
+    const granted = await c.lease.grant(40);
+    const adopted = await Session.create(c, { lease: granted.id });
+    expect([adopted.lease, adopted.ttlSeconds]).toEqual([granted.id, 40]);
+    await adopted.close();
+    expect((await c.lease.timeToLive(granted.id)).ttlSeconds).toBe(-1);
+    await expect(Session.create(c, { lease: granted.id })).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
+    await expect(Session.create(c, { ttlSeconds: 0 })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
   });
 
   it('tryLock, lock with timeout and abort, and a waiter giving up never blocks the next one', async () => {
