@@ -161,38 +161,56 @@ async function currentLeader(client: ClientOf, prefix: string, serializable: boo
  */
 export async function* observeLeaders(client: ClientOf, name: string, signal?: AbortSignal): AsyncGenerator<Leader> {
   const prefix = queuePrefix(name);
-  const snapshot = await client.kv.range({ key: prefix, prefix: true, ...(signal === undefined ? {} : { signal }) });
+  const withSignal = signal === undefined ? {} : { signal };
   // Live keys by key string; few campaigners, so a scan for the minimum is fine.
   const live = new Map<string, KeyValue>();
-  for (const kv of snapshot.kvs) live.set(bytesToString(kv.key), kv);
   const first = (): KeyValue | undefined => {
     let best: KeyValue | undefined;
     for (const kv of live.values()) if (best === undefined || kv.createRevision < best.createRevision) best = kv;
     return best;
   };
-  let last: KeyValue | undefined = first();
-  if (last !== undefined) yield toLeader(last, snapshot.header);
-  const watcher = client.watch(prefix, { prefix: true, startRevision: snapshot.header.revision + 1n, ...(signal === undefined ? {} : { signal }) });
-  try {
-    for await (const batch of watcher) {
-      const events = batch.events;
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
-        const k = bytesToString(e.kv.key);
-        if (e.type === 'put') live.set(k, e.kv);
-        else live.delete(k);
-        // A batch may hold several revisions: report the leader as of the end of each one.
-        if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
-        const now = first();
-        if (now !== undefined && (last === undefined || now.modRevision !== last.modRevision || !sameKey(now, last))) yield toLeader(now, batch.header, e.kv.modRevision);
-        last = now;
-      }
+  const changed = (now: KeyValue | undefined, last: KeyValue | undefined): now is KeyValue =>
+    now !== undefined && (last === undefined || now.modRevision !== last.modRevision || !sameKey(now, last));
+  let last: KeyValue | undefined;
+  // One pass per snapshot; a watch whose history was compacted away (after a long disconnect)
+  // starts another pass from a fresh read, reporting the leader then if it changed meanwhile.
+  for (;;) {
+    let snapshot;
+    try {
+      snapshot = await client.kv.range({ key: prefix, prefix: true, ...withSignal });
+    } catch (err) {
+      if (toCairnError(err).code === ErrorCode.Canceled) return;
+      throw err;
     }
-  } catch (err) {
-    const e = toCairnError(err);
-    if (e.code !== ErrorCode.Canceled) throw e;
-  } finally {
-    watcher.cancel();
+    live.clear();
+    for (const kv of snapshot.kvs) live.set(bytesToString(kv.key), kv);
+    const atSnapshot = first();
+    if (changed(atSnapshot, last)) yield toLeader(atSnapshot, snapshot.header);
+    last = atSnapshot;
+    const watcher = client.watch(prefix, { prefix: true, startRevision: snapshot.header.revision + 1n, ...withSignal });
+    try {
+      for await (const batch of watcher) {
+        const events = batch.events;
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i]!;
+          const k = bytesToString(e.kv.key);
+          if (e.type === 'put') live.set(k, e.kv);
+          else live.delete(k);
+          // A batch may hold several revisions: report the leader as of the end of each one.
+          if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
+          const now = first();
+          if (changed(now, last)) yield toLeader(now, batch.header, e.kv.modRevision);
+          last = now;
+        }
+      }
+      return;
+    } catch (err) {
+      const e = toCairnError(err);
+      if (e.code === ErrorCode.Canceled) return;
+      if (e.code !== ErrorCode.Compacted) throw e;
+    } finally {
+      watcher.cancel();
+    }
   }
 }
 
