@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CairnClient, ErrorCode, op } from '@cairn/client';
 import { history, rollback, watchConfig, type ConfigChange } from '@cairn/config';
-import { ctl, singleMember, waitFor, type Member } from './support/process.js';
+import { Gate, ctl, singleMember, waitFor, type Member } from './support/process.js';
 
 const schema = z.object({
   greeting: z.string().min(1),
@@ -133,15 +133,30 @@ describe('config', () => {
     await expect(cfg.rollback('limits', bad.header.revision)).rejects.toMatchObject({ code: ErrorCode.InvalidConfig });
   });
 
-  it('keeps following its prefix across a compaction', async () => {
+  it('a config cut off while the history it needs is compacted reads afresh and ends on the stored value', async () => {
     const c = client();
-    await seed(c, 'compact/');
-    const cfg = await watchConfig(c, { prefix: 'compact/', schema });
+    await seed(c, 'gated/');
+    const gate = await Gate.to(member.endpoint);
+    closers.push(() => gate.close());
+    const behind = new CairnClient({ endpoints: [gate.endpoint] });
+    closers.push(() => behind.close());
+    const cfg = await watchConfig(behind, { prefix: 'gated/', schema });
     closers.push(() => cfg.close());
-    const r = await c.kv.put('compact/greeting', '"after"');
-    await c.kv.compact(r.header.revision, { physical: true });
-    await waitFor('the change in force', () => cfg.current.greeting === 'after');
-    await c.kv.put('compact/greeting', '"later"');
-    await waitFor('the later change in force', () => cfg.current.greeting === 'later');
+    const seen: ConfigChange<AppConfig>[] = [];
+    cfg.on('change', (ch: ConfigChange<AppConfig>) => seen.push(ch));
+    const reloads: string[] = [];
+    cfg.on('invalid', (e: Error) => reloads.push(e.message));
+    gate.cut();
+    await c.kv.put('gated/greeting', '"while away"');
+    const last = await c.kv.put('gated/greeting', '"latest"');
+    await c.kv.compact(last.header.revision, { physical: true });
+    gate.reopen();
+    await waitFor('the config to catch up past the compaction', () => cfg.current.greeting === 'latest', 20_000);
+    // The revisions it missed are gone: it reports the difference as one change.
+    expect(seen.map((ch) => ch.current.greeting)).toEqual(['latest']);
+    expect(cfg.revision).toBeGreaterThanOrEqual(last.header.revision);
+    // It got there by the reload: the resumed watch was refused as compacted.
+    expect(reloads).toHaveLength(1);
+    expect(reloads[0]).toMatch(/^watch of gated\/ ended \(.*compacted.*\); reloading$/);
   });
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient, ErrorCode } from '@cairn/client';
 import { discover, register, type Registration, type ServiceChange, type ServiceView } from '@cairn/registry';
-import { ROOT, singleMember, waitFor, type Member } from './support/process.js';
+import { Gate, ROOT, singleMember, waitFor, type Member } from './support/process.js';
 import { TestCluster } from './support/cluster.js';
 
 const REGISTRANT = fileURLToPath(new URL('./support/registrant.mjs', import.meta.url));
@@ -115,6 +115,35 @@ describe('registry on one member', () => {
     expect(reg.lease).not.toBe(first);
     const kv = await c.kv.get('services/phoenix/p1');
     expect(kv?.lease).toBe(reg.lease);
+  });
+
+  it('a view cut off while the history it needs is compacted reads afresh and reports the difference', async () => {
+    const c = client();
+    const gate = await Gate.to(member.endpoint);
+    cleanups.push(() => gate.close());
+    const behind = new CairnClient({ endpoints: [gate.endpoint] });
+    cleanups.push(() => behind.close());
+    const base = { service: 'gated', address: '127.0.0.1', port: 1 };
+    const stay = await register(c, { ...base, id: 'stay' });
+    const goes = await register(c, { ...base, id: 'goes' });
+    const view = await discover(behind, 'gated');
+    cleanups.push(() => view.close());
+    await waitFor('both in the gated view', () => view.size === 2);
+    const changes: string[] = [];
+    view.on('change', (ch: ServiceChange) => changes.push(`${ch.type} ${ch.instance.id}`));
+    const reloads: string[] = [];
+    view.on('invalid', (e: Error) => reloads.push(e.message));
+    gate.cut();
+    await goes.close();
+    const comes = await register(c, { ...base, id: 'comes' });
+    const last = await c.kv.put('gated-unrelated', 'x');
+    await c.kv.compact(last.header.revision, { physical: true });
+    gate.reopen();
+    await waitFor('the view to catch up past the compaction', () => JSON.stringify(ids(view)) === '["comes","stay"]', 20_000);
+    expect(changes.sort()).toEqual(['added comes', 'removed goes']);
+    // It got there by the reload: the resumed watch was refused as compacted.
+    expect(reloads.some((m) => /compacted.*reloading/.test(m))).toBe(true);
+    await Promise.all([stay.close(), comes.close()]);
   });
 
   it('a registered process killed with kill -9 disappears within its TTL; SIGTERM deregisters at once', async () => {

@@ -228,3 +228,63 @@ export class Running {
     await waitFor('cairnctl to die', () => this.code !== undefined, 10_000);
   }
 }
+
+/**
+ * A TCP relay in front of a member that can cut every connection and refuse new ones, then
+ * open again: a client behind it is cut off from the cluster while the member goes on.
+ */
+export class Gate {
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private open = true;
+  private constructor(
+    private readonly server: import('node:net').Server,
+    readonly port: number,
+  ) {}
+
+  static async to(target: string): Promise<Gate> {
+    const { createServer, connect } = await import('node:net');
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+    const ref: { gate?: Gate } = {};
+    const server = createServer((inbound) => {
+      const gate = ref.gate;
+      if (gate === undefined || !gate.open) {
+        inbound.destroy();
+        return;
+      }
+      const outbound = connect(port, host);
+      for (const s of [inbound, outbound]) {
+        gate.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          gate.sockets.delete(s);
+          inbound.destroy();
+          outbound.destroy();
+        });
+      }
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    ref.gate = new Gate(server, (server.address() as import('node:net').AddressInfo).port);
+    return ref.gate;
+  }
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Drops every relayed connection and refuses new ones until `reopen()`. */
+  cut(): void {
+    this.open = false;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  reopen(): void {
+    this.open = true;
+  }
+
+  close(): void {
+    this.cut();
+    this.server.close();
+  }
+}

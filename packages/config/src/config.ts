@@ -164,7 +164,8 @@ export class Config<S extends z.ZodType> extends EventEmitter {
       } catch (err) {
         if (this.closed) return;
         // Compacted past where the watch was (or it failed): read afresh and carry on.
-        this.emit('invalid', new CairnError(toCairnError(err).code, `watch of ${this.prefix} ended; reloading`));
+        const e = toCairnError(err);
+        this.emit('invalid', new CairnError(e.code, `watch of ${this.prefix} ended (${e.message}); reloading`));
         setTimeout(() => void this.load().catch(() => this.follow(this.rev + 1n)), RELOAD_DELAY_MS);
       }
     })();
