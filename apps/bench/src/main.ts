@@ -8,7 +8,8 @@
  * Flags: --duration-ms N (per cell, default 3000), --rounds N (alternations, default 2),
  * --only cairn|etcd, --skip-raft, --leases-watches (adds the lease and watch section, ~30 s),
  * --only-leases-watches (runs that section alone), --skip-cluster / --only-cluster (the
- * 3-member section: the same workloads against the leader, and leader kill -> first write).
+ * 3-member section: the same workloads against the leader, and leader kill -> first write),
+ * --soak (the memory soak alone, see soakBench.ts; --soak-ms N, default 600000), --help.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,18 +24,56 @@ import { type Driver, prefill, runWorkload, type WorkloadResult, type WorkloadSp
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    'duration-ms': { type: 'string', default: '3000' },
-    rounds: { type: 'string', default: '2' },
-    only: { type: 'string' },
-    'skip-raft': { type: 'boolean', default: false },
-    'leases-watches': { type: 'boolean', default: false },
-    'only-leases-watches': { type: 'boolean', default: false },
-    'skip-cluster': { type: 'boolean', default: false },
-    'only-cluster': { type: 'boolean', default: false },
-  },
-});
+const HELP = `Usage: pnpm bench [options]
+
+Runs put/get workloads against a single Cairn member (and etcd, when installed), then the
+3-member section; prints tables and saves JSON under bench-results/.
+
+Options:
+  --duration-ms N         length of each workload cell in ms (default 3000)
+  --rounds N              alternations between Cairn and etcd (default 2)
+  --only cairn|etcd       run one server only
+  --skip-raft             skip the in-memory raft core benchmark
+  --leases-watches        add the lease and watch section (~30 s)
+  --only-leases-watches   run the lease and watch section alone
+  --skip-cluster          skip the 3-member section
+  --only-cluster          run the 3-member section alone
+  --soak                  run the memory soak alone: one member written at saturation with
+                          64 KiB and 1 KiB values (~100 MB live), RSS sampled every second,
+                          saved as JSON and an SVG chart of RSS over bytes written
+  --soak-ms N             length of the soak in ms (default 600000, 10 minutes)
+  --soak-member-arg FLAG  a daemon flag for the soaked member (repeatable),
+                          e.g. --soak-member-arg=--rocksdb-block-cache-bytes=8388608
+  --soak-label TEXT       name of the run in the chart and the JSON file (default: the flags)
+  --help                  print this and exit
+`;
+
+const parseCli = () =>
+  parseArgs({
+    options: {
+      help: { type: 'boolean', default: false },
+      soak: { type: 'boolean', default: false },
+      'soak-ms': { type: 'string', default: '600000' },
+      'soak-member-arg': { type: 'string', multiple: true },
+      'soak-label': { type: 'string' },
+      'duration-ms': { type: 'string', default: '3000' },
+      rounds: { type: 'string', default: '2' },
+      only: { type: 'string' },
+      'skip-raft': { type: 'boolean', default: false },
+      'leases-watches': { type: 'boolean', default: false },
+      'only-leases-watches': { type: 'boolean', default: false },
+      'skip-cluster': { type: 'boolean', default: false },
+      'only-cluster': { type: 'boolean', default: false },
+    },
+  });
+let parsedCli: ReturnType<typeof parseCli>;
+try {
+  parsedCli = parseCli();
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
+const { values } = parsedCli;
 const durationMs = Number(values['duration-ms']);
 const rounds = Number(values.rounds);
 
@@ -71,12 +110,16 @@ async function leasesWatches(): Promise<unknown> {
   }
 }
 
-function save(doc: Record<string, unknown>): void {
+function save(doc: Record<string, unknown>, prefix = 'bench'): string {
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ when: new Date().toISOString(), ...doc }, null, 2)}\n`);
+  const file = join(dir, `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ when: new Date().toISOString(), ...doc }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+  );
   console.log(`\nsaved ${file}`);
+  return file;
 }
 
 /**
@@ -149,7 +192,70 @@ async function clusterSection(haveEtcd: boolean): Promise<unknown> {
   return out;
 }
 
+/** `--soak`: the memory soak alone, saved as JSON plus an SVG chart next to it. */
+async function soakSection(): Promise<void> {
+  const { soakBench, soakSvg } = await import('./soakBench.js');
+  const durationMs = Number(values['soak-ms']);
+  if (!Number.isSafeInteger(durationMs) || durationMs < 5000)
+    throw new Error(`--soak-ms must be an integer of at least 5000, got ${values['soak-ms']}`);
+  const memberArgs = values['soak-member-arg'] ?? [];
+  const label =
+    values['soak-label'] ?? (memberArgs.length > 0 ? memberArgs.join(' ') : 'default flags');
+  process.stderr.write(
+    `soak: ${durationMs} ms, member flags: ${memberArgs.join(' ') || '(defaults)'}\n`,
+  );
+  const r = await soakBench({ durationMs, memberArgs });
+  const mb = (b: number) => b / 1e6;
+  console.log(
+    `\nSoak: one member, ${r.writers} writers (64 KiB and 1 KiB values), compaction every 5 s\n`,
+  );
+  console.log(
+    formatTable(
+      [
+        'label',
+        'seconds',
+        'GB written',
+        'puts/s',
+        'MB/s',
+        'RSS start MB',
+        'RSS max MB',
+        'RSS last fifth max MB',
+        'RSS end MB',
+        'data dir MB',
+        'errors',
+      ],
+      [
+        {
+          label,
+          seconds: r.samples[r.samples.length - 1]!.s,
+          'GB written': r.writtenBytes / 1e9,
+          'puts/s': r.putsPerSec,
+          'MB/s': r.mbWrittenPerSec,
+          'RSS start MB': mb(r.rssStartBytes),
+          'RSS max MB': mb(r.rssMaxBytes),
+          'RSS last fifth max MB': mb(r.rssLastFifthMaxBytes),
+          'RSS end MB': mb(r.rssEndBytes),
+          'data dir MB': mb(r.dataDirEndBytes),
+          errors: r.errors,
+        },
+      ],
+    ),
+  );
+  const file = save({ soak: { label, ...r } }, 'soak');
+  const svg = file.replace(/\.json$/, '.svg');
+  writeFileSync(svg, soakSvg([{ label, samples: r.samples }]));
+  console.log(`chart ${svg}`);
+}
+
 async function main(): Promise<void> {
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.soak) {
+    await soakSection();
+    return;
+  }
   if (values['only-cluster']) {
     save({ etcdInstalled: commandExists('etcd'), cluster: await clusterSection(commandExists('etcd')) });
     return;

@@ -42,6 +42,8 @@ export interface ServerProc {
   readonly kind: 'cairn' | 'etcd';
   readonly endpoint: string;
   readonly pid: number;
+  /** The server's data directory. */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -60,8 +62,15 @@ async function waitHealthy(endpoint: string, proc: ChildProcess, log: () => stri
   throw new Error(`server at ${endpoint} not healthy after ${timeoutMs} ms: ${log().slice(-2000)}`);
 }
 
-function launch(kind: 'cairn' | 'etcd', cmd: string, args: string[], dir: string, endpoint: string): Promise<ServerProc> {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+function launch(
+  kind: 'cairn' | 'etcd',
+  cmd: string,
+  args: string[],
+  dir: string,
+  endpoint: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServerProc> {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env: { ...process.env, ...env } });
   let log = '';
   proc.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
   proc.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
@@ -76,7 +85,7 @@ function launch(kind: 'cairn' | 'etcd', cmd: string, args: string[], dir: string
     rmSync(dir, { recursive: true, force: true });
   };
   return waitHealthy(endpoint, proc, () => log).then(
-    () => ({ kind, endpoint, pid: proc.pid!, stop }),
+    () => ({ kind, endpoint, pid: proc.pid!, dataDir: dir, stop }),
     async (err: unknown) => {
       await stop();
       throw err;
@@ -84,7 +93,14 @@ function launch(kind: 'cairn' | 'etcd', cmd: string, args: string[], dir: string
   );
 }
 
-export async function startCairn(): Promise<ServerProc> {
+export interface CairnProcOptions {
+  /** More daemon flags, e.g. `--rocksdb-block-cache-bytes=...`. */
+  readonly extraArgs?: readonly string[];
+  /** More environment for the member process. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startCairn(options: CairnProcOptions = {}): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
   const [client, peer] = [await freePort(), await freePort()];
   const endpoint = `127.0.0.1:${client}`;
@@ -94,8 +110,9 @@ export async function startCairn(): Promise<ServerProc> {
     `--listen-client-urls=http://${endpoint}`,
     `--listen-peer-urls=http://127.0.0.1:${peer}`,
     '--log-level=warn',
+    ...(options.extraArgs ?? []),
   ];
-  return launch('cairn', process.execPath, args, dir, endpoint);
+  return launch('cairn', process.execPath, args, dir, endpoint, options.env);
 }
 
 export async function startEtcd(): Promise<ServerProc> {

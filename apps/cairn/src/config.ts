@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDiscoveryUrl } from '@cairn/client';
+import { checkRocksMemory, DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES, DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES, RocksOptionError } from '@cairn/server';
 import { parse as parseYaml } from 'yaml';
 
 export class ConfigError extends Error {
@@ -42,6 +43,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
   { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
   { key: 'quota-backend-bytes', kind: 'int', default: '0', help: 'raise a NOSPACE alarm and refuse writes when the backend size exceeds this many bytes (0: 2 GiB)' },
+  { key: 'rocksdb-block-cache-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES), help: 'RocksDB block cache capacity in bytes (0: no block cache)' },
+  { key: 'rocksdb-memtable-budget-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES), help: 'RocksDB memtable budget in bytes: each memtable is a quarter, at most 1.5x in memory' },
   { key: 'auth-token-ttl', kind: 'int', default: '300', help: 'lifetime of an auth token, in seconds' },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
   { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
@@ -80,6 +83,8 @@ export interface DaemonConfig {
   readonly snapshotCount: number;
   /** 0: the default (2 GiB). */
   readonly quotaBackendBytes: number;
+  readonly rocksdbBlockCacheBytes: number;
+  readonly rocksdbMemtableBudgetBytes: number;
   readonly authTokenTtlSeconds: number;
   readonly tls: TlsSettings | undefined;
   /** Parsed and checked; applies to the peer transport once it exists. */
@@ -261,6 +266,14 @@ function resolve(raw: Map<string, string>): DaemonConfig {
   }
   const maxTxnOps = parseInt10('max-txn-ops', get('max-txn-ops')!);
   if (maxTxnOps === 0) throw new ConfigError('--max-txn-ops must be at least 1');
+  const rocksdbBlockCacheBytes = parseInt10('rocksdb-block-cache-bytes', get('rocksdb-block-cache-bytes')!);
+  const rocksdbMemtableBudgetBytes = parseInt10('rocksdb-memtable-budget-bytes', get('rocksdb-memtable-budget-bytes')!);
+  try {
+    checkRocksMemory({ blockCacheBytes: rocksdbBlockCacheBytes, memtableBudgetBytes: rocksdbMemtableBudgetBytes });
+  } catch (err) {
+    if (err instanceof RocksOptionError) throw new ConfigError(`--${err.message}`);
+    throw err;
+  }
   const logLevel = get('log-level')!;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
   return {
@@ -281,6 +294,8 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     electionTimeoutMs,
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
     quotaBackendBytes: parseInt10('quota-backend-bytes', get('quota-backend-bytes')!),
+    rocksdbBlockCacheBytes,
+    rocksdbMemtableBudgetBytes,
     authTokenTtlSeconds: positiveInt('auth-token-ttl', get('auth-token-ttl')!),
     tls,
     peerTls,

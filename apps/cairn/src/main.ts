@@ -57,6 +57,8 @@ async function main(): Promise<void> {
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
     quotaBackendBytes: config.quotaBackendBytes,
+    rocksdbBlockCacheBytes: config.rocksdbBlockCacheBytes,
+    rocksdbMemtableBudgetBytes: config.rocksdbMemtableBudgetBytes,
     authTokenTtlSeconds: config.authTokenTtlSeconds,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     electionTimeoutMs: config.electionTimeoutMs,

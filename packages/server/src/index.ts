@@ -34,6 +34,14 @@ export type { RevisionEvents, ChangeListener, DrainedBatch, StoreOptions } from 
 // Storage.
 export type { Backend, BatchOp, ScanRange } from './storage/backend.js';
 export { RocksBackend } from './storage/rocks.js';
+export {
+  checkRocksMemory,
+  defaultRocksMemory,
+  RocksOptionError,
+  type RocksMemoryOptions,
+  DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+  DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
+} from './storage/rocks.js';
 export { MemoryBackend } from './storage/memory.js';
 
 // Client API and HTTP.

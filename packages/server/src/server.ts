@@ -137,7 +137,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   mkdirSync(dbDir, { recursive: true });
   let backend: RocksBackend;
   try {
-    backend = await RocksBackend.open(dbDir);
+    backend = await RocksBackend.open(dbDir, cfg.rocksdbMemory);
   } catch (err) {
     throw new Error(`cannot open the data directory ${cfg.dataDir}: ${(err as Error).message}`, { cause: err });
   }

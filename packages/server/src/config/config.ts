@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
+import { checkRocksMemory, defaultRocksMemory, RocksOptionError, type RocksMemoryOptions } from '../storage/rocks.js';
 
 /** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
 export interface TlsConfig {
@@ -53,6 +54,10 @@ export interface CairnConfig {
   readonly authTokenTtlSeconds?: number | undefined;
   /** Backend size past which writes fail with no_space and NOSPACE is raised. 0 or absent: 2 GiB. */
   readonly quotaBackendBytes?: number | undefined;
+  /** RocksDB block cache capacity in bytes; 0: no block cache. Default 32 MiB. */
+  readonly rocksdbBlockCacheBytes?: number | undefined;
+  /** RocksDB memtable budget in bytes (memtables use at most 1.5x). Default 64 MiB. */
+  readonly rocksdbMemtableBudgetBytes?: number | undefined;
   /** Client TLS: needed for https:// listen-client-urls. */
   readonly tls?: TlsConfig | undefined;
   /** Peer TLS: needed for https:// listen-peer-urls; the client side of peer connections too. */
@@ -90,6 +95,7 @@ export interface ResolvedConfig {
   readonly maxKeyBytes: number;
   readonly authTokenTtlSeconds: number;
   readonly quotaBackendBytes: number;
+  readonly rocksdbMemory: RocksMemoryOptions;
   readonly tls: ResolvedTls | undefined;
   readonly peerTls: ResolvedTls | undefined;
   readonly tickMs: number;
@@ -177,6 +183,18 @@ export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): Reso
   };
 }
 
+function rocksMemory(c: CairnConfig): RocksMemoryOptions {
+  try {
+    return checkRocksMemory({
+      blockCacheBytes: c.rocksdbBlockCacheBytes ?? defaultRocksMemory.blockCacheBytes,
+      memtableBudgetBytes: c.rocksdbMemtableBudgetBytes ?? defaultRocksMemory.memtableBudgetBytes,
+    });
+  } catch (err) {
+    if (err instanceof RocksOptionError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const tls = resolveTls(c.tls, '');
@@ -211,6 +229,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     maxKeyBytes: positive(c.maxKeyBytes, defaultLimits.maxKeyBytes, 'max-key-bytes'),
     authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
+    rocksdbMemory: rocksMemory(c),
     tls,
     peerTls,
     tickMs,
