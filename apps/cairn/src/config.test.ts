@@ -104,4 +104,23 @@ describe('daemon config', () => {
     const m = parseInitialCluster('a=http://127.0.0.1:1,a=http://127.0.0.1:2,b=http://127.0.0.1:3');
     expect(m.get('a')).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
   });
+
+  it('takes the RocksDB memory bounds and refuses bad ones with the flag and its range', () => {
+    expect(run([]).rocksdbBlockCacheBytes).toBe(32 * 1024 * 1024);
+    expect(run([]).rocksdbMemtableBudgetBytes).toBe(64 * 1024 * 1024);
+    const c = run(['--rocksdb-block-cache-bytes=0', '--rocksdb-memtable-budget-bytes', String(16 << 20)]);
+    expect(c.rocksdbBlockCacheBytes).toBe(0);
+    expect(c.rocksdbMemtableBudgetBytes).toBe(16 << 20);
+    expect(run([], { CAIRN_ROCKSDB_BLOCK_CACHE_BYTES: '1048576' }).rocksdbBlockCacheBytes).toBe(1048576);
+    const bad: [string[], string][] = [
+      [['--rocksdb-block-cache-bytes=-1'], '--rocksdb-block-cache-bytes must be a non-negative integer, got "-1"'],
+      [['--rocksdb-block-cache-bytes=8GiB'], '--rocksdb-block-cache-bytes must be a non-negative integer, got "8GiB"'],
+      [['--rocksdb-block-cache-bytes=4294967296'], '--rocksdb-block-cache-bytes must be an integer from 0 (no cache) to 4294967295, got 4294967296'],
+      [['--rocksdb-memtable-budget-bytes=1024'], '--rocksdb-memtable-budget-bytes must be an integer from 4194304 (4 MiB) to 68719476736 (64 GiB), got 1024'],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => run(argv), argv.join(' ')).toThrow(ConfigError);
+      expect(() => run(argv), argv.join(' ')).toThrow(msg);
+    }
+  });
 });

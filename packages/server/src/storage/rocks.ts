@@ -1,6 +1,4 @@
 import { createRequire } from 'node:module';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Backend, BackendReader, BatchOp, ScanRange } from './backend.js';
 import { RocksWriter } from './rocksWriter.js';
 
@@ -213,24 +211,4 @@ export class RocksBackend implements Backend {
     await this.writer.close();
     await this.db.close();
   }
-}
-
-/** Sum of file sizes under `dir` (not following links); files vanishing mid-walk are skipped. */
-export function dirSize(dir: string): number {
-  let total = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    try {
-      const st = statSync(join(dir, name));
-      total += st.isDirectory() ? dirSize(join(dir, name)) : st.size;
-    } catch {
-      // compaction removed it between readdir and stat
-    }
-  }
-  return total;
 }
