@@ -25,8 +25,9 @@ export class Quota {
   ) {}
 
   /**
-   * The database size, measured at most every 250 ms: measuring walks the data directory,
-   * too slow for every put. The quota may be overshot by what 250 ms of writes add.
+   * The database size, measured at most every 250 ms (RocksDB's size properties: a few native
+   * calls, cheap, but not free on every put). The quota may be overshot by what 250 ms of
+   * writes add.
    */
   private size(): number {
     const now = this.nowMs();

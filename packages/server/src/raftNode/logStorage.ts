@@ -17,6 +17,9 @@ import { TABLE_RAFT, readU64, u64Key } from '../storage/keyspace.js';
 import { invariant } from '../mvcc/revision.js';
 import { decodeConfState } from '../apply/membership.js';
 
+/** Payload bytes of the raft log tail kept in memory. */
+export const DEFAULT_MAX_CACHED_LOG_BYTES = 16 * 1024 * 1024;
+
 /**
  * The raft log of one member in its RocksDB, under table 'r':
  *
@@ -41,16 +44,22 @@ export class LogStorage implements Storage {
   private next: SnapshotMetadata | undefined;
   /** terms[i] is the term of entry base.index + 1 + i. */
   private terms: number[] = [];
-  /** Recent entries by index (a bounded tail). */
+  /** Recent entries by index (a bounded tail, in entries and in payload bytes). */
   private readonly cache = new Map<number, Entry>();
+  private cachedBytes = 0;
 
   private constructor(
     private readonly backend: Backend,
     private readonly maxCachedEntries: number,
+    private readonly maxCachedBytes: number,
   ) {}
 
-  static load(backend: Backend, maxCachedEntries = 4096): LogStorage {
-    const s = new LogStorage(backend, maxCachedEntries);
+  /**
+   * `maxCachedBytes` bounds the memory of the tail kept for followers and the applier: with
+   * 64 KiB values 4096 entries alone would be 256 MiB. Older entries are read from RocksDB.
+   */
+  static load(backend: Backend, maxCachedEntries = 4096, maxCachedBytes = DEFAULT_MAX_CACHED_LOG_BYTES): LogStorage {
+    const s = new LogStorage(backend, maxCachedEntries, maxCachedBytes);
     const hs = backend.get(HARD_STATE_KEY);
     if (hs !== undefined) s.hardState = decodeHardState(hs);
     const base = backend.get(BASE_KEY);
@@ -159,11 +168,12 @@ export class LogStorage implements Storage {
     const first = ents[0];
     if (first === undefined) return;
     const from = first.index - this.base.index - 1;
-    for (let i = first.index; i <= this.lastIndex(); i++) this.cache.delete(i);
+    for (let i = first.index; i <= this.lastIndex(); i++) this.uncache(i);
     this.terms.length = from;
     for (const e of ents) {
       this.terms.push(e.term);
       this.cache.set(e.index, e);
+      this.cachedBytes += e.data.length;
     }
     this.trimCache();
   }
@@ -174,11 +184,19 @@ export class LogStorage implements Storage {
     return entries.slice(this.base.index + 1 - first.index);
   }
 
+  private uncache(i: number): void {
+    const e = this.cache.get(i);
+    if (e === undefined) return;
+    this.cache.delete(i);
+    this.cachedBytes -= e.data.length;
+  }
+
   private trimCache(): void {
-    if (this.cache.size <= this.maxCachedEntries) return;
+    if (this.cache.size <= this.maxCachedEntries && this.cachedBytes <= this.maxCachedBytes) return;
     const keep = this.lastIndex() - this.maxCachedEntries;
     for (const i of this.cache.keys()) {
-      if (i <= keep) this.cache.delete(i);
+      // The newest entry stays cached whatever its size.
+      if (this.cache.size > 1 && (i <= keep || this.cachedBytes > this.maxCachedBytes)) this.uncache(i);
       else break;
     }
   }
@@ -230,7 +248,7 @@ export class LogStorage implements Storage {
 
   private rebase(meta: SnapshotMetadata, dropAll: boolean): void {
     const keep = dropAll ? [] : this.terms.slice(meta.index - this.base.index);
-    for (const i of this.cache.keys()) if (i <= meta.index || dropAll) this.cache.delete(i);
+    for (const i of this.cache.keys()) if (i <= meta.index || dropAll) this.uncache(i);
     this.terms = keep;
     this.base = meta;
   }
