@@ -256,6 +256,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   }));
   const metrics = new Metrics({
     dbSizeBytes: () => backend.sizeBytes(),
+    storageMemoryBytes: () => backend.memoryBytes(),
     revision: () => m.revision,
     appliedIndex: () => m.appliedIndex,
   });

@@ -6,6 +6,8 @@ export interface MetricsSource {
   dbSizeBytes(): number;
   revision(): bigint;
   appliedIndex(): bigint;
+  /** RocksDB's own memory accounting, by kind (memtables, block cache, ...). */
+  storageMemoryBytes?(): Readonly<Record<string, number>>;
 }
 
 /**
@@ -47,12 +49,24 @@ export class Metrics implements MemberObserver {
     });
     new Gauge({
       name: 'cairn_mvcc_db_total_size_in_bytes',
-      help: 'Size of the data directory in bytes.',
+      help: 'Size of the database in bytes (RocksDB live SST files plus memtables).',
       registers,
       collect() {
         this.set(source.dbSizeBytes());
       },
     });
+    if (source.storageMemoryBytes !== undefined) {
+      const memory = source.storageMemoryBytes.bind(source);
+      new Gauge({
+        name: 'cairn_rocksdb_memory_bytes',
+        help: 'Memory RocksDB reports it holds, by kind: memtables, blockCache (pinned included), tableReaders, pinned.',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          for (const [kind, bytes] of Object.entries(memory())) this.set({ kind }, bytes);
+        },
+      });
+    }
     new Gauge({
       name: 'cairn_mvcc_current_revision',
       help: 'The store revision.',
