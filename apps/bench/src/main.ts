@@ -44,6 +44,8 @@ Options:
   --soak-ms N             length of the soak in ms (default 600000, 10 minutes)
   --soak-member-arg FLAG  a daemon flag for the soaked member (repeatable),
                           e.g. --soak-member-arg=--rocksdb-block-cache-bytes=8388608
+  --soak-member-env K=V   an environment variable for the soaked member (repeatable),
+                          e.g. --soak-member-env=LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
   --soak-label TEXT       name of the run in the chart and the JSON file (default: the flags)
   --help                  print this and exit
 `;
@@ -55,6 +57,7 @@ const parseCli = () =>
       soak: { type: 'boolean', default: false },
       'soak-ms': { type: 'string', default: '600000' },
       'soak-member-arg': { type: 'string', multiple: true },
+      'soak-member-env': { type: 'string', multiple: true },
       'soak-label': { type: 'string' },
       'duration-ms': { type: 'string', default: '3000' },
       rounds: { type: 'string', default: '2' },
@@ -204,7 +207,13 @@ async function soakSection(): Promise<void> {
   process.stderr.write(
     `soak: ${durationMs} ms, member flags: ${memberArgs.join(' ') || '(defaults)'}\n`,
   );
-  const r = await soakBench({ durationMs, memberArgs });
+  const memberEnv: Record<string, string> = {};
+  for (const kv of values['soak-member-env'] ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--soak-member-env must be NAME=VALUE, got ${JSON.stringify(kv)}`);
+    memberEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const r = await soakBench({ durationMs, memberArgs, memberEnv });
   const mb = (b: number) => b / 1e6;
   console.log(
     `\nSoak: one member, ${r.writers} writers (64 KiB and 1 KiB values), compaction every 5 s\n`,

@@ -31,6 +31,7 @@ export interface SoakSample {
 export interface SoakResult {
   readonly durationMs: number;
   readonly memberArgs: readonly string[];
+  readonly memberEnv: Readonly<Record<string, string>>;
   readonly largeValueBytes: number;
   readonly smallValueBytes: number;
   readonly largeKeys: number;
@@ -160,6 +161,7 @@ export async function soakBench(opts: SoakOptions): Promise<SoakResult> {
   return {
     durationMs: opts.durationMs,
     memberArgs: opts.memberArgs ?? [],
+    memberEnv: opts.memberEnv ?? {},
     largeValueBytes: LARGE,
     smallValueBytes: SMALL,
     largeKeys: LARGE_KEYS,
