@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { BatchOp } from './backend.js';
 
 /**
- * RocksDB writes on a thread of their own.
+ * RocksDB writes on a thread of their own (one per process, shared by every open database).
  *
  * `@nxtedition/rocksdb` writes a batch synchronously on the calling thread (fsync included), and
  * its `batch()` allocates a native WriteBatch per call that is freed only when V8 collects a
@@ -19,13 +19,18 @@ const MIN_BUFFER_BYTES = 64 * 1024;
 /** Free buffers kept for reuse (one per write in flight is enough). */
 const MAX_POOLED_BUFFERS = 8;
 
-interface WriteRequest {
-  readonly id: number;
-  readonly sync: boolean;
-  readonly buf: ArrayBuffer;
-  /** Per op: key length, then value length or -1 for a delete. */
-  readonly lens: Int32Array;
-}
+type ToWorker =
+  | { readonly t: 'open'; readonly dbId: number; readonly handle: bigint }
+  | { readonly t: 'close'; readonly dbId: number }
+  | {
+      readonly t: 'write';
+      readonly id: number;
+      readonly dbId: number;
+      readonly sync: boolean;
+      readonly buf: ArrayBuffer;
+      /** Per op: key length, then value length or -1 for a delete. */
+      readonly lens: Int32Array;
+    };
 interface WriteReply {
   readonly id: number;
   readonly error: string | undefined;
@@ -40,16 +45,26 @@ const WORKER_SOURCE = `
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const binding = require(workerData.bindingPath);
-const db = binding.db_init(workerData.handle);
 const MAX_BATCH_BYTES_KEPT = ${MAX_POOLED_BUFFER_BYTES};
 const EMPTY = {};
 const SYNC = { sync: true };
 const NO_SYNC = { sync: false };
+const dbs = new Map();
 let batch = binding.batch_init();
 parentPort.on('message', (m) => {
+  if (m.t === 'open') {
+    dbs.set(m.dbId, binding.db_init(m.handle));
+    return;
+  }
+  if (m.t === 'close') {
+    dbs.delete(m.dbId);
+    return;
+  }
   let error;
   let bytes = 0;
   try {
+    const db = dbs.get(m.dbId);
+    if (db === undefined) throw new Error('database ' + m.dbId + ' is not open in the writer thread');
     const u8 = new Uint8Array(m.buf);
     const lens = m.lens;
     let at = 0;
@@ -78,38 +93,49 @@ parentPort.on('message', (m) => {
 });
 `;
 
-export class RocksWriter {
+interface Pending {
+  readonly dbId: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** The process's writer thread. */
+class WriterThread {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
+  /** Writes in flight per database, and who waits for them to drain. */
+  private readonly inFlight = new Map<number, number>();
+  private readonly drained = new Map<number, () => void>();
   private readonly free: ArrayBuffer[] = [];
-  /** Set once the worker has stopped; every later write fails with it. */
-  private failed: Error | undefined;
-  private closing = false;
-  /** Called when the last write in flight settles (close waits on it). */
-  private drained: (() => void) | undefined;
+  /** Set once the thread has stopped; every later write fails with it. */
+  failed: Error | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (r: WriteReply) => this.onReply(r));
     worker.on('error', (err) => this.fail(new Error(`rocksdb writer thread failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => {
-      if (!this.closing) this.fail(new Error(`rocksdb writer thread exited with code ${code}`));
-    });
+    worker.on('exit', (code) => this.fail(new Error(`rocksdb writer thread exited with code ${code}`)));
     worker.unref();
   }
 
-  /** Starts the writer thread on the open database `handle` (RocksLevel's `handle`). */
-  static async start(handle: bigint, bindingPath: string): Promise<RocksWriter> {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { handle, bindingPath } });
+  static async start(bindingPath: string): Promise<WriterThread> {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new RocksWriter(worker);
+    return new WriterThread(worker);
   }
 
-  write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  open(dbId: number, handle: bigint): void {
+    this.post({ t: 'open', dbId, handle });
+  }
+
+  close(dbId: number): void {
+    this.post({ t: 'close', dbId });
+  }
+
+  write(dbId: number, ops: readonly BatchOp[], sync: boolean): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
-    if (this.closing) return Promise.reject(new Error('rocksdb backend is closed'));
     let bytes = 0;
     for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
     const buf = this.takeBuffer(bytes);
@@ -130,19 +156,21 @@ export class RocksWriter {
       }
     }
     const id = this.nextId++;
-    const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.pending.set(id, { dbId, resolve, reject }));
     if (this.pending.size === 1) this.worker.ref();
-    const req: WriteRequest = { id, sync, buf, lens };
-    this.worker.postMessage(req, [buf, lens.buffer]);
+    this.inFlight.set(dbId, (this.inFlight.get(dbId) ?? 0) + 1);
+    this.post({ t: 'write', id, dbId, sync, buf, lens }, [buf, lens.buffer]);
     return done;
   }
 
-  /** Waits for the writes in flight, then stops the thread. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.pending.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await this.worker.terminate();
+  /** Resolves once no write of `dbId` is in flight. */
+  async drain(dbId: number): Promise<void> {
+    if ((this.inFlight.get(dbId) ?? 0) === 0) return;
+    await new Promise<void>((resolve) => this.drained.set(dbId, resolve));
+  }
+
+  private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (this.failed === undefined) this.worker.postMessage(m, transfer);
   }
 
   private takeBuffer(bytes: number): ArrayBuffer {
@@ -159,17 +187,6 @@ export class RocksWriter {
     return new ArrayBuffer(size);
   }
 
-  private onReply(r: WriteReply): void {
-    const p = this.pending.get(r.id);
-    this.pending.delete(r.id);
-    this.recycle(r.buf);
-    if (p !== undefined) {
-      if (r.error === undefined) p.resolve();
-      else p.reject(new Error(`rocksdb write failed: ${r.error}`));
-    }
-    if (this.pending.size === 0) this.settled();
-  }
-
   /** Keeps a returned buffer for reuse; a full pool keeps its biggest buffers. */
   private recycle(buf: ArrayBuffer): void {
     if (buf.byteLength > MAX_POOLED_BUFFER_BYTES) return;
@@ -182,17 +199,81 @@ export class RocksWriter {
     if (this.free[smallest]!.byteLength < buf.byteLength) this.free[smallest] = buf;
   }
 
-  private settled(): void {
-    this.worker.unref();
-    const d = this.drained;
-    this.drained = undefined;
-    d?.();
+  private onReply(r: WriteReply): void {
+    const p = this.pending.get(r.id);
+    this.pending.delete(r.id);
+    this.recycle(r.buf);
+    if (p === undefined) return;
+    if (r.error === undefined) p.resolve();
+    else p.reject(new Error(`rocksdb write failed: ${r.error}`));
+    this.settled(p.dbId);
+  }
+
+  private settled(dbId: number): void {
+    const left = (this.inFlight.get(dbId) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(dbId, left);
+    else {
+      this.inFlight.delete(dbId);
+      const d = this.drained.get(dbId);
+      this.drained.delete(dbId);
+      d?.();
+    }
+    if (this.pending.size === 0) this.worker.unref();
   }
 
   private fail(err: Error): void {
     this.failed ??= err;
-    for (const p of this.pending.values()) p.reject(err);
+    if (thread === this) threadStart = undefined;
+    const all = [...this.pending.values()];
     this.pending.clear();
-    this.settled();
+    for (const p of all) {
+      p.reject(err);
+      this.settled(p.dbId);
+    }
+  }
+}
+
+let threadStart: Promise<WriterThread> | undefined;
+let thread: WriterThread | undefined;
+let nextDbId = 1;
+
+/** The writes of one open database, through the process's writer thread. */
+export class RocksWriter {
+  private closing = false;
+
+  private constructor(
+    private readonly thread: WriterThread,
+    private readonly dbId: number,
+  ) {}
+
+  /** Registers the open database `handle` (RocksLevel's `handle`) with the writer thread. */
+  static async start(handle: bigint, bindingPath: string): Promise<RocksWriter> {
+    if (threadStart === undefined) {
+      const starting = WriterThread.start(bindingPath);
+      threadStart = starting;
+      starting.then(
+        (t) => (thread = t),
+        () => {
+          if (threadStart === starting) threadStart = undefined;
+        },
+      );
+    }
+    const t = await threadStart;
+    const dbId = nextDbId++;
+    t.open(dbId, handle);
+    return new RocksWriter(t, dbId);
+  }
+
+  write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('rocksdb backend is closed'));
+    return this.thread.write(this.dbId, ops, sync);
+  }
+
+  /** Waits for this database's writes in flight, then forgets it in the writer thread. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.thread.drain(this.dbId);
+    this.thread.close(this.dbId);
   }
 }
