@@ -26,6 +26,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import { authHandlers } from './authHandlers.js';
 import { unary, type UnaryHandler } from './unary.js';
 import { checkKeyLimits, checkTxnLimits, type ApiLimits } from './limits.js';
+import { checkCompareKeys } from '../mvcc/txnCheck.js';
 import type { Quota } from './quota.js';
 
 export type { UnaryHandler } from './unary.js';
@@ -35,10 +36,12 @@ export interface DispatchDeps {
   readonly limits: ApiLimits;
   readonly auth: Authorizer;
   readonly quota: Quota;
+  /** A txn was refused by maxTxnCompareKeys (for metrics). */
+  readonly onCompareKeysRefused?: () => void;
 }
 
 /** The unary methods a single member serves, keyed by the descriptors' method names. */
-export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
+export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefused }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
   return new Map<string, UnaryHandler>([
     unary(Range, validate.rangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
@@ -59,6 +62,12 @@ export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): Re
     unary(Txn, validate.txnRequest, (req, caller) => {
       checkTxnLimits(req, limits);
       auth.txn(caller, req);
+      try {
+        checkCompareKeys(member.applier.store.tree, req, limits.maxTxnCompareKeys);
+      } catch (err) {
+        onCompareKeysRefused?.();
+        throw err;
+      }
       if (addsData({ txn: req })) quota.check();
       return member.propose({ txn: req });
     }),

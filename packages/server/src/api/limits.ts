@@ -9,15 +9,22 @@ export interface ApiLimits {
   readonly maxTxnOps: number;
   /** Longest key accepted, in bytes. */
   readonly maxKeyBytes: number;
+  /**
+   * Most keys the compares of one txn (nested txns included) may visit; a range compare
+   * counts every key the index holds in its range.
+   */
+  readonly maxTxnCompareKeys: number;
 }
 
 export const DEFAULT_MAX_TXN_OPS = 128;
 export const DEFAULT_MAX_KEY_BYTES = 32 * 1024;
+export const DEFAULT_MAX_TXN_COMPARE_KEYS = 100_000;
 
 export const defaultLimits: ApiLimits = {
   maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
   maxTxnOps: DEFAULT_MAX_TXN_OPS,
   maxKeyBytes: DEFAULT_MAX_KEY_BYTES,
+  maxTxnCompareKeys: DEFAULT_MAX_TXN_COMPARE_KEYS,
 };
 
 export function checkRequestBytes(bytes: number, limits: ApiLimits): void {
