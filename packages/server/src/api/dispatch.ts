@@ -19,13 +19,15 @@ import {
   Status,
   Txn,
   validate,
+  type Decoder,
+  type TxnRequest,
 } from '@cairn/protocol';
 import type { Member } from '../member.js';
 import { addsData } from '../apply/applier.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import { authHandlers } from './authHandlers.js';
 import { unary, type UnaryHandler } from './unary.js';
-import { checkKeyLimits, checkTxnLimits, type ApiLimits } from './limits.js';
+import { checkKeyLimits, checkTxnLimits, precheckTxnCompares, type ApiLimits } from './limits.js';
 import { checkCompareKeys } from '../mvcc/txnCheck.js';
 import type { Quota } from './quota.js';
 
@@ -39,6 +41,14 @@ export interface DispatchDeps {
   /** A txn was refused by maxTxnCompareKeys (for metrics). */
   readonly onCompareKeysRefused?: () => void;
 }
+
+/** Txn params: the compares are counted before the (costlier) validation. */
+const txnDecoder =
+  (limits: ApiLimits): Decoder<TxnRequest> =>
+  (raw, path) => {
+    precheckTxnCompares(raw, limits);
+    return validate.txnRequest(raw, path);
+  };
 
 /** The unary methods a single member serves, keyed by the descriptors' method names. */
 export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefused }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
@@ -59,7 +69,7 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
       auth.deleteRange(caller, req);
       return member.propose({ deleteRange: req });
     }),
-    unary(Txn, validate.txnRequest, (req, caller) => {
+    unary(Txn, txnDecoder(limits), (req, caller) => {
       checkTxnLimits(req, limits);
       auth.txn(caller, req);
       try {
