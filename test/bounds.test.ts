@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient, compare, ErrorCode, op } from '@cairn/client';
+import { CairnClient, compare, ErrorCode, op, type CairnError } from '@cairn/client';
 import { PROTOCOL_VERSION, Range, Txn, type ClientFrame, type Compare, type TxnRequest } from '@cairn/protocol';
 import { RawWs } from './support/rawWs.js';
 import { singleMember, waitFor, type Member } from './support/process.js';
@@ -17,7 +17,7 @@ let a: { member: Member; cleanup: () => Promise<void> };
 let client: CairnClient;
 
 beforeAll(async () => {
-  a = await singleMember('bounds', { extraArgs: [`--client-handshake-timeout=${HANDSHAKE_MS}`] });
+  a = await singleMember('bounds', { extraArgs: [`--client-handshake-timeout=${HANDSHAKE_MS}`, '--max-txn-compare-keys=10000'] });
   client = new CairnClient({ endpoints: [a.member.endpoint] });
 });
 afterAll(async () => {
@@ -211,7 +211,7 @@ describe('the work of one txn\'s compares', () => {
     return txn;
   }
 
-  it('refuses the pathological txn with too_many_ops and answers a serializable get within 100 ms meanwhile', async () => {
+  it('refuses the pathological txn and one over --max-txn-compare-keys with too_many_ops; a serializable get meanwhile answers within 100 ms', async () => {
     await Promise.all(Array.from({ length: 150 }, (_, i) => client.kv.put(`cmp/${String(i).padStart(3, '0')}`, 'v')));
     const reader = new CairnClient({ endpoints: [a.member.endpoint] });
     try {
@@ -236,26 +236,39 @@ describe('the work of one txn\'s compares', () => {
         const s = performance.now();
         await reader.kv.get('cmp/000', { serializable: true });
         gets.push(performance.now() - s);
-        await waitFor('the txn answer', () => raw.frames.some((f) => f.id === id), 10_000, 5);
+        await waitFor('the txn answer', () => raw.frames.some((f) => 'id' in f && f.id === id), 10_000, 5);
         txnMs.push(performance.now() - t0);
-        const answer = raw.frames.find((f) => f.id === id)!;
-        expect(answer).toMatchObject({ t: 'err', code: ErrorCode.TooManyOps, details: { maxTxnCompareKeys: 100_000 } });
-        expect((answer as { message: string }).message).toMatch(/--max-txn-compare-keys/);
+        const answer = raw.frames.find((f) => 'id' in f && f.id === id)!;
+        expect(answer).toMatchObject({ t: 'err', code: ErrorCode.TooManyOps, details: { maxTxnOps: 128 } });
+        expect((answer as { message: string }).message).toMatch(/compares, nested txns included \(--max-txn-ops\)/);
       }
       raw.destroy();
       const ms = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join(', ');
       console.log(`serializable get idle: ${ms(idle)} ms; while the pathological txn was refused: ${ms(gets)} ms; txn refused after ${ms(txnMs)} ms`);
       expect(Math.min(...gets)).toBeLessThan(100);
       expect(Math.max(...gets)).toBeLessThan(1000);
-      expect(await client.kv.get('reached')).toBeUndefined();
-      // Range compares inside the bound still work, and stop at the first key that fails.
+      // 128 whole-keyspace compares over 150+ keys would visit more than --max-txn-compare-keys=10000.
+      const wide = await client
+        .txn()
+        .if(...Array<Compare>(128).fill(compare.mod('\0', '>', 0, { rangeEnd: '\0' })))
+        .then(op.put('reached', 'yes'))
+        .commit()
+        .then(
+          () => undefined,
+          (e: unknown) => e as CairnError,
+        );
+      expect(wide?.code).toBe(ErrorCode.TooManyOps);
+      expect(wide?.details).toMatchObject({ maxTxnCompareKeys: 10_000 });
+      expect(wide?.message).toMatch(/would visit more than 10000 keys \(--max-txn-compare-keys\)/);
+      expect(await metric(a.member, 'cairn_server_txn_compare_keys_refused_total')).toBe(1);
+      // Range compares inside the bound still work, and a failing one stops at its first key.
       const s = performance.now();
       const ok = await client
         .txn()
-        .if(...Array<Compare>(128).fill(compare.mod('cmp/', '>', 0, { prefix: true })))
+        .if(...Array<Compare>(60).fill(compare.mod('cmp/', '>', 0, { prefix: true })))
         .then(op.put('inside-bound', 'yes'))
         .commit();
-      console.log(`txn with 128 compares over 150 keys (19,200 key visits): ${(performance.now() - s).toFixed(0)} ms`);
+      console.log(`txn with 60 range compares over 150 keys (9,000 key visits): ${(performance.now() - s).toFixed(0)} ms`);
       expect(ok.succeeded).toBe(true);
       const fails = await client
         .txn()
@@ -263,6 +276,7 @@ describe('the work of one txn\'s compares', () => {
         .then(op.put('never', 'x'))
         .commit();
       expect(fails.succeeded).toBe(false);
+      expect(await client.kv.get('reached')).toBeUndefined();
       expect(a.member.log).toMatch(/compares would visit too many keys/);
     } finally {
       reader.close();

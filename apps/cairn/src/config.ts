@@ -36,7 +36,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'initial-cluster-state', kind: 'state', default: 'new', help: "'new' bootstraps a cluster, 'existing' joins or restarts a member of one" },
   { key: 'max-request-bytes', kind: 'int', default: String(1.5 * 1024 * 1024), help: 'largest client request accepted, in bytes' },
   { key: 'max-txn-ops', kind: 'int', default: '128', help: 'most operations allowed in one transaction' },
-  { key: 'max-txn-compare-keys', kind: 'int', default: '100000', help: 'most keys the compares of one transaction (nested ones included) may visit; a range compare counts every key in its range' },
+  { key: 'max-txn-compare-keys', kind: 'int', default: '10000', help: 'most keys the compares of one transaction (nested ones included) may visit; a range compare counts every key in its range' },
   { key: 'client-handshake-timeout', kind: 'int', default: '10000', help: 'milliseconds a client connection gets to finish its HTTP upgrade, and then to send its hello frame, before it is closed' },
   { key: 'max-client-connections', kind: 'int', default: '0', help: 'most client connections open at once; more are refused with HTTP 503 (0: no limit)' },
   { key: 'client-unsent-soft-bytes', kind: 'int', default: String(16 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which its requests stop being read until it drains' },

@@ -18,7 +18,7 @@ export interface ApiLimits {
 
 export const DEFAULT_MAX_TXN_OPS = 128;
 export const DEFAULT_MAX_KEY_BYTES = 32 * 1024;
-export const DEFAULT_MAX_TXN_COMPARE_KEYS = 100_000;
+export const DEFAULT_MAX_TXN_COMPARE_KEYS = 10_000;
 
 export const defaultLimits: ApiLimits = {
   maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,

@@ -50,7 +50,7 @@ export interface CairnConfig {
   readonly maxTxnOps?: number | undefined;
   /** Default 32 KiB. */
   readonly maxKeyBytes?: number | undefined;
-  /** Most keys the compares of one txn may visit (range compares count their keys). Default 100,000. */
+  /** Most keys the compares of one txn may visit (range compares count their keys). Default 10,000. */
   readonly maxTxnCompareKeys?: number | undefined;
   /** A client connection must upgrade, then say hello, each within this. Default 10,000 ms. */
   readonly clientHandshakeTimeoutMs?: number | undefined;

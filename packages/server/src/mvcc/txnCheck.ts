@@ -1,5 +1,5 @@
 import { CairnError, ErrorCode, type RequestOp, type TxnRequest } from '@cairn/protocol';
-import { forEachKey, keyBounds, type KeyBounds } from './range.js';
+import { keyBounds, type KeyBounds } from './range.js';
 import { keyString, type KeyTree } from './keyTree.js';
 
 /** Number of operations in a txn branch list, nested txns' ops (both branches) included. */
@@ -71,29 +71,21 @@ function collect(ops: readonly RequestOp[]): Writes {
 /**
  * An upper bound on the keys the compares of `txn` visit, counted in `tree` (the index, as it
  * is now): every compare of the txn and of every txn nested in either branch, a single-key
- * compare as 1 and a range compare as the keys the index holds in its range. Counting stops
- * once the total passes `cap`, so this costs at most about `cap` steps plus one per compare;
- * the result is then some number above `cap`.
+ * compare as 1 and a range compare as the keys the index holds in its range (at least 1).
+ * Costs a binary search per compare, whatever the ranges hold.
  */
-export function compareKeysUpperBound(tree: KeyTree, txn: TxnRequest, cap: number): number {
+export function compareKeysUpperBound(tree: KeyTree, txn: TxnRequest): number {
   let total = 0;
-  const walk = (t: TxnRequest): boolean => {
+  const pending: TxnRequest[] = [txn];
+  while (pending.length > 0) {
+    const t = pending.pop()!;
     for (const c of t.compare) {
       const b = keyBounds(c.key, c.rangeEnd);
-      // A compare costs at least one step, even over an empty range.
-      let visited = 0;
-      if (!b.single)
-        forEachKey(tree, b, () => {
-          visited++;
-          return total + visited <= cap;
-        });
-      total += Math.max(1, visited);
-      if (total > cap) return false;
+      total += b.single ? 1 : Math.max(1, tree.countInRange(b.start, b.end));
     }
-    for (const op of [...t.success, ...t.failure]) if ('txn' in op && !walk(op.txn)) return false;
-    return true;
-  };
-  walk(txn);
+    for (const op of t.success) if ('txn' in op) pending.push(op.txn);
+    for (const op of t.failure) if ('txn' in op) pending.push(op.txn);
+  }
   return total;
 }
 
@@ -103,12 +95,12 @@ export function compareKeysUpperBound(tree: KeyTree, txn: TxnRequest, cap: numbe
  * it is proposed: the applier stays free of member-local settings.
  */
 export function checkCompareKeys(tree: KeyTree, txn: TxnRequest, maxCompareKeys: number): void {
-  const n = compareKeysUpperBound(tree, txn, maxCompareKeys);
+  const n = compareKeysUpperBound(tree, txn);
   if (n > maxCompareKeys) {
     throw new CairnError(
       ErrorCode.TooManyOps,
       `too many keys to compare: this txn's compares would visit more than ${maxCompareKeys} keys (--max-txn-compare-keys); compare fewer or narrower ranges`,
-      { maxTxnCompareKeys: maxCompareKeys },
+      { maxTxnCompareKeys: maxCompareKeys, compareKeys: n },
     );
   }
 }
