@@ -122,8 +122,18 @@ export class ClientApiServer {
   }
 
   private connection(ws: WebSocket, user: string | undefined, remote: string | undefined): void {
-    let flow: ReplyFlow | undefined;
     const limits = this.limits;
+    // The callbacks run only once `session` below exists.
+    const flow = new ReplyFlow(
+      ws,
+      limits.unsentSoftBytes,
+      () => session.inflightCount,
+      (bytes) => session.receive(bytes),
+      () => {
+        this.observer?.paused();
+        this.log.debug({ remote, clientUnsentSoftBytes: limits.unsentSoftBytes }, 'paused reading a client socket until its replies drain');
+      },
+    );
     const sink = (frame: ServerFrame): void => {
       if (ws.readyState !== 1) return;
       const unsent = ws.bufferedAmount;
@@ -147,26 +157,15 @@ export class ClientApiServer {
         const id = 'id' in frame ? frame.id : -1;
         bytes = encodeFrame({ t: 'err', id, code: ErrorCode.Internal, message: 'cannot encode response' });
       }
-      flow?.replied(bytes.length);
+      flow.replied(bytes.length);
       ws.send(bytes, pumpIfPaused);
       // A request just finished: what the socket is taken to owe went down.
-      if (flow?.isPaused === true) queueMicrotask(pumpIfPaused);
+      if (flow.isPaused) queueMicrotask(pumpIfPaused);
     };
     const pumpIfPaused = (): void => {
-      if (flow?.isPaused === true) flow.pump();
+      if (flow.isPaused) flow.pump();
     };
     const session = new Session(this.host, sink, user, () => ws.bufferedAmount);
-    const replyFlow = new ReplyFlow(
-      ws,
-      limits.unsentSoftBytes,
-      () => session.inflightCount,
-      (bytes) => session.receive(bytes),
-      () => {
-        this.observer?.paused();
-        this.log.debug({ remote, clientUnsentSoftBytes: limits.unsentSoftBytes }, 'paused reading a client socket until its replies drain');
-      },
-    );
-    flow = replyFlow;
     this.sessions.set(ws, session);
     const hello = setTimeout(() => {
       if (session.helloed || ws.readyState !== 1) return;
@@ -181,7 +180,7 @@ export class ClientApiServer {
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
       void isBinary;
-      replyFlow.receive(bytes);
+      flow.receive(bytes);
     });
     ws.on('error', (err) => this.log.debug({ err }, 'client socket error'));
     ws.on('close', () => {
