@@ -14,20 +14,22 @@ export interface RawClose {
 }
 
 export class RawWs {
+  /** Frames received, except those over 64 KiB (only counted, so a test holds no gigabytes). */
   readonly frames: ServerFrame[] = [];
+  /** Every frame received, by type ('res', 'err', ...). */
+  readonly counts = new Map<string, number>();
   /** Resolves when the TCP socket is closed, with what the close frame said (if one came). */
   readonly closed: Promise<RawClose>;
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet parsed, as they came (joined only per whole frame). */
+  private chunks: Buffer[] = [];
+  private total = 0;
   private closeFrame: { code: number; reason: string } | undefined;
 
   private constructor(readonly socket: Socket) {
     this.closed = new Promise((resolve) => {
       socket.on('close', () => resolve({ code: this.closeFrame?.code, reason: this.closeFrame?.reason ?? '' }));
     });
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.parse();
-    });
+    socket.on('data', (d: Buffer) => this.push(d));
     socket.on('error', () => undefined);
   }
 
@@ -45,10 +47,7 @@ export class RawWs {
       throw new Error(`upgrade refused: ${head.text.split('\r\n')[0]}`);
     }
     const ws = new RawWs(socket);
-    if (head.rest.length > 0) {
-      ws.buf = head.rest;
-      ws.parse();
-    }
+    if (head.rest.length > 0) ws.push(head.rest);
     return ws;
   }
 
@@ -129,27 +128,55 @@ export class RawWs {
     this.socket.destroy();
   }
 
+  private push(d: Buffer): void {
+    this.chunks.push(d);
+    this.total += d.length;
+    this.parse();
+  }
+
+  /** The first `n` buffered bytes, removed from the buffer when `consume`. */
+  private bytes(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let i = 0;
+    while (filled < n) {
+      const c = this.chunks[i]!;
+      const take = Math.min(c.length, n - filled);
+      c.copy(out, filled, 0, take);
+      filled += take;
+      if (consume && take < c.length) this.chunks[i] = c.subarray(take);
+      else i++;
+    }
+    if (consume) {
+      this.chunks.splice(0, i);
+      this.total -= n;
+    }
+    return out;
+  }
+
   private parse(): void {
     for (;;) {
-      const b = this.buf;
-      if (b.length < 2) return;
-      const opcode = b[0]! & 0x0f;
-      let len = b[1]! & 0x7f;
+      if (this.total < 2) return;
+      const h = this.bytes(Math.min(10, this.total), false);
+      const opcode = h[0]! & 0x0f;
+      let len = h[1]! & 0x7f;
       let off = 2;
       if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
+        if (h.length < 4) return;
+        len = h.readUInt16BE(2);
         off = 4;
       } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
+        if (h.length < 10) return;
+        len = Number(h.readBigUInt64BE(2));
         off = 10;
       }
-      if (b.length < off + len) return;
-      const payload = b.subarray(off, off + len);
-      this.buf = b.subarray(off + len);
-      if (opcode === 0x2) this.frames.push(decodeServerFrame(payload));
-      else if (opcode === 0x8) {
+      if (this.total < off + len) return;
+      const payload = this.bytes(off + len, true).subarray(off);
+      if (opcode === 0x2) {
+        const frame = decodeServerFrame(payload);
+        this.counts.set(frame.t, (this.counts.get(frame.t) ?? 0) + 1);
+        if (payload.length <= 64 * 1024) this.frames.push(frame);
+      } else if (opcode === 0x8) {
         this.closeFrame = { code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString('utf8') };
       }
     }

@@ -58,16 +58,20 @@ export interface FlowSocket {
   resume(): void;
 }
 
-/** Before any reply on a socket was measured, each request in flight counts this much. */
-const INITIAL_REPLY_ESTIMATE_BYTES = 64 * 1024;
+/**
+ * Before any reply on a socket was measured, each request in flight counts the soft limit
+ * divided by this: that many requests go through before the first reply is seen.
+ */
+const INITIAL_WINDOW_REQUESTS = 16;
 /** The estimate never falls below this. */
 const MIN_REPLY_ESTIMATE_BYTES = 512;
 
 /**
  * Back-pressure for one socket's requests. Replies are produced asynchronously, so the bytes
  * a socket will owe are its unsent bytes plus the replies still being computed; the latter
- * are estimated per socket from the replies it got (the estimate jumps up to a large reply at
- * once and decays slowly). While unsent + inflight x estimate is at or over the soft limit,
+ * are estimated per socket from the replies it got (the estimate starts at 1/16 of the soft
+ * limit, jumps up to a large reply at once and decays by 1/8 of the difference per smaller
+ * one: about 50 small replies take it from 1 MiB to 1 KiB). While unsent + inflight x estimate is at or over the soft limit,
  * frames are queued (in order) instead of handled and the socket is paused, so the client's
  * further requests wait in its own buffers; when the sum falls below the limit the queue is
  * handled and the socket read again. The queue holds at most what was already read when the
@@ -77,7 +81,7 @@ export class ReplyFlow {
   private readonly queue: Uint8Array[] = [];
   private paused = false;
   private pumping = false;
-  private estimateBytes = INITIAL_REPLY_ESTIMATE_BYTES;
+  private estimateBytes: number;
 
   constructor(
     private readonly socket: FlowSocket,
@@ -85,7 +89,9 @@ export class ReplyFlow {
     private readonly inflight: () => number,
     private readonly handle: (frame: Uint8Array) => void,
     private readonly onPause: () => void,
-  ) {}
+  ) {
+    this.estimateBytes = Math.max(MIN_REPLY_ESTIMATE_BYTES, Math.floor(softBytes / INITIAL_WINDOW_REQUESTS));
+  }
 
   /** The bytes this socket is taken to owe its client now. */
   get owedBytes(): number {
@@ -109,7 +115,7 @@ export class ReplyFlow {
   /** A reply of `bytes` was queued on the socket. */
   replied(bytes: number): void {
     const e = this.estimateBytes;
-    this.estimateBytes = bytes >= e ? bytes : Math.max(MIN_REPLY_ESTIMATE_BYTES, e - Math.ceil((e - bytes) / 16));
+    this.estimateBytes = bytes >= e ? bytes : Math.max(MIN_REPLY_ESTIMATE_BYTES, e - Math.ceil((e - bytes) / 8));
   }
 
   /** Something changed (bytes flushed, a request finished): handle what may now be handled. */
