@@ -24,6 +24,22 @@ describe('daemon config', () => {
     expect(c.initialClusterState).toBe('new');
   });
 
+  it('has documented defaults for the client-port bounds and checks them', () => {
+    const c = run([]);
+    expect(c).toMatchObject({
+      maxTxnCompareKeys: 10_000,
+      clientHandshakeTimeoutMs: 10_000,
+      maxClientConnections: 0,
+      clientUnsentSoftBytes: 16 * 1024 * 1024,
+      clientUnsentHardBytes: 64 * 1024 * 1024,
+    });
+    expect(run(['--max-client-connections=5', '--client-handshake-timeout=500'])).toMatchObject({ maxClientConnections: 5, clientHandshakeTimeoutMs: 500 });
+    expect(run([], { CAIRN_MAX_TXN_COMPARE_KEYS: '500' }).maxTxnCompareKeys).toBe(500);
+    expect(() => run(['--client-unsent-soft-bytes=100', '--client-unsent-hard-bytes=10'])).toThrow(/--client-unsent-hard-bytes must be at least --client-unsent-soft-bytes/);
+    expect(() => run(['--client-handshake-timeout=0'])).toThrow(ConfigError);
+    expect(() => run(['--max-txn-compare-keys=0'])).toThrow(/at least 1/);
+  });
+
   it('reads the walkthrough YAML file verbatim', () => {
     const file = join(dir, 'node1.yaml');
     writeFileSync(

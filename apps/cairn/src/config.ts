@@ -37,6 +37,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'initial-cluster-state', kind: 'state', default: 'new', help: "'new' bootstraps a cluster, 'existing' joins or restarts a member of one" },
   { key: 'max-request-bytes', kind: 'int', default: String(1.5 * 1024 * 1024), help: 'largest client request accepted, in bytes' },
   { key: 'max-txn-ops', kind: 'int', default: '128', help: 'most operations allowed in one transaction' },
+  { key: 'max-txn-compare-keys', kind: 'int', default: '10000', help: 'most keys the compares of one transaction (nested ones included) may visit; a range compare counts every key in its range' },
+  { key: 'client-handshake-timeout', kind: 'int', default: '10000', help: 'milliseconds a client connection gets to finish its HTTP upgrade, and then to send its hello frame, before it is closed' },
+  { key: 'max-client-connections', kind: 'int', default: '0', help: 'most client connections open at once; more are refused with HTTP 503 (0: no limit)' },
+  { key: 'client-unsent-soft-bytes', kind: 'int', default: String(16 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which its requests stop being read until it drains' },
+  { key: 'client-unsent-hard-bytes', kind: 'int', default: String(64 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which it is closed (WebSocket close code 4429)' },
   { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
   { key: 'discovery', kind: 'string', help: 'bootstrap from a discovery token instead of initial-cluster: cairn://HOST:PORT/discovery/TOKEN (cairnctl discovery new)' },
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
@@ -77,6 +82,12 @@ export interface DaemonConfig {
   readonly initialClusterState: 'new' | 'existing';
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
+  readonly maxTxnCompareKeys: number;
+  readonly clientHandshakeTimeoutMs: number;
+  /** 0: no limit. */
+  readonly maxClientConnections: number;
+  readonly clientUnsentSoftBytes: number;
+  readonly clientUnsentHardBytes: number;
   readonly logLevel: string;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
@@ -274,6 +285,11 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     if (err instanceof RocksOptionError) throw new ConfigError(`--${err.message}`);
     throw err;
   }
+  const clientUnsentSoftBytes = positiveInt('client-unsent-soft-bytes', get('client-unsent-soft-bytes')!);
+  const clientUnsentHardBytes = positiveInt('client-unsent-hard-bytes', get('client-unsent-hard-bytes')!);
+  if (clientUnsentHardBytes < clientUnsentSoftBytes) {
+    throw new ConfigError('--client-unsent-hard-bytes must be at least --client-unsent-soft-bytes');
+  }
   const logLevel = get('log-level')!;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
   return {
@@ -289,6 +305,11 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     initialClusterState: state,
     maxRequestBytes: parseInt10('max-request-bytes', get('max-request-bytes')!),
     maxTxnOps,
+    maxTxnCompareKeys: positiveInt('max-txn-compare-keys', get('max-txn-compare-keys')!),
+    clientHandshakeTimeoutMs: positiveInt('client-handshake-timeout', get('client-handshake-timeout')!),
+    maxClientConnections: parseInt10('max-client-connections', get('max-client-connections')!),
+    clientUnsentSoftBytes,
+    clientUnsentHardBytes,
     logLevel,
     heartbeatIntervalMs,
     electionTimeoutMs,

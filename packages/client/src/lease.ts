@@ -94,7 +94,9 @@ export class KeepAliveHandle extends EventEmitter {
 
   private arm(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.renewNow(), ms);
+    // Node's timers hold at most 2^31 - 1 ms (longer ones fire after 1 ms); a very long TTL
+    // is simply renewed early, every 24.8 days.
+    this.timer = setTimeout(() => this.renewNow(), Math.min(ms, 2 ** 31 - 1));
   }
 
   private lose(err: CairnError): void {

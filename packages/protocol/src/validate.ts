@@ -132,13 +132,15 @@ export const deleteRangeRequest = object<t.DeleteRangeRequest>({
 const compareResult = oneOf<t.CompareResult>('equal', 'greater', 'less', 'not_equal');
 const compareTarget = oneOf<t.CompareTarget>('version', 'create', 'mod', 'value', 'lease');
 
+const compareHead = object<{ key: Uint8Array; rangeEnd?: Uint8Array; result: t.CompareResult; target: t.CompareTarget }>({
+  key: bytes,
+  rangeEnd: optional(bytes),
+  result: compareResult,
+  target: compareTarget,
+});
+
 export const compare: Decoder<t.Compare> = (v, p) => {
-  const head = object<{ key: Uint8Array; rangeEnd?: Uint8Array; result: t.CompareResult; target: t.CompareTarget }>({
-    key: bytes,
-    rangeEnd: optional(bytes),
-    result: compareResult,
-    target: compareTarget,
-  })(v, p);
+  const head = compareHead(v, p);
   const raw = (v as Record<string, unknown>)['value'];
   const value = head.target === 'value' ? bytes(raw, `${p}.value`) : int64(raw, `${p}.value`);
   return { ...head, value } as t.Compare;

@@ -100,7 +100,13 @@ function boundUrl(url: URL, addr: AddressInfo): string {
 }
 
 /** An HTTP(S) server for one listen URL, with the TLS settings of its side. */
-function makeServer(url: URL, tls: ResolvedTls | undefined, handler?: Parameters<typeof createServer>[1]): HttpServer | HttpsServer {
+function makeServer(
+  url: URL,
+  tls: ResolvedTls | undefined,
+  handler?: Parameters<typeof createServer>[1],
+  /** Bounds the TLS handshake (Node's default is 120 s). */
+  handshakeTimeoutMs?: number,
+): HttpServer | HttpsServer {
   const server =
     url.protocol === 'https:' && tls !== undefined
       ? createHttpsServer(
@@ -111,6 +117,7 @@ function makeServer(url: URL, tls: ResolvedTls | undefined, handler?: Parameters
             requestCert: tls.clientCertAuth,
             rejectUnauthorized: tls.clientCertAuth,
             minVersion: 'TLSv1.2',
+            ...(handshakeTimeoutMs !== undefined ? { handshakeTimeout: handshakeTimeoutMs } : {}),
           },
           handler,
         )
@@ -211,7 +218,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   let fatal: unknown;
   let accepting = true;
   const clientUrls: string[] = [];
-  const metricsBox: { m?: Metrics } = {};
+  const metricsBox: { m?: Metrics; connections?: () => number } = {};
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
   const m = (ref.member = await Member.open({
@@ -259,10 +266,22 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     storageMemoryBytes: () => backend.memoryBytes(),
     revision: () => m.revision,
     appliedIndex: () => m.appliedIndex,
+    clientConnections: () => metricsBox.connections?.() ?? 0,
   });
   metricsBox.m = metrics;
 
-  const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes };
+  const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes, maxTxnCompareKeys: cfg.maxTxnCompareKeys };
+  let lastCompareLogMs = -Infinity;
+  const compareKeysRefused = (): void => {
+    metrics.txnCompareKeysRefused();
+    const now = performance.now();
+    if (now - lastCompareLogMs < 10_000) return;
+    lastCompareLogMs = now;
+    log.info(
+      { maxTxnCompareKeys: cfg.maxTxnCompareKeys },
+      'refused a txn whose compares would visit too many keys; the client should compare fewer or narrower ranges, or raise --max-txn-compare-keys',
+    );
+  };
   const auth = new Authorizer(() => m.applier.auth, clock, cfg.authTokenTtlSeconds);
   const quota = new Quota(m, cfg.quotaBackendBytes, () => backend.sizeBytes());
   const hub = new WatchHub(
@@ -288,13 +307,16 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
       limits,
-      unary: unaryHandlers({ member: m, limits, auth, quota }),
+      unary: unaryHandlers({ member: m, limits, auth, quota, onCompareKeysRefused: compareKeysRefused }),
       streams,
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
     },
     log,
+    cfg.clientPort,
+    metrics,
   );
+  metricsBox.connections = () => api.connections;
   const handler = httpHandler({
     metrics,
     healthProblem: () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : m.leaderId === 0n ? 'no leader' : ''),
@@ -303,7 +325,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const clientServers: (HttpServer | HttpsServer)[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
-      const server = makeServer(url, cfg.tls, handler);
+      const server = makeServer(url, cfg.tls, handler, cfg.clientPort.handshakeTimeoutMs);
       // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
       server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
       api.attach(server);

@@ -19,13 +19,16 @@ import {
   Status,
   Txn,
   validate,
+  type Decoder,
+  type TxnRequest,
 } from '@cairn/protocol';
 import type { Member } from '../member.js';
 import { addsData } from '../apply/applier.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import { authHandlers } from './authHandlers.js';
 import { unary, type UnaryHandler } from './unary.js';
-import { checkKeyLimits, checkTxnLimits, type ApiLimits } from './limits.js';
+import { checkKeyLimits, checkTxnLimits, precheckTxnCompares, type ApiLimits } from './limits.js';
+import { checkCompareKeys } from '../mvcc/txnCheck.js';
 import type { Quota } from './quota.js';
 
 export type { UnaryHandler } from './unary.js';
@@ -35,10 +38,20 @@ export interface DispatchDeps {
   readonly limits: ApiLimits;
   readonly auth: Authorizer;
   readonly quota: Quota;
+  /** A txn was refused by maxTxnCompareKeys (for metrics). */
+  readonly onCompareKeysRefused?: () => void;
 }
 
+/** Txn params: the compares are counted before the (costlier) validation. */
+const txnDecoder =
+  (limits: ApiLimits): Decoder<TxnRequest> =>
+  (raw, path) => {
+    precheckTxnCompares(raw, limits);
+    return validate.txnRequest(raw, path);
+  };
+
 /** The unary methods a single member serves, keyed by the descriptors' method names. */
-export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
+export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefused }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
   return new Map<string, UnaryHandler>([
     unary(Range, validate.rangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
@@ -56,9 +69,15 @@ export function unaryHandlers({ member, limits, auth, quota }: DispatchDeps): Re
       auth.deleteRange(caller, req);
       return member.propose({ deleteRange: req });
     }),
-    unary(Txn, validate.txnRequest, (req, caller) => {
+    unary(Txn, txnDecoder(limits), (req, caller) => {
       checkTxnLimits(req, limits);
       auth.txn(caller, req);
+      try {
+        checkCompareKeys(member.applier.store.tree, req, limits.maxTxnCompareKeys);
+      } catch (err) {
+        onCompareKeysRefused?.();
+        throw err;
+      }
       if (addsData({ txn: req })) quota.check();
       return member.propose({ txn: req });
     }),

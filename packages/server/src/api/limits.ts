@@ -9,15 +9,22 @@ export interface ApiLimits {
   readonly maxTxnOps: number;
   /** Longest key accepted, in bytes. */
   readonly maxKeyBytes: number;
+  /**
+   * Most keys the compares of one txn (nested txns included) may visit; a range compare
+   * counts every key the index holds in its range.
+   */
+  readonly maxTxnCompareKeys: number;
 }
 
 export const DEFAULT_MAX_TXN_OPS = 128;
 export const DEFAULT_MAX_KEY_BYTES = 32 * 1024;
+export const DEFAULT_MAX_TXN_COMPARE_KEYS = 10_000;
 
 export const defaultLimits: ApiLimits = {
   maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
   maxTxnOps: DEFAULT_MAX_TXN_OPS,
   maxKeyBytes: DEFAULT_MAX_KEY_BYTES,
+  maxTxnCompareKeys: DEFAULT_MAX_TXN_COMPARE_KEYS,
 };
 
 export function checkRequestBytes(bytes: number, limits: ApiLimits): void {
@@ -51,5 +58,35 @@ function checkOps(ops: readonly RequestOp[], limits: ApiLimits): void {
     else if ('put' in op) checkKeyLimits(op.put.key, limits);
     else if ('deleteRange' in op) checkKeyLimits(op.deleteRange.key, limits, op.deleteRange.rangeEnd);
     else checkTxnLimits(op.txn, limits);
+  }
+}
+
+/**
+ * Counts the compares of a txn as it arrived (before it is decoded and validated, which costs
+ * a few microseconds per compare), nested txns of both branches included, and refuses more
+ * than maxTxnOps of them with too_many_ops. Anything malformed is left to the validator.
+ * Iterative, so deep nesting cannot overflow the stack here.
+ */
+export function precheckTxnCompares(raw: unknown, limits: ApiLimits): void {
+  let compares = 0;
+  const pending: unknown[] = [raw];
+  while (pending.length > 0) {
+    const t = pending.pop();
+    if (typeof t !== 'object' || t === null) continue;
+    const { compare, success, failure } = t as Record<string, unknown>;
+    if (Array.isArray(compare)) compares += compare.length;
+    if (compares > limits.maxTxnOps) {
+      throw new CairnError(
+        ErrorCode.TooManyOps,
+        `too many operations in txn request: more than ${limits.maxTxnOps} compares, nested txns included (--max-txn-ops)`,
+        { maxTxnOps: limits.maxTxnOps },
+      );
+    }
+    for (const branch of [success, failure]) {
+      if (!Array.isArray(branch)) continue;
+      for (const op of branch as unknown[]) {
+        if (typeof op === 'object' && op !== null && 'txn' in op) pending.push((op as { txn: unknown }).txn);
+      }
+    }
   }
 }

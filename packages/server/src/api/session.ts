@@ -41,7 +41,7 @@ const plannedStreams: ReadonlySet<string> = new Set([Watch.method, LeaseKeepAliv
  * out of `receive`: every failure becomes an `err` frame and the socket stays open.
  */
 export class Session {
-  private helloed = false;
+  private isHelloed = false;
   /**
    * Unary requests in flight, id -> a token unique to that request. A `close` frame removes
    * one (its answer is then dropped); the token keeps a late answer from being sent under a
@@ -61,6 +61,11 @@ export class Session {
     private readonly buffered: () => number = () => 0,
   ) {
     this.caller = certUser !== undefined ? { certUser } : {};
+  }
+
+  /** Whether the hello frame was received. */
+  get helloed(): boolean {
+    return this.isHelloed;
   }
 
   get inflightCount(): number {
@@ -91,13 +96,13 @@ export class Session {
           supported: [PROTOCOL_VERSION],
         });
       }
-      this.helloed = true;
+      this.isHelloed = true;
       if (frame.token !== undefined) this.caller.token = frame.token;
       const h = this.host;
       this.sink({ t: 'hello', version: PROTOCOL_VERSION, clusterId: h.clusterId, memberId: h.memberId, serverVersion: h.serverVersion });
       return;
     }
-    if (!this.helloed) throw new CairnError(ErrorCode.InvalidArgument, 'expected a hello frame first');
+    if (!this.isHelloed) throw new CairnError(ErrorCode.InvalidArgument, 'expected a hello frame first');
     switch (frame.t) {
       case 'req':
         this.request(frame.id, frame.method, frame.params, bytes);

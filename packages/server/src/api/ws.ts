@@ -13,6 +13,9 @@ export type RawData = Buffer | ArrayBuffer | Buffer[];
 export interface WsSocket extends EventEmitter {
   readonly readyState: 0 | 1 | 2 | 3;
   readonly bufferedAmount: number;
+  /** Stops reading the underlying socket (frames already read may still be emitted). */
+  pause(): void;
+  resume(): void;
   send(data: Uint8Array, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
+import { defaultClientPortLimits, type ClientPortLimits } from '../api/clientPort.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
 import { checkRocksMemory, defaultRocksMemory, RocksOptionError, type RocksMemoryOptions } from '../storage/rocks.js';
@@ -50,6 +51,16 @@ export interface CairnConfig {
   readonly maxTxnOps?: number | undefined;
   /** Default 32 KiB. */
   readonly maxKeyBytes?: number | undefined;
+  /** Most keys the compares of one txn may visit (range compares count their keys). Default 10,000. */
+  readonly maxTxnCompareKeys?: number | undefined;
+  /** A client connection must upgrade, then say hello, each within this. Default 10,000 ms. */
+  readonly clientHandshakeTimeoutMs?: number | undefined;
+  /** Most client WebSockets open at once; 0 or absent: no limit. */
+  readonly maxClientConnections?: number | undefined;
+  /** Unsent reply bytes past which a socket's requests stop being read. Default 16 MiB. */
+  readonly clientUnsentSoftBytes?: number | undefined;
+  /** Unsent reply bytes past which a socket is closed (code 4429). Default 64 MiB. */
+  readonly clientUnsentHardBytes?: number | undefined;
   /** Lifetime of an auth token in seconds (etcd's --auth-token-ttl). Default 300. */
   readonly authTokenTtlSeconds?: number | undefined;
   /** Backend size past which writes fail with no_space and NOSPACE is raised. 0 or absent: 2 GiB. */
@@ -93,6 +104,8 @@ export interface ResolvedConfig {
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly maxKeyBytes: number;
+  readonly maxTxnCompareKeys: number;
+  readonly clientPort: ClientPortLimits;
   readonly authTokenTtlSeconds: number;
   readonly quotaBackendBytes: number;
   readonly rocksdbMemory: RocksMemoryOptions;
@@ -195,6 +208,25 @@ function rocksMemory(c: CairnConfig): RocksMemoryOptions {
   }
 }
 
+function clientPortLimits(c: CairnConfig): ClientPortLimits {
+  const d = defaultClientPortLimits;
+  const maxConnections = c.maxClientConnections ?? 0;
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 0) {
+    throw new ConfigError(`max-client-connections must be a non-negative integer, got ${maxConnections}`);
+  }
+  const unsentSoftBytes = positive(c.clientUnsentSoftBytes, d.unsentSoftBytes, 'client-unsent-soft-bytes');
+  const unsentHardBytes = positive(c.clientUnsentHardBytes, Math.max(d.unsentHardBytes, unsentSoftBytes), 'client-unsent-hard-bytes');
+  if (unsentHardBytes < unsentSoftBytes) {
+    throw new ConfigError(`client-unsent-hard-bytes (${unsentHardBytes}) must be at least client-unsent-soft-bytes (${unsentSoftBytes})`);
+  }
+  return {
+    handshakeTimeoutMs: positive(c.clientHandshakeTimeoutMs, d.handshakeTimeoutMs, 'client-handshake-timeout'),
+    maxConnections,
+    unsentSoftBytes,
+    unsentHardBytes,
+  };
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const tls = resolveTls(c.tls, '');
@@ -227,6 +259,8 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     maxRequestBytes: positive(c.maxRequestBytes, defaultLimits.maxRequestBytes, 'max-request-bytes'),
     maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
     maxKeyBytes: positive(c.maxKeyBytes, defaultLimits.maxKeyBytes, 'max-key-bytes'),
+    maxTxnCompareKeys: positive(c.maxTxnCompareKeys, defaultLimits.maxTxnCompareKeys, 'max-txn-compare-keys'),
+    clientPort: clientPortLimits(c),
     authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     rocksdbMemory: rocksMemory(c),

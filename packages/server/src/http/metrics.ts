@@ -8,6 +8,8 @@ export interface MetricsSource {
   appliedIndex(): bigint;
   /** RocksDB's own memory accounting, by kind (memtables, block cache, ...). */
   storageMemoryBytes?(): Readonly<Record<string, number>>;
+  /** Client WebSockets open now (absent: not reported). */
+  clientConnections?(): number;
 }
 
 /**
@@ -20,6 +22,9 @@ export class Metrics implements MemberObserver {
   private readonly applyDuration: Histogram;
   private readonly commitDuration: Histogram;
   private readonly batchEntries: Histogram;
+  private readonly clientRefusals: Counter<'reason'>;
+  private readonly clientPauses: Counter;
+  private readonly txnCompareRefusals: Counter;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -67,6 +72,33 @@ export class Metrics implements MemberObserver {
         },
       });
     }
+    this.clientRefusals = new Counter({
+      name: 'cairn_server_client_connections_refused_total',
+      help: 'Client connections refused or closed by a client-port bound, by reason (connection_limit, upgrade_timeout, handshake_timeout, unsent_bytes).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.clientPauses = new Counter({
+      name: 'cairn_server_client_socket_pauses_total',
+      help: 'Times a client socket stopped being read because its unsent replies passed --client-unsent-soft-bytes.',
+      registers,
+    });
+    this.txnCompareRefusals = new Counter({
+      name: 'cairn_server_txn_compare_keys_refused_total',
+      help: 'Txns refused because their compares would visit more than --max-txn-compare-keys keys.',
+      registers,
+    });
+    if (source.clientConnections !== undefined) {
+      const connections = source.clientConnections.bind(source);
+      new Gauge({
+        name: 'cairn_server_client_connections',
+        help: 'Client WebSockets open now.',
+        registers,
+        collect() {
+          this.set(connections());
+        },
+      });
+    }
     new Gauge({
       name: 'cairn_mvcc_current_revision',
       help: 'The store revision.',
@@ -96,6 +128,19 @@ export class Metrics implements MemberObserver {
   committed(seconds: number, entries: number): void {
     this.commitDuration.observe(seconds);
     this.batchEntries.observe(entries);
+  }
+
+  /** A client-port bound refused or closed a connection. */
+  refused(reason: string): void {
+    this.clientRefusals.inc({ reason });
+  }
+
+  paused(): void {
+    this.clientPauses.inc();
+  }
+
+  txnCompareKeysRefused(): void {
+    this.txnCompareRefusals.inc();
   }
 
   text(): Promise<string> {

@@ -71,6 +71,16 @@ export class KeyTree {
     });
   }
 
+  /** Number of keys in [start, end) (`end` undefined: to the end of the keyspace), without visiting them. */
+  countInRange(start: string, end: string | undefined): number {
+    if (this.bulk !== undefined) {
+      let n = 0;
+      this.forEachInRange(start, end, () => void n++);
+      return n;
+    }
+    return this.sorted.countInRange(start, end);
+  }
+
   /** Every key in order (compaction walks all of them). */
   keys(): string[] {
     return this.sorted.toArray();

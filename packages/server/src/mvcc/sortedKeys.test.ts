@@ -31,6 +31,10 @@ describe('SortedKeys', () => {
             const got: string[] = [];
             s.forEachFrom(o.from, (k) => (got.push(k), got.length < 5));
             expect(got).toEqual(model.filter((k) => k >= o.from).slice(0, 5));
+            const end = o.from + 'b';
+            expect(s.countInRange(o.from, end)).toBe(model.filter((k) => k >= o.from && k < end).length);
+            expect(s.countInRange(o.from, undefined)).toBe(model.filter((k) => k >= o.from).length);
+            expect(s.countInRange(end, o.from)).toBe(0);
           }
         }
         expect(s.toArray()).toEqual(model);

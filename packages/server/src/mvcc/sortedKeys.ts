@@ -80,6 +80,19 @@ export class SortedKeys {
     }
   }
 
+  /** Number of keys k with start <= k < end (end undefined: no upper bound), by binary search. */
+  countInRange(start: string, end: string | undefined): number {
+    const below = (key: string | undefined): number => {
+      if (key === undefined) return this.count;
+      const ci = this.chunkFor(key);
+      let n = 0;
+      for (let i = 0; i < ci; i++) n += this.chunks[i]!.length;
+      return n + lowerBound(this.chunks[ci]!, key);
+    };
+    if (end !== undefined && end <= start) return 0;
+    return below(end) - below(start);
+  }
+
   /** Every key in order. */
   toArray(): string[] {
     const out: string[] = [];

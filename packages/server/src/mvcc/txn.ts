@@ -1,4 +1,5 @@
 import type { Compare, KeyValue, RequestOp, TxnRequest } from '@cairn/protocol';
+import type { Rev } from './revision.js';
 import type { RangeResult } from './range.js';
 import type { DeleteResult, PutResult, WriteTxn } from './writeTxn.js';
 
@@ -56,17 +57,48 @@ const ABSENT: KeyValue = {
   lease: 0n,
 };
 
+/** Records read from the backend at once when a compare needs values or leases. */
+const COMPARE_READ_BATCH = 64;
+
 /**
  * A compare over a single key or a range holds if it holds for every key in it. Over no key
  * at all, a value compare fails (a missing value is not an empty one) and the others compare
  * against zero (version 0, create 0, mod 0, lease 0), as in etcd.
+ *
+ * Cost: the keys are walked in the index and the walk stops at the first key that fails.
+ * Version, create and mod compares of a key's newest change are answered from the index
+ * alone; value and lease compares (and older changes) read the records, in batches.
  */
 export function compareHolds(txn: WriteTxn, c: Compare): boolean {
-  const req = c.rangeEnd === undefined ? { key: c.key } : { key: c.key, rangeEnd: c.rangeEnd };
-  const { kvs } = txn.range(req);
-  if (kvs.length === 0) return c.target === 'value' ? false : holds(c, ABSENT);
-  for (const kv of kvs) if (!holds(c, kv)) return false;
-  return true;
+  let any = false;
+  let ok = true;
+  const fromIndex = c.target === 'version' || c.target === 'create' || c.target === 'mod';
+  let batch: Rev[] = [];
+  const flush = (): boolean => {
+    const kvs = txn.readKvs(batch);
+    batch = [];
+    for (const kv of kvs) if (!holds(c, kv)) return false;
+    return true;
+  };
+  txn.forEachVisible(c.key, c.rangeEnd, (ki, rev) => {
+    any = true;
+    if (fromIndex && ki.live && rev.main === ki.modified.main && rev.sub === ki.modified.sub) {
+      const gen = ki.currentGeneration;
+      ok = holdsNumber(c, c.target === 'version' ? gen.ver : c.target === 'create' ? gen.created : rev.main);
+      return ok;
+    }
+    batch.push(rev);
+    if (batch.length >= COMPARE_READ_BATCH) ok = flush();
+    return ok;
+  });
+  if (ok && batch.length > 0) ok = flush();
+  if (!any) return c.target === 'value' ? false : holds(c, ABSENT);
+  return ok;
+}
+
+function holdsNumber(c: Compare, n: number): boolean {
+  if (c.target === 'value') return false;
+  return result(c, cmp(BigInt(n), c.value));
 }
 
 function holds(c: Compare, kv: KeyValue): boolean {
@@ -88,6 +120,10 @@ function holds(c: Compare, kv: KeyValue): boolean {
       d = cmp(kv.lease, c.value);
       break;
   }
+  return result(c, d);
+}
+
+function result(c: Compare, d: number): boolean {
   switch (c.result) {
     case 'equal':
       return d === 0;

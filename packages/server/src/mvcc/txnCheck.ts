@@ -1,6 +1,6 @@
-import { CairnError, ErrorCode, type RequestOp } from '@cairn/protocol';
+import { CairnError, ErrorCode, type RequestOp, type TxnRequest } from '@cairn/protocol';
 import { keyBounds, type KeyBounds } from './range.js';
-import { keyString } from './keyTree.js';
+import { keyString, type KeyTree } from './keyTree.js';
 
 /** Number of operations in a txn branch list, nested txns' ops (both branches) included. */
 export function countOps(ops: readonly RequestOp[]): number {
@@ -66,4 +66,41 @@ function collect(ops: readonly RequestOp[]): Writes {
     puts.add(k);
   }
   return { puts, dels };
+}
+
+/**
+ * An upper bound on the keys the compares of `txn` visit, counted in `tree` (the index, as it
+ * is now): every compare of the txn and of every txn nested in either branch, a single-key
+ * compare as 1 and a range compare as the keys the index holds in its range (at least 1).
+ * Costs a binary search per compare, whatever the ranges hold.
+ */
+export function compareKeysUpperBound(tree: KeyTree, txn: TxnRequest): number {
+  let total = 0;
+  const pending: TxnRequest[] = [txn];
+  while (pending.length > 0) {
+    const t = pending.pop()!;
+    for (const c of t.compare) {
+      const b = keyBounds(c.key, c.rangeEnd);
+      total += b.single ? 1 : Math.max(1, tree.countInRange(b.start, b.end));
+    }
+    for (const op of t.success) if ('txn' in op) pending.push(op.txn);
+    for (const op of t.failure) if ('txn' in op) pending.push(op.txn);
+  }
+  return total;
+}
+
+/**
+ * Refuses a txn whose compares could visit more than `maxCompareKeys` keys (too_many_ops,
+ * with the limit and the count in the details). Checked where the request enters, before
+ * it is proposed: the applier stays free of member-local settings.
+ */
+export function checkCompareKeys(tree: KeyTree, txn: TxnRequest, maxCompareKeys: number): void {
+  const n = compareKeysUpperBound(tree, txn);
+  if (n > maxCompareKeys) {
+    throw new CairnError(
+      ErrorCode.TooManyOps,
+      `too many keys to compare: this txn's compares would visit more than ${maxCompareKeys} keys (--max-txn-compare-keys); compare fewer or narrower ranges`,
+      { maxTxnCompareKeys: maxCompareKeys, compareKeys: n },
+    );
+  }
 }

@@ -71,6 +71,25 @@ export class WriteTxn {
     return range(this.t, req, this.readRevision, this.t.compactRevision);
   }
 
+  /**
+   * The keys of [key, rangeEnd) that exist at this txn's read revision, in key order, each
+   * with the revision of its visible value; `visit` returning false stops. Nothing is read
+   * from the backend.
+   */
+  forEachVisible(key: Uint8Array, rangeEnd: Uint8Array | undefined, visit: (ki: KeyIndex, rev: Rev) => boolean | void): void {
+    const at = this.readRevision;
+    forEachKey(this.t.tree, keyBounds(key, rangeEnd), (ki) => {
+      const r = ki.get(at);
+      if (r === undefined) return true;
+      return visit(ki, r);
+    });
+  }
+
+  /** The KeyValues stored at these revisions (see WriteTarget.readKvs). */
+  readKvs(revs: readonly Rev[]): KeyValue[] {
+    return this.t.readKvs(revs);
+  }
+
   /** The live KeyValue of a key at the txn's newest state. */
   private latest(ki: KeyIndex | undefined): KeyValue | undefined {
     if (ki === undefined || !ki.live) return undefined;
