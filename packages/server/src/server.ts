@@ -279,6 +279,10 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
   );
   m.onReset(() => hub.resync());
+  m.onAuthChange(() => {
+    const ended = hub.recheckAuth();
+    if (ended > 0) log.info({ watches: ended }, 'auth changed: ended watches whose user may no longer read their range');
+  });
   const streams = new Map(memberStreams(m, hub, limits, auth));
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(
