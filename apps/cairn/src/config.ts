@@ -43,6 +43,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
   { key: 'quota-backend-bytes', kind: 'int', default: '0', help: 'raise a NOSPACE alarm and refuse writes when the backend size exceeds this many bytes (0: 2 GiB)' },
   { key: 'auth-token-ttl', kind: 'int', default: '300', help: 'lifetime of an auth token, in seconds' },
+  { key: 'auth-login-free-failures', kind: 'int', default: '5', help: 'failed logins per user and per remote address before further ones are refused for a backoff (too_many_requests)' },
+  { key: 'auth-login-max-delay', kind: 'int', default: '30000', help: 'longest backoff after failed logins, in milliseconds (it starts at 1 s and doubles)' },
+  { key: 'cors', kind: 'string', default: '', help: "comma-separated origins of browser pages allowed on the client port ('*' for any); default: requests without Origin and same-origin only" },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
   { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
   { key: 'key-file', kind: 'string', help: 'path to the client server TLS key file' },
@@ -81,6 +84,10 @@ export interface DaemonConfig {
   /** 0: the default (2 GiB). */
   readonly quotaBackendBytes: number;
   readonly authTokenTtlSeconds: number;
+  readonly authLoginFreeFailures: number;
+  readonly authLoginMaxDelayMs: number;
+  /** --cors, split on commas; empty: no cross-origin page allowed. */
+  readonly cors: string[];
   readonly tls: TlsSettings | undefined;
   /** Parsed and checked; applies to the peer transport once it exists. */
   readonly peerTls: TlsSettings | undefined;
@@ -282,9 +289,30 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
     quotaBackendBytes: parseInt10('quota-backend-bytes', get('quota-backend-bytes')!),
     authTokenTtlSeconds: positiveInt('auth-token-ttl', get('auth-token-ttl')!),
+    authLoginFreeFailures: positiveInt('auth-login-free-failures', get('auth-login-free-failures')!),
+    authLoginMaxDelayMs: positiveInt('auth-login-max-delay', get('auth-login-max-delay')!),
+    cors: corsSetting(get('cors')!),
     tls,
     peerTls,
   };
+}
+
+/** `--cors`: '*' or http(s) origins, comma-separated. */
+function corsSetting(text: string): string[] {
+  const list = text.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const o of list) {
+    if (o === '*') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(o);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(`--cors: ${JSON.stringify(o)} is not an origin like https://console.example.com (or '*')`);
+    }
+  }
+  return list;
 }
 
 /** `--discovery`: a well-formed token URL, and the only way this member bootstraps. */

@@ -34,9 +34,9 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
   // Read at each call: a snapshot install replaces the store().
   const store = (): AuthStore => member.applier.auth;
   return [
-    unary(Authenticate, validate.authenticateRequest, async (req) => ({
+    unary(Authenticate, validate.authenticateRequest, async (req, caller) => ({
       header: member.header(),
-      token: await auth.authenticate(req.name, req.password),
+      token: await auth.authenticate(req.name, req.password, caller.remoteAddress),
     })),
     unary(AuthStatus, validate.emptyRequest, () => ({ header: member.header(), enabled: store().enabled, authRevision: store().revision })),
     unary(AuthEnable, validate.emptyRequest, (_req, caller) => {

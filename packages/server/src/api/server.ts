@@ -6,6 +6,7 @@ import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, ErrorCode, type ServerFrame } fro
 import { WebSocketServer, type WsSocket as WebSocket } from './ws.js';
 import type { Logger } from 'pino';
 import { Session, type SessionHost } from './session.js';
+import { OriginPolicy } from './origin.js';
 
 /**
  * The client API on an HTTP server: any upgrade request (whatever the path) becomes a
@@ -18,6 +19,8 @@ export class ClientApiServer {
   constructor(
     private readonly host: SessionHost,
     private readonly log: Logger,
+    /** Which browser pages may open a socket (--cors); default: no Origin or same-origin. */
+    private readonly origins: OriginPolicy = new OriginPolicy(),
   ) {}
 
   /** Routes the HTTP server's upgrade requests here. */
@@ -28,11 +31,16 @@ export class ClientApiServer {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, certUser(req)));
+      if (!this.origins.allows(req)) {
+        refusedOrigin(this.log, req);
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, certUser(req), req.socket.remoteAddress));
     });
   }
 
-  private connection(ws: WebSocket, user: string | undefined): void {
+  private connection(ws: WebSocket, user: string | undefined, remoteAddress: string | undefined): void {
     const sink = (frame: ServerFrame): void => {
       if (ws.readyState !== 1) return;
       let bytes: Uint8Array;
@@ -46,7 +54,7 @@ export class ClientApiServer {
       }
       ws.send(bytes);
     };
-    const session = new Session(this.host, sink, user, () => ws.bufferedAmount);
+    const session = new Session(this.host, sink, user, () => ws.bufferedAmount, remoteAddress);
     this.sessions.set(ws, session);
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -81,6 +89,27 @@ export class ClientApiServer {
     for (const ws of this.sessions.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+const originLogged = new Map<string, number>();
+const ORIGIN_LOG_EVERY_MS = 60_000;
+
+/**
+ * A request from a page of a foreign origin was refused: say which, and what to do. Once a
+ * minute per origin at most, so that a page retrying in a loop cannot flood the log.
+ */
+export function refusedOrigin(log: Logger, req: IncomingMessage): void {
+  const origin = String(req.headers.origin);
+  const now = Date.now();
+  const last = originLogged.get(origin);
+  if (last !== undefined && now - last < ORIGIN_LOG_EVERY_MS) return;
+  originLogged.delete(origin);
+  originLogged.set(origin, now);
+  if (originLogged.size > 1000) originLogged.delete(originLogged.keys().next().value!);
+  log.warn(
+    { origin: req.headers.origin, remote: req.socket.remoteAddress, path: req.url },
+    'refused a request from a browser page of another origin (HTTP 403); to allow that page, add its origin to --cors',
+  );
 }
 
 /**

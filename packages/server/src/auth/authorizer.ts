@@ -7,6 +7,7 @@ import {
   type TxnRequest,
 } from '@cairn/protocol';
 import type { Clock } from '../clock.js';
+import type { LoginThrottle } from './loginThrottle.js';
 import { verifyPassword } from './password.js';
 import type { AuthStore } from './store.js';
 import { issueToken, readToken } from './token.js';
@@ -27,6 +28,8 @@ export interface Caller {
   token?: string;
   /** The common name of a verified client certificate (with --client-cert-auth). */
   readonly certUser?: string;
+  /** The socket's remote address (failed logins are slowed down per address). */
+  readonly remoteAddress?: string;
 }
 
 /** etcd's default --auth-token-ttl. */
@@ -43,6 +46,8 @@ export class Authorizer {
     private readonly storeOf: () => AuthStore,
     private readonly clock: Clock,
     private readonly tokenTtlSeconds: number = DEFAULT_AUTH_TOKEN_TTL_SECONDS,
+    /** Slows down failed logins; none: every attempt is checked at once. */
+    private readonly throttle?: LoginThrottle,
   ) {}
 
   private get store(): AuthStore {
@@ -53,13 +58,22 @@ export class Authorizer {
     return this.store.enabled;
   }
 
-  /** Checks the password and issues a token; AuthFailed for a wrong user or password. */
-  async authenticate(name: string, password: string): Promise<string> {
+  /**
+   * Checks the password and issues a token; AuthFailed for a wrong user or password,
+   * TooManyRequests (with details.retryAfterMs) while this user or address is slowed down.
+   */
+  async authenticate(name: string, password: string, remoteAddress = 'unknown'): Promise<string> {
     if (!this.store.enabled) throw new CairnError(ErrorCode.AuthNotEnabled);
+    const attempt = await this.throttle?.admit(name, remoteAddress);
     // The revision before checking: should the password change while scrypt runs, the token
     // predates the change and is refused.
     const revision = this.store.revision;
-    const ok = await verifyPassword(password, this.store.user(name)?.passwordHash);
+    let ok = false;
+    try {
+      ok = await verifyPassword(password, this.store.user(name)?.passwordHash);
+    } finally {
+      attempt?.done(ok);
+    }
     // Re-read after the await: the user may have gone, or auth been disabled, meanwhile.
     const secret = this.store.secret;
     if (!ok || this.store.user(name) === undefined) throw new CairnError(ErrorCode.AuthFailed);

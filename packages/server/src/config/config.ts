@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
+import { DEFAULT_LOGIN_FREE_FAILURES, DEFAULT_LOGIN_MAX_DELAY_MS } from '../auth/loginThrottle.js';
+import { normalizeOrigin } from '../api/origin.js';
 
 /** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
 export interface TlsConfig {
@@ -51,6 +53,16 @@ export interface CairnConfig {
   readonly maxKeyBytes?: number | undefined;
   /** Lifetime of an auth token in seconds (etcd's --auth-token-ttl). Default 300. */
   readonly authTokenTtlSeconds?: number | undefined;
+  /**
+   * Origins of browser pages allowed to use the client port (etcd's --cors): exact
+   * 'scheme://host[:port]' entries, or '*' for any. Default: none (requests without an Origin
+   * header and same-origin ones only).
+   */
+  readonly cors?: readonly string[] | undefined;
+  /** Failed logins per user and per address before they are slowed down. Default 5. */
+  readonly authLoginFreeFailures?: number | undefined;
+  /** The longest a failed-login backoff gets, in ms. Default 30000. */
+  readonly authLoginMaxDelayMs?: number | undefined;
   /** Backend size past which writes fail with no_space and NOSPACE is raised. 0 or absent: 2 GiB. */
   readonly quotaBackendBytes?: number | undefined;
   /** Client TLS: needed for https:// listen-client-urls. */
@@ -89,6 +101,8 @@ export interface ResolvedConfig {
   readonly maxTxnOps: number;
   readonly maxKeyBytes: number;
   readonly authTokenTtlSeconds: number;
+  readonly cors: readonly string[];
+  readonly loginThrottle: { readonly freeFailures: number; readonly maxDelayMs: number; readonly baseDelayMs: number };
   readonly quotaBackendBytes: number;
   readonly tls: ResolvedTls | undefined;
   readonly peerTls: ResolvedTls | undefined;
@@ -177,6 +191,28 @@ export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): Reso
   };
 }
 
+/** --cors entries, each checked to be '*' or an http(s) origin. */
+function corsList(list: readonly string[]): string[] {
+  return list.map((o) => {
+    if (o === '*') return o;
+    try {
+      return normalizeOrigin(o);
+    } catch {
+      throw new ConfigError(`cors: ${JSON.stringify(o)} is not an origin (scheme://host[:port]) or '*'`);
+    }
+  });
+}
+
+function loginThrottle(c: CairnConfig): ResolvedConfig['loginThrottle'] {
+  const maxDelayMs = positive(c.authLoginMaxDelayMs, DEFAULT_LOGIN_MAX_DELAY_MS, 'auth-login-max-delay');
+  return {
+    freeFailures: positive(c.authLoginFreeFailures, DEFAULT_LOGIN_FREE_FAILURES, 'auth-login-free-failures'),
+    maxDelayMs,
+    // The first step: a second, or the maximum if that is shorter.
+    baseDelayMs: Math.min(1000, maxDelayMs),
+  };
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const tls = resolveTls(c.tls, '');
@@ -210,6 +246,8 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
     maxKeyBytes: positive(c.maxKeyBytes, defaultLimits.maxKeyBytes, 'max-key-bytes'),
     authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
+    cors: corsList(c.cors ?? []),
+    loginThrottle: loginThrottle(c),
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     tls,
     peerTls,
