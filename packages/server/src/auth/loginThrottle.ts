@@ -104,11 +104,19 @@ export class LoginThrottle {
    */
   async admit(user: string, address: string): Promise<LoginAttempt> {
     const a = this.address(address);
+    let woken = false;
     for (;;) {
-      this.refuseIfBlocked(user, address, a);
+      try {
+        this.refuseIfBlocked(user, address, a);
+      } catch (err) {
+        // Woken for a slot it will not use: hand it on, so that the line keeps moving.
+        if (woken) a.queue.shift()?.();
+        throw err;
+      }
       if (a.inflight < this.concurrent) break;
       if (a.queue.length >= this.queueMax) throw tooMany(this.baseMs, 'too many logins at once from this address');
       await new Promise<void>((resolve) => a.queue.push(resolve));
+      woken = true;
     }
     a.inflight++;
     let finished = false;
