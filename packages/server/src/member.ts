@@ -429,6 +429,15 @@ export class Member implements Proposer {
     const t0 = now();
     const outcome = this.applierRef.apply(index, p.request, e.term, p.auth);
     this.o.observer?.applied?.(now() - t0);
+    if (!outcome.ok && p.auth !== undefined && p.origin === this.memberId && p.auth.authRevision !== this.applierRef.auth.revision) {
+      const code = outcome.error.code;
+      if (code === ErrorCode.PermissionDenied || code === ErrorCode.UserEmpty) {
+        this.log.info(
+          { user: p.auth.user, checkedAtAuthRevision: p.auth.authRevision.toString(), authRevision: this.applierRef.auth.revision.toString(), index: index.toString() },
+          'request refused at apply: its permission changed between the check and the log (re-checked as etcd does)',
+        );
+      }
+    }
     if (outcome.ok && 'members' in outcome.response) this.updatePeers();
     this.answer(p.origin, p.seq, outcome);
   }
