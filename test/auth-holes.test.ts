@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeServerFrame, encodeFrame, PROTOCOL_VERSION, type ServerFrame } from '@cairn/protocol';
 import { CairnClient, ErrorCode, type CairnError } from '@cairn/client';
 import { ROOT, singleMember, waitFor, type Member } from './support/process.js';
+import { TestCluster } from './support/cluster.js';
 
 // The `ws` package the client library uses (the test package has no dependency of its own).
 interface RawWs {
@@ -270,6 +271,73 @@ describe('11: auth re-checked at apply', () => {
     expect(member.log).toMatch(/"user":"admin2".*request refused at apply/);
     console.log(`auth re-check at apply: rounds ${outcomes.length}, outcomes ${outcomes.join(',')}`);
   });
+});
+
+describe('11: auth re-checked at apply, on a 3-member cluster', () => {
+  it('writes checked by a follower that has not yet applied a revoke are refused at apply on every member', async () => {
+    const cluster = await TestCluster.create({ size: 3 });
+    const opened: CairnClient[] = [];
+    const open = (i: number, username: string, password: string): CairnClient => {
+      const c = new CairnClient({ endpoints: [cluster.endpoints[i]!], username, password, dialTimeoutMs: 5000, requestTimeoutMs: 15_000 });
+      opened.push(c);
+      return c;
+    };
+    try {
+      await cluster.start();
+      const leader = await cluster.leader();
+      const follower = (leader + 1) % 3;
+      const setup = cluster.client([leader]);
+      await setup.auth.roleAdd('root');
+      await setup.auth.userAdd('root', 'rootpw');
+      await setup.auth.userGrantRole('root', 'root');
+      await setup.auth.roleAdd('x');
+      await setup.auth.roleGrantPermission('x', 'readwrite', 'x/', { prefix: true });
+      await setup.auth.userAdd('writer', 'writerpw');
+      await setup.auth.userGrantRole('writer', 'x');
+      await setup.auth.enable();
+      const rootAtLeader = open(leader, 'root', 'rootpw');
+      const writer = open(follower, 'writer', 'writerpw');
+      await writer.kv.put('x/first', '1');
+      // 16 writers through the follower, each putting until it is refused (bounded).
+      const ok: bigint[] = [];
+      const refused: string[] = [];
+      let stop = false;
+      const writers = Array.from({ length: 16 }, async (_, w) => {
+        for (let j = 0; j < 2000 && !stop; j++) {
+          try {
+            ok.push((await writer.kv.put(`x/${w}/${j}`, 'v')).header.revision);
+          } catch (err) {
+            refused.push((err as CairnError).code);
+            return;
+          }
+        }
+      });
+      await waitFor('writes to flow through the follower', () => ok.length >= 50, 20_000, 10);
+      const revoke = await rootAtLeader.auth.userRevokeRole('writer', 'x');
+      // The revoke was applied when the store was at this revision: nothing the writer lost
+      // permission for may be at a later one.
+      const revokedAt = revoke.header.revision;
+      await Promise.race([Promise.all(writers), new Promise((r) => setTimeout(r, 20_000))]);
+      stop = true;
+      await Promise.all(writers);
+      const late = ok.filter((r) => r > revokedAt);
+      expect(late, `writes applied after the revoke at revision ${revokedAt}`).toEqual([]);
+      expect(refused.every((c) => c === ErrorCode.PermissionDenied), refused.join(',')).toBe(true);
+      // Every member holds the same keys.
+      const roots = [0, 1, 2].map((i) => open(i, 'root', 'rootpw'));
+      let counts: number[] = [];
+      await waitFor('every member to hold the same keys', async () => {
+        counts = await Promise.all(roots.map(async (c) => (await c.kv.getPrefix('x/', { serializable: true })).length));
+        return counts.every((n) => n === counts[0]);
+      }, 20_000, 100);
+      expect(counts[0]).toBe(ok.length + 1);
+      const atApply = (cluster.members[follower]!.log.match(/request refused at apply/g) ?? []).length;
+      console.log(`cluster re-check at apply: ${ok.length} writes before the revoke (revision ${revokedAt}), ${refused.length} refused, of which ${atApply} at apply on the follower; keys per member ${counts.join('/')}`);
+    } finally {
+      for (const c of opened) c.close();
+      await cluster.cleanup();
+    }
+  }, 180_000);
 });
 
 /** One HTTP upgrade to the client port with these headers: its status (101 when accepted). */

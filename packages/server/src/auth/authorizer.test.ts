@@ -84,7 +84,7 @@ describe('authorizer', () => {
     expect(code(() => auth.txn(caller, txn))).toBe(ErrorCode.PermissionDenied);
     expect(code(() => auth.watch(caller, b('k'), undefined))).toBeUndefined();
     expect(code(() => auth.watch(caller, b('k'), b('l')))).toBe(ErrorCode.PermissionDenied);
-    expect(code(() => auth.leaseRevoke(caller, [b('k')]))).toBe(ErrorCode.PermissionDenied);
+    expect(code(() => auth.leaseRevoke(caller, undefined, [b('k')]))).toBe(ErrorCode.PermissionDenied);
     // A password change logs out tokens issued before it.
     const root = await auth.authenticate('root', 'rootpw');
     expect(auth.user({ token: root })).toBe('root');
