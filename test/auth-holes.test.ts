@@ -102,7 +102,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 let member: Member;
