@@ -88,7 +88,14 @@ describe('daemon config', () => {
       [['--client-cert-auth', '--cert-file=x', '--key-file=y'], /needs --trusted-ca-file/],
       [['--auth-token-ttl=0'], /at least 1/],
       [['--max-txn-ops=lots'], /non-negative integer/],
+      [['--cors=ftp://x.example.com'], /--cors: "ftp:\/\/x.example.com" is not an origin/],
+      [['--cors=evil'], /--cors: "evil" is not an origin/],
+      [['--auth-login-max-delay=0'], /at least 1/],
+      [['--auth-login-free-failures=0'], /at least 1/],
     ];
+    expect(run(['--cors=http://a.example.com, *']).cors).toEqual(['http://a.example.com', '*']);
+    expect(run([]).cors).toEqual([]);
+    expect(run([], { CAIRN_CORS: 'https://b.example.com' }).cors).toEqual(['https://b.example.com']);
     for (const [argv, msg] of bad) expect(() => run(argv), argv.join(' ')).toThrow(msg);
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'name: x\nsnapshot-cuont: 5\n');

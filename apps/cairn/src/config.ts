@@ -51,6 +51,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'rocksdb-block-cache-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES), help: 'RocksDB block cache capacity in bytes (0: no block cache)' },
   { key: 'rocksdb-memtable-budget-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES), help: 'RocksDB memtable budget in bytes: each memtable is a quarter, at most 1.5x in memory' },
   { key: 'auth-token-ttl', kind: 'int', default: '300', help: 'lifetime of an auth token, in seconds' },
+  { key: 'auth-login-free-failures', kind: 'int', default: '5', help: 'failed logins per user and per remote address before further ones are refused for a backoff (too_many_requests)' },
+  { key: 'auth-login-max-delay', kind: 'int', default: '30000', help: 'longest backoff after failed logins, in milliseconds (it starts at 1 s and doubles)' },
+  { key: 'cors', kind: 'string', default: '', help: "comma-separated origins of browser pages allowed on the client port ('*' for any); default: requests without Origin and same-origin only" },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
   { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
   { key: 'key-file', kind: 'string', help: 'path to the client server TLS key file' },
@@ -97,6 +100,10 @@ export interface DaemonConfig {
   readonly rocksdbBlockCacheBytes: number;
   readonly rocksdbMemtableBudgetBytes: number;
   readonly authTokenTtlSeconds: number;
+  readonly authLoginFreeFailures: number;
+  readonly authLoginMaxDelayMs: number;
+  /** --cors, split on commas; empty: no cross-origin page allowed. */
+  readonly cors: string[];
   readonly tls: TlsSettings | undefined;
   /** Parsed and checked; applies to the peer transport once it exists. */
   readonly peerTls: TlsSettings | undefined;
@@ -318,9 +325,30 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     rocksdbBlockCacheBytes,
     rocksdbMemtableBudgetBytes,
     authTokenTtlSeconds: positiveInt('auth-token-ttl', get('auth-token-ttl')!),
+    authLoginFreeFailures: positiveInt('auth-login-free-failures', get('auth-login-free-failures')!),
+    authLoginMaxDelayMs: positiveInt('auth-login-max-delay', get('auth-login-max-delay')!),
+    cors: corsSetting(get('cors')!),
     tls,
     peerTls,
   };
+}
+
+/** `--cors`: '*' or http(s) origins, comma-separated. */
+function corsSetting(text: string): string[] {
+  const list = text.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const o of list) {
+    if (o === '*') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(o);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(`--cors: ${JSON.stringify(o)} is not an origin like https://console.example.com (or '*')`);
+    }
+  }
+  return list;
 }
 
 /** `--discovery`: a well-formed token URL, and the only way this member bootstraps. */

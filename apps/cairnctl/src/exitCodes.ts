@@ -50,6 +50,7 @@ export const exitCodeOfError: Readonly<Record<ErrorCode, ExitCode>> = {
   permission_not_granted: ExitCode.Error,
   root_user_not_exist: ExitCode.Error,
   root_role_not_exist: ExitCode.Error,
+  too_many_requests: ExitCode.Error,
   no_leader: ExitCode.Error,
   not_leader: ExitCode.Error,
   leader_changed: ExitCode.Error,

@@ -38,6 +38,8 @@ export const ErrorCode = {
   PermissionNotGranted: 'permission_not_granted',
   RootUserNotExist: 'root_user_not_exist',
   RootRoleNotExist: 'root_role_not_exist',
+  /** Too many failed logins for this user or from this address: details.retryAfterMs says when to try again. */
+  TooManyRequests: 'too_many_requests',
   // Cluster and consensus.
   NoLeader: 'no_leader',
   NotLeader: 'not_leader',
@@ -107,6 +109,7 @@ export const defaultMessage: Readonly<Record<ErrorCode, string>> = {
   permission_not_granted: 'permission is not granted to the role',
   root_user_not_exist: 'root user does not exist',
   root_role_not_exist: 'root user does not have root role',
+  too_many_requests: 'too many requests',
   no_leader: 'no leader',
   not_leader: 'not leader',
   leader_changed: 'leader changed',

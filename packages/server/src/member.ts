@@ -25,6 +25,7 @@ import {
   encodeConfContext,
   encodeProposal,
   encodeWriteRequest,
+  type ProposalAuth,
   type ResponseFor,
   type WriteRequest,
 } from './apply/requests.js';
@@ -52,7 +53,8 @@ export const CLUSTER_VERSION = '0.1.0';
  * for an expected failure.
  */
 export interface Proposer {
-  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>>;
+  /** `auth`: who the API authorized the request for (the applier re-checks it if auth changed). */
+  propose<R extends WriteRequest>(req: R, auth?: ProposalAuth): Promise<ResponseFor<R>>;
 }
 
 /** Observations for metrics; every hook optional. */
@@ -161,6 +163,9 @@ export class Member implements Proposer {
   private removedSelf = false;
   private readonly listeners = new Set<ChangeListener>();
   private readonly resetListeners = new Set<() => void>();
+  private readonly authListeners = new Set<() => void>();
+  /** The auth revision listeners last heard of. */
+  private notifiedAuthRev: bigint;
   private unsubscribeStore: () => void = () => undefined;
   /** Lease expiry; runs only while this member is the raft leader. */
   leasePrimary: LeasePrimary;
@@ -185,6 +190,7 @@ export class Member implements Proposer {
     this.applierRef = this.loadApplier();
     this.durableRev = BigInt(this.applierRef.store.currentRevision);
     this.writtenIndex = this.applierRef.appliedIndex;
+    this.notifiedAuthRev = this.applierRef.auth.revision;
     this.seq = BigInt(Math.floor(this.clock.now())) << 20n;
     const tickMs = o.raft?.tickMs ?? 100;
     const electionTicks = o.raft?.electionTicks ?? 10;
@@ -308,15 +314,17 @@ export class Member implements Proposer {
 
   // ---- the write path ----
 
-  propose<R extends WriteRequest>(req: R): Promise<ResponseFor<R>> {
+  propose<R extends WriteRequest>(req: R, auth?: ProposalAuth): Promise<ResponseFor<R>> {
     if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
+    let data: Uint8Array;
+    const seq = this.seq++;
     try {
       checkWriteRequest(req);
+      const request = encodeWriteRequest(req);
+      data = encodeProposal(auth === undefined ? { origin: this.memberId, seq, request } : { origin: this.memberId, seq, request, auth });
     } catch (err) {
       return Promise.reject(err);
     }
-    const seq = this.seq++;
-    const data = encodeProposal({ origin: this.memberId, seq, request: encodeWriteRequest(req) });
     return this.wait<ResponseFor<R>>(seq, () => this.driver.propose(data));
   }
 
@@ -419,8 +427,17 @@ export class Member implements Proposer {
     }
     const p = decodeProposal(e.data);
     const t0 = now();
-    const outcome = this.applierRef.apply(index, p.request, e.term);
+    const outcome = this.applierRef.apply(index, p.request, e.term, p.auth);
     this.o.observer?.applied?.(now() - t0);
+    if (!outcome.ok && p.auth !== undefined && p.origin === this.memberId && p.auth.authRevision !== this.applierRef.auth.revision) {
+      const code = outcome.error.code;
+      if (code === ErrorCode.PermissionDenied || code === ErrorCode.UserEmpty) {
+        this.log.info(
+          { user: p.auth.user, checkedAtAuthRevision: p.auth.authRevision.toString(), authRevision: this.applierRef.auth.revision.toString(), index: index.toString() },
+          'request refused at apply: its permission changed between the check and the log (re-checked as etcd does)',
+        );
+      }
+    }
     if (outcome.ok && 'members' in outcome.response) this.updatePeers();
     this.answer(p.origin, p.seq, outcome);
   }
@@ -439,6 +456,7 @@ export class Member implements Proposer {
     const batch = a.drain();
     // Answered on release; until then they stay here, so a failed write can fail them.
     const answered = this.answers.length;
+    const authRev = a.auth.revision;
     return {
       ops: batch.store.ops,
       position: { index: Number(batch.appliedIndex), term: a.appliedTerm, confState: a.confState },
@@ -447,6 +465,7 @@ export class Member implements Proposer {
         this.writtenIndex = batch.appliedIndex;
         // Watchers hear of the revisions first, then the proposers get their answers.
         a.release(batch);
+        if (authRev !== this.notifiedAuthRev) this.authChanged(authRev);
         for (const { waiter, outcome } of this.answers.splice(0, answered)) {
           if (outcome.ok) waiter.resolve(responseOf(outcome) as never);
           else waiter.reject(outcome.error);
@@ -472,6 +491,21 @@ export class Member implements Proposer {
     if (this.isLeader()) this.leasePrimary.promote();
     this.updatePeers();
     for (const l of this.resetListeners) l();
+    this.authChanged(this.applierRef.auth.revision);
+  }
+
+  private authChanged(revision: bigint): void {
+    this.notifiedAuthRev = revision;
+    for (const l of this.authListeners) l();
+  }
+
+  /**
+   * Calls `listener` once a change of users, roles, permissions or the enabled flag is
+   * written (or a snapshot replaced them): long-lived streams check their callers again.
+   */
+  onAuthChange(listener: () => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
   }
 
   /** The peers the transport should reach: the members table (and hints until it has them). */
@@ -625,16 +659,16 @@ export class Member implements Proposer {
     }
   }
 
-  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  leaseGrant(req: LeaseGrantRequest, auth?: ProposalAuth): Promise<LeaseGrantResponse> {
     if (req.ttlSeconds > MAX_LEASE_TTL_SECONDS) return Promise.reject(new CairnError(ErrorCode.LeaseTtlTooLarge));
     const ttlSeconds = Math.max(req.ttlSeconds, this.o.minLeaseTtlSeconds ?? DEFAULT_MIN_LEASE_TTL_SECONDS);
     const id = req.id !== undefined && req.id !== 0n ? req.id : this.newLeaseId();
     if (id < 0n) return Promise.reject(new CairnError(ErrorCode.InvalidArgument, 'lease id must be positive'));
-    return this.propose({ leaseGrant: { id, ttlSeconds } });
+    return this.propose({ leaseGrant: { id, ttlSeconds } }, auth);
   }
 
-  leaseRevoke(id: LeaseId): Promise<LeaseRevokeResponse> {
-    return this.propose({ leaseRevoke: { id } });
+  leaseRevoke(id: LeaseId, auth?: ProposalAuth): Promise<LeaseRevokeResponse> {
+    return this.propose({ leaseRevoke: { id } }, auth);
   }
 
   async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { CairnError, ErrorCode } from '@cairn/protocol';
-import { ClientApiServer } from './api/server.js';
+import { ClientApiServer, refusedOrigin } from './api/server.js';
+import { OriginPolicy } from './api/origin.js';
+import { LoginThrottle } from './auth/loginThrottle.js';
 import { unaryHandlers } from './api/dispatch.js';
 import { Quota } from './api/quota.js';
 import { Authorizer } from './auth/authorizer.js';
@@ -282,7 +284,13 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       'refused a txn whose compares would visit too many keys; the client should compare fewer or narrower ranges, or raise --max-txn-compare-keys',
     );
   };
-  const auth = new Authorizer(() => m.applier.auth, clock, cfg.authTokenTtlSeconds);
+  const throttle = new LoginThrottle(clock, cfg.loginThrottle, (b) =>
+    log.warn(
+      { [b.scope]: b.key, failures: b.failures, blockedMs: b.forMs },
+      `failed logins: ${b.scope} ${JSON.stringify(b.key)} is refused for ${b.forMs} ms (too_many_requests); if this is not an attack, check the password the client uses`,
+    ),
+  );
+  const auth = new Authorizer(() => m.applier.auth, clock, cfg.authTokenTtlSeconds, throttle);
   const quota = new Quota(m, cfg.quotaBackendBytes, () => backend.sizeBytes());
   const hub = new WatchHub(
     {
@@ -299,7 +307,12 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
   );
   m.onReset(() => hub.resync());
+  m.onAuthChange(() => {
+    const ended = hub.recheckAuth();
+    if (ended > 0) log.info({ watches: ended }, 'auth changed: ended watches whose user may no longer read their range');
+  });
   const streams = new Map(memberStreams(m, hub, limits, auth));
+  const origins = new OriginPolicy(cfg.cors);
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(
     {
@@ -315,12 +328,28 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     log,
     cfg.clientPort,
     metrics,
+    origins,
   );
   metricsBox.connections = () => api.connections;
-  const handler = httpHandler({
+  const routes = httpHandler({
     metrics,
     healthProblem: () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : m.leaderId === 0n ? 'no leader' : ''),
   });
+  // The HTTP side answers browser pages of other origins only if --cors lists them.
+  const handler: Parameters<typeof createServer>[1] = (req, res) => {
+    if (!origins.allows(req)) {
+      refusedOrigin(log, req);
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'origin not allowed (see --cors)' }));
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+    }
+    routes(req, res);
+  };
 
   const clientServers: (HttpServer | HttpsServer)[] = [];
   try {

@@ -34,28 +34,29 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
   // Read at each call: a snapshot install replaces the store().
   const store = (): AuthStore => member.applier.auth;
   return [
-    unary(Authenticate, validate.authenticateRequest, async (req) => ({
+    unary(Authenticate, validate.authenticateRequest, async (req, caller) => ({
       header: member.header(),
-      token: await auth.authenticate(req.name, req.password),
+      token: await auth.authenticate(req.name, req.password, caller.remoteAddress),
     })),
     unary(AuthStatus, validate.emptyRequest, () => ({ header: member.header(), enabled: store().enabled, authRevision: store().revision })),
     unary(AuthEnable, validate.emptyRequest, (_req, caller) => {
       // Anyone may enable auth while it is off; once on, only root may (it is then a no-op).
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'enable', secret: newTokenSecret() } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'enable', secret: newTokenSecret() } }, who);
     }),
     unary(AuthDisable, validate.emptyRequest, (_req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'disable' } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'disable' } }, who);
     }),
     unary(UserAdd, validate.userAddRequest, async (req, caller) => {
-      auth.admin(caller);
+      // Checked before hashing: should root's grant go while scrypt runs, the applier refuses.
+      const who = auth.admin(caller);
       if (req.noPassword !== true && (req.password === undefined || req.password === '')) {
         throw new CairnError(ErrorCode.InvalidArgument, 'invalid argument: a password is required (or noPassword)');
       }
       if (store().user(req.name) !== undefined) throw new CairnError(ErrorCode.UserAlreadyExists);
       const passwordHash = req.noPassword === true ? undefined : await hashPassword(req.password!);
-      return member.propose({ auth: passwordHash === undefined ? { op: 'userAdd', name: req.name } : { op: 'userAdd', name: req.name, passwordHash } });
+      return member.propose({ auth: passwordHash === undefined ? { op: 'userAdd', name: req.name } : { op: 'userAdd', name: req.name, passwordHash } }, who);
     }),
     unary(UserGet, validate.userNameRequest, (req, caller) => {
       auth.adminOrSelf(caller, req.name);
@@ -68,26 +69,26 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
       return { header: member.header(), users: store().userNames() };
     }),
     unary(UserDelete, validate.userNameRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'userDelete', name: req.name } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'userDelete', name: req.name } }, who);
     }),
     unary(UserChangePassword, validate.userChangePasswordRequest, async (req, caller) => {
-      auth.admin(caller);
+      const who = auth.admin(caller);
       if (req.password === '') throw new CairnError(ErrorCode.InvalidArgument, 'invalid argument: password must not be empty');
       if (store().user(req.name) === undefined) throw new CairnError(ErrorCode.UserNotFound);
-      return member.propose({ auth: { op: 'userChangePassword', name: req.name, passwordHash: await hashPassword(req.password) } });
+      return member.propose({ auth: { op: 'userChangePassword', name: req.name, passwordHash: await hashPassword(req.password) } }, who);
     }),
     unary(UserGrantRole, validate.userRoleRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'userGrantRole', user: req.user, role: req.role } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'userGrantRole', user: req.user, role: req.role } }, who);
     }),
     unary(UserRevokeRole, validate.userRoleRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'userRevokeRole', user: req.user, role: req.role } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'userRevokeRole', user: req.user, role: req.role } }, who);
     }),
     unary(RoleAdd, validate.roleNameRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'roleAdd', name: req.role } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'roleAdd', name: req.role } }, who);
     }),
     unary(RoleGet, validate.roleNameRequest, (req, caller) => {
       auth.adminOrHolder(caller, req.role);
@@ -100,20 +101,20 @@ export function authHandlers(member: Member, auth: Authorizer): [string, UnaryHa
       return { header: member.header(), roles: store().roleNames() };
     }),
     unary(RoleDelete, validate.roleNameRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ auth: { op: 'roleDelete', name: req.role } });
+      const who = auth.admin(caller);
+      return member.propose({ auth: { op: 'roleDelete', name: req.role } }, who);
     }),
     unary(RoleGrantPermission, validate.roleGrantPermissionRequest, (req, caller) => {
-      auth.admin(caller);
+      const who = auth.admin(caller);
       if (req.perm.key.length === 0) throw new CairnError(ErrorCode.EmptyKey);
-      return member.propose({ auth: { op: 'roleGrantPermission', name: req.name, perm: req.perm } });
+      return member.propose({ auth: { op: 'roleGrantPermission', name: req.name, perm: req.perm } }, who);
     }),
     unary(RoleRevokePermission, validate.roleRevokePermissionRequest, (req, caller) => {
-      auth.admin(caller);
+      const who = auth.admin(caller);
       const op = req.rangeEnd === undefined
         ? { op: 'roleRevokePermission' as const, name: req.role, key: req.key }
         : { op: 'roleRevokePermission' as const, name: req.role, key: req.key, rangeEnd: req.rangeEnd };
-      return member.propose({ auth: op });
+      return member.propose({ auth: op }, who);
     }),
   ];
 }

@@ -60,18 +60,18 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
     }),
     unary(Put, validate.putRequest, (req, caller) => {
       checkKeyLimits(req.key, limits);
-      auth.put(caller, req);
+      const who = auth.put(caller, req);
       quota.check();
-      return member.propose({ put: req });
+      return member.propose({ put: req }, who);
     }),
     unary(DeleteRange, validate.deleteRangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
-      auth.deleteRange(caller, req);
-      return member.propose({ deleteRange: req });
+      const who = auth.deleteRange(caller, req);
+      return member.propose({ deleteRange: req }, who);
     }),
     unary(Txn, txnDecoder(limits), (req, caller) => {
       checkTxnLimits(req, limits);
-      auth.txn(caller, req);
+      const who = auth.txn(caller, req);
       try {
         checkCompareKeys(member.applier.store.tree, req, limits.maxTxnCompareKeys);
       } catch (err) {
@@ -79,11 +79,11 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
         throw err;
       }
       if (addsData({ txn: req })) quota.check();
-      return member.propose({ txn: req });
+      return member.propose({ txn: req }, who);
     }),
     unary(Compact, validate.compactionRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.propose({ compact: req });
+      const who = auth.admin(caller);
+      return member.propose({ compact: req }, who);
     }),
     unary(Status, validate.emptyRequest, (_req, caller) => {
       auth.admin(caller);
@@ -115,7 +115,7 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
       return member.admin.moveLeader(req.targetId);
     }),
     unary(Alarm, validate.alarmRequest, async (req, caller) => {
-      auth.admin(caller);
+      const who = auth.admin(caller);
       if (req.action === 'get') return { header: member.header(), alarms: member.applier.alarms.list() };
       const alarm = req.alarm ?? 'none';
       if (req.memberId === undefined || alarm === 'none') {
@@ -124,29 +124,36 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
         const changed = [];
         for (const a of member.applier.alarms.list()) {
           if (a.alarm === 'none') continue;
-          const res = await member.propose({ alarm: { action: 'deactivate', memberId: a.memberId, alarm: a.alarm } });
+          const res = await member.propose({ alarm: { action: 'deactivate', memberId: a.memberId, alarm: a.alarm } }, who);
           changed.push(...res.alarms);
         }
         return { header: member.header(), alarms: changed };
       }
-      return member.propose({ alarm: { action: req.action, memberId: req.memberId, alarm } });
+      return member.propose({ alarm: { action: req.action, memberId: req.memberId, alarm } }, who);
     }),
     ...authHandlers(member, auth),
-    // Leases: any authenticated user (as in etcd); a revoke deletes the lease's keys, so it
-    // needs write permission on each of them.
+    // Leases: any authenticated user may grant one, and owns it. Keep-alive, time-to-live and
+    // revoke are the owner's and root's (see checkLeaseAccess); a revoke deletes the lease's
+    // keys, so it also needs write permission on each of them.
     unary(LeaseGrant, validate.leaseGrantRequest, (req, caller) => {
-      auth.user(caller);
+      const who = auth.authenticated(caller);
       quota.check();
-      return member.leaseGrant(req);
+      return member.leaseGrant(req, who);
     }),
     unary(LeaseRevoke, validate.leaseIdRequest, (req, caller) => {
-      for (const key of member.leaseKeys(req.id)) auth.deleteRange(caller, { key });
-      auth.user(caller);
-      return member.leaseRevoke(req.id);
+      const lease = member.applier.lessor.get(req.id);
+      // A lease this member does not know fails as lease_not_found at apply.
+      const who = lease === undefined ? auth.authenticated(caller) : auth.leaseRevoke(caller, lease.owner, [...lease.keys.values()]);
+      return member.leaseRevoke(req.id, who);
     }),
-    unary(LeaseTimeToLive, validate.leaseTimeToLiveRequest, (req, caller) => {
+    unary(LeaseTimeToLive, validate.leaseTimeToLiveRequest, async (req, caller) => {
       auth.user(caller);
-      return member.leaseTimeToLive(req);
+      const res = await member.leaseTimeToLive(req);
+      // Checked after the linearizable read, against the lease as it is now.
+      const lease = member.applier.lessor.get(req.id);
+      if (lease !== undefined) auth.lease(caller, lease.owner, lease.keys.values());
+      // Only the attached keys the caller may read are named.
+      return res.keys.length === 0 ? res : { ...res, keys: res.keys.filter((k) => auth.mayRead(caller, k)) };
     }),
     unary(LeaseLeases, validate.emptyRequest, (_req, caller) => {
       auth.user(caller);

@@ -12,6 +12,7 @@ import { CloseCode, defaultClientPortLimits, ReplyFlow, type ClientPortLimits, t
 const CLOSE_GRACE_MS = 1000;
 /** The connection-limit warning is logged at most once per this many milliseconds. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+import { OriginPolicy } from './origin.js';
 
 /**
  * The client API on an HTTP server: any upgrade request (whatever the path) becomes a
@@ -30,6 +31,8 @@ export class ClientApiServer {
     private readonly log: Logger,
     private readonly limits: ClientPortLimits = defaultClientPortLimits,
     private readonly observer?: ClientPortObserver,
+    /** Which browser pages may open a socket (--cors); default: no Origin or same-origin. */
+    private readonly origins: OriginPolicy = new OriginPolicy(),
   ) {}
 
   /** Client WebSockets open now. */
@@ -44,6 +47,11 @@ export class ClientApiServer {
       socket.on('error', () => socket.destroy());
       if (!this.host.accepting()) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      if (!this.origins.allows(req)) {
+        refusedOrigin(this.log, req);
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       const max = this.limits.maxConnections;
@@ -165,7 +173,7 @@ export class ClientApiServer {
     const pumpIfPaused = (): void => {
       if (flow.isPaused) flow.pump();
     };
-    const session = new Session(this.host, sink, user, () => ws.bufferedAmount);
+    const session = new Session(this.host, sink, user, () => ws.bufferedAmount, remote);
     this.sessions.set(ws, session);
     const hello = setTimeout(() => {
       if (session.helloed || ws.readyState !== 1) return;
@@ -211,6 +219,27 @@ export class ClientApiServer {
     for (const ws of this.sessions.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+const originLogged = new Map<string, number>();
+const ORIGIN_LOG_EVERY_MS = 60_000;
+
+/**
+ * A request from a page of a foreign origin was refused: say which, and what to do. Once a
+ * minute per origin at most, so that a page retrying in a loop cannot flood the log.
+ */
+export function refusedOrigin(log: Logger, req: IncomingMessage): void {
+  const origin = String(req.headers.origin);
+  const now = Date.now();
+  const last = originLogged.get(origin);
+  if (last !== undefined && now - last < ORIGIN_LOG_EVERY_MS) return;
+  originLogged.delete(origin);
+  originLogged.set(origin, now);
+  if (originLogged.size > 1000) originLogged.delete(originLogged.keys().next().value!);
+  log.warn(
+    { origin: req.headers.origin, remote: req.socket.remoteAddress, path: req.url },
+    'refused a request from a browser page of another origin (HTTP 403); to allow that page, add its origin to --cors',
+  );
 }
 
 /**

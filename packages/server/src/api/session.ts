@@ -59,8 +59,9 @@ export class Session {
     certUser?: string,
     /** Bytes queued on the socket and not yet sent (backpressure for watches). */
     private readonly buffered: () => number = () => 0,
+    remoteAddress?: string,
   ) {
-    this.caller = certUser !== undefined ? { certUser } : {};
+    this.caller = { ...(certUser !== undefined ? { certUser } : {}), ...(remoteAddress !== undefined ? { remoteAddress } : {}) };
   }
 
   /** Whether the hello frame was received. */

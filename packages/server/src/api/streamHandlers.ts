@@ -14,14 +14,20 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     if (req.key.length === 0) throw new CairnError(ErrorCode.EmptyKey);
     checkKeyLimits(req.key, limits, req.rangeEnd);
     auth.watch(ctx.caller, req.key, req.rangeEnd);
+    // Who opened it, fixed now: an auth change checks this user again (see WatchHub.recheckAuth).
+    const who = auth.principal(ctx.caller);
     if (req.startRevision !== undefined && req.startRevision < 0n) {
       throw new CairnError(ErrorCode.InvalidArgument, 'startRevision must not be negative');
     }
-    const handle = hub.open(req, {
-      send: (r) => ctx.send(r),
-      end: () => ctx.end(),
-      bufferedBytes: () => ctx.bufferedBytes(),
-    });
+    const handle = hub.open(
+      req,
+      {
+        send: (r) => ctx.send(r),
+        end: (err) => ctx.end(err),
+        bufferedBytes: () => ctx.bufferedBytes(),
+      },
+      () => auth.watchDenial(who, req.key, req.rangeEnd),
+    );
     return {
       message: (m) => {
         progressControl(m, '');
@@ -37,6 +43,16 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     return {
       message: (m) => {
         const { id } = validate.leaseIdRequest(m, '');
+        // The owner's or root's (see checkLeaseAccess); a lease this member does not know is
+        // answered as gone by the leader.
+        const lease = member.applier.lessor.get(id);
+        try {
+          auth.user(ctx.caller);
+          if (lease !== undefined) auth.lease(ctx.caller, lease.owner, lease.keys.values());
+        } catch (err) {
+          ctx.end(toCairnError(err));
+          return;
+        }
         // Only the leader knows expiries: a follower forwards the renewal there. A renewal that
         // cannot reach a leader ends the stream; the client reopens it (maybe elsewhere).
         member.leaseRenew(id).then(

@@ -105,3 +105,65 @@ describe('applier', () => {
     expect(() => applier.apply(1n, encodeValue({ bogus: 1 }))).toThrow();
   });
 });
+
+describe('applier: auth re-checked at apply', () => {
+  /** An applier with auth on: root, and alice holding role `rw` (readwrite on a/). */
+  function withAuth(): { applier: Applier; next: () => bigint } {
+    const applier = Applier.load(new MemoryBackend(), header);
+    let i = 0n;
+    const next = (): bigint => ++i;
+    const ops: WriteRequest[] = [
+      { auth: { op: 'roleAdd', name: 'root' } },
+      { auth: { op: 'userAdd', name: 'root' } },
+      { auth: { op: 'userGrantRole', user: 'root', role: 'root' } },
+      { auth: { op: 'roleAdd', name: 'rw' } },
+      { auth: { op: 'roleGrantPermission', name: 'rw', perm: { permType: 'readwrite', key: b('a/'), rangeEnd: b('a0') } } },
+      { auth: { op: 'userAdd', name: 'alice' } },
+      { auth: { op: 'userGrantRole', user: 'alice', role: 'rw' } },
+      { auth: { op: 'enable', secret: new Uint8Array(32) } },
+    ];
+    for (const op of ops) expect(applier.apply(next(), encodeWriteRequest(op)).ok).toBe(true);
+    return { applier, next };
+  }
+  const put = encodeWriteRequest({ put: { key: b('a/k'), value: b('v') } });
+  const codeOf = (o: ReturnType<Applier['apply']>): string => (o.ok ? 'ok' : o.error.code);
+
+  it('refuses a write whose permission was revoked after it was checked, the same on every member', () => {
+    const outcomes: string[][] = [];
+    for (let member = 0; member < 3; member++) {
+      const { applier, next } = withAuth();
+      const checkedAt = applier.auth.revision;
+      const out: string[] = [];
+      // Checked at the current revision: nothing moved, applied as is.
+      out.push(codeOf(applier.apply(next(), put, 1, { user: 'alice', authRevision: checkedAt })));
+      // The role is revoked while a second write, checked before that, waits in the log.
+      out.push(codeOf(applier.apply(next(), encodeWriteRequest({ auth: { op: 'userRevokeRole', user: 'alice', role: 'rw' } }), 1, { user: 'root', authRevision: checkedAt })));
+      out.push(codeOf(applier.apply(next(), put, 1, { user: 'alice', authRevision: checkedAt })));
+      // A write checked while auth was off and applied after it was enabled has no user.
+      out.push(codeOf(applier.apply(next(), put, 1, { user: '', authRevision: 0n })));
+      // The member's own requests carry no stamp and are not checked.
+      out.push(codeOf(applier.apply(next(), put, 1)));
+      // Root management checked before the revoke still goes (root is still root).
+      out.push(codeOf(applier.apply(next(), encodeWriteRequest({ auth: { op: 'roleAdd', name: 'x' } }), 1, { user: 'root', authRevision: checkedAt })));
+      // alice is not root: her compaction, checked at an older revision, is refused.
+      out.push(codeOf(applier.apply(next(), encodeWriteRequest({ compact: { revision: 1n } }), 1, { user: 'alice', authRevision: checkedAt })));
+      expect(applier.store.range({ key: b('a/k') }).kvs[0]?.version).toBe(2n);
+      outcomes.push(out);
+    }
+    expect(outcomes[0]).toEqual(['ok', 'ok', 'permission_denied', 'user_empty', 'ok', 'ok', 'permission_denied']);
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[2]).toEqual(outcomes[0]);
+  });
+
+  it('records the granting user as the lease owner; a revoke re-checked at apply needs the owner or root', () => {
+    const { applier, next } = withAuth();
+    const rev = applier.auth.revision;
+    expect(applier.apply(next(), encodeWriteRequest({ leaseGrant: { id: 7n, ttlSeconds: 10 } }), 1, { user: 'alice', authRevision: rev }).ok).toBe(true);
+    expect(applier.lessor.get(7n)?.owner).toBe('alice');
+    expect(applier.apply(next(), encodeWriteRequest({ auth: { op: 'userAdd', name: 'bob' } }), 1, { user: 'root', authRevision: rev }).ok).toBe(true);
+    // bob's revoke was let through by a (stale) check; the applier refuses it.
+    expect(codeOf(applier.apply(next(), encodeWriteRequest({ leaseRevoke: { id: 7n } }), 1, { user: 'bob', authRevision: rev }))).toBe('permission_denied');
+    expect(applier.lessor.exists(7n)).toBe(true);
+    expect(codeOf(applier.apply(next(), encodeWriteRequest({ leaseRevoke: { id: 7n } }), 1, { user: 'alice', authRevision: rev }))).toBe('ok');
+  });
+});

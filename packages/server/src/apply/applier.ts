@@ -7,7 +7,8 @@ import { mainOf, invariant } from '../mvcc/revision.js';
 import { checkWriteRequest } from './checks.js';
 import { AuthStore } from '../auth/store.js';
 import { AlarmStore } from './alarms.js';
-import { decodeWriteRequest, type WriteRequest, type WriteResponse } from './requests.js';
+import { decodeWriteRequest, type ProposalAuth, type WriteRequest, type WriteResponse } from './requests.js';
+import { recheckAtApply } from './authCheck.js';
 import { deleteResponse, putResponse, txnResponse } from './responses.js';
 import { Lessor } from '../lease/lessor.js';
 import { keyString } from '../mvcc/keyTree.js';
@@ -129,20 +130,24 @@ export class Applier {
     return { ok: true, response: { members: { header: this.header(this.store.currentRevision), members: this.membership.list() } } };
   }
 
-  /** Applies the entry at `index`, which must be the next one. */
-  apply(index: bigint, data: Uint8Array, term = 0): ApplyOutcome {
+  /**
+   * Applies the entry at `index`, which must be the next one. `stamp`: who the request was
+   * authorized for, and at which auth revision (absent for the member's own requests).
+   */
+  apply(index: bigint, data: Uint8Array, term = 0, stamp?: ProposalAuth): ApplyOutcome {
     this.advance(index, term);
     const req = decodeWriteRequest(data);
     try {
-      return { ok: true, response: this.run(req) };
+      return { ok: true, response: this.run(req, stamp) };
     } catch (err) {
       if (err instanceof CairnError) return { ok: false, error: err };
       throw err;
     }
   }
 
-  private run(req: WriteRequest): WriteResponse {
+  private run(req: WriteRequest, stamp: ProposalAuth | undefined): WriteResponse {
     checkWriteRequest(req);
+    recheckAtApply(this.auth, this.lessor, stamp, req);
     const s = this.store;
     if ('auth' in req) {
       this.auth.apply(req.auth);
@@ -180,7 +185,8 @@ export class Applier {
     }
     if ('leaseGrant' in req) {
       const { id, ttlSeconds } = req.leaseGrant;
-      this.lessor.grant(id!, ttlSeconds, s.ops);
+      // The granting user owns it (keep-alive, time-to-live, revoke: see checkLeaseAccess).
+      this.lessor.grant(id!, ttlSeconds, s.ops, stamp?.user);
       return { leaseGrant: { header: this.header(s.currentRevision), id: id!, ttlSeconds } };
     }
     if ('leaseRevoke' in req) {

@@ -25,6 +25,9 @@ import {
   type ResponseHeader,
 } from '@cairn/protocol';
 import { authOp, type AuthOp } from '../auth/ops.js';
+import type { ProposalAuth } from '../auth/permissions.js';
+
+export type { ProposalAuth } from '../auth/permissions.js';
 import type { AlarmOp } from './alarms.js';
 import type { MemberRecord } from './membership.js';
 
@@ -128,38 +131,73 @@ export function decodeWriteRequest(data: Uint8Array): WriteRequest {
 }
 
 /**
- * What a normal log entry carries: the request, and who proposed it. `origin` (a member id)
- * and `seq` (unique on that member across restarts) let the proposing member find the waiter
- * to answer when it applies the entry; every other member ignores them.
+ * What a normal log entry carries: the request, who proposed it and, for a client request,
+ * who it was authorized for. `origin` (a member id) and `seq` (unique on that member across
+ * restarts) let the proposing member find the waiter to answer when it applies the entry;
+ * every other member ignores them.
  *
  *   entry.data = 0x01 | origin:u64be | seq:u64be | encodeWriteRequest(req)
+ *   entry.data = 0x02 | origin:u64be | seq:u64be | authRevision:u64be | userBytes:u16be | user utf8 | encodeWriteRequest(req)
  *
  * A fixed binary header rather than MessagePack: it is on the path of every write, and the
- * request bytes are then used in place, never copied.
+ * request bytes are then used in place, never copied. Format 0x01 (no auth) is what the
+ * member's own proposals use (lease expiry, member attributes): the applier trusts them.
  */
 export interface Proposal {
   readonly origin: MemberId;
   readonly seq: bigint;
   readonly request: Uint8Array;
+  readonly auth?: ProposalAuth;
 }
 
 const PROPOSAL_FORMAT = 0x01;
+const PROPOSAL_FORMAT_AUTH = 0x02;
 const PROPOSAL_HEADER_BYTES = 17;
+const AUTH_HEADER_BYTES = 10;
+/** Auth names are short (validate.authName); this bounds the header. */
+const MAX_USER_BYTES = 0xffff;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeProposal(p: Proposal): Uint8Array {
-  const out = new Uint8Array(PROPOSAL_HEADER_BYTES + p.request.length);
+  const user = p.auth === undefined ? undefined : utf8.encode(p.auth.user);
+  if (user !== undefined && user.length > MAX_USER_BYTES) throw new CairnError(ErrorCode.InvalidArgument, 'user name is too long');
+  const header = PROPOSAL_HEADER_BYTES + (user === undefined ? 0 : AUTH_HEADER_BYTES + user.length);
+  const out = new Uint8Array(header + p.request.length);
   const dv = new DataView(out.buffer);
-  out[0] = PROPOSAL_FORMAT;
+  out[0] = user === undefined ? PROPOSAL_FORMAT : PROPOSAL_FORMAT_AUTH;
   dv.setBigUint64(1, BigInt.asUintN(64, p.origin));
   dv.setBigUint64(9, BigInt.asUintN(64, p.seq));
-  out.set(p.request, PROPOSAL_HEADER_BYTES);
+  if (user !== undefined) {
+    dv.setBigUint64(17, BigInt.asUintN(64, p.auth!.authRevision));
+    dv.setUint16(25, user.length);
+    out.set(user, 27);
+  }
+  out.set(p.request, header);
   return out;
 }
 
 export function decodeProposal(data: Uint8Array): Proposal {
-  if (data.length < PROPOSAL_HEADER_BYTES || data[0] !== PROPOSAL_FORMAT) throw new CairnError(ErrorCode.Corrupt, 'log entry is not a proposal');
+  const format = data[0];
+  if (data.length < PROPOSAL_HEADER_BYTES || (format !== PROPOSAL_FORMAT && format !== PROPOSAL_FORMAT_AUTH)) {
+    throw new CairnError(ErrorCode.Corrupt, 'log entry is not a proposal');
+  }
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return { origin: dv.getBigUint64(1), seq: dv.getBigUint64(9), request: data.subarray(PROPOSAL_HEADER_BYTES) };
+  const origin = dv.getBigUint64(1);
+  const seq = dv.getBigUint64(9);
+  if (format === PROPOSAL_FORMAT) return { origin, seq, request: data.subarray(PROPOSAL_HEADER_BYTES) };
+  if (data.length < PROPOSAL_HEADER_BYTES + AUTH_HEADER_BYTES) throw new CairnError(ErrorCode.Corrupt, 'log entry has a truncated auth header');
+  const authRevision = dv.getBigUint64(17);
+  const userBytes = dv.getUint16(25);
+  const start = PROPOSAL_HEADER_BYTES + AUTH_HEADER_BYTES;
+  if (data.length < start + userBytes) throw new CairnError(ErrorCode.Corrupt, 'log entry has a truncated auth header');
+  let user: string;
+  try {
+    user = fromUtf8.decode(data.subarray(start, start + userBytes));
+  } catch {
+    throw new CairnError(ErrorCode.Corrupt, 'log entry names a user that is not UTF-8');
+  }
+  return { origin, seq, request: data.subarray(start + userBytes), auth: { user, authRevision } };
 }
 
 /**

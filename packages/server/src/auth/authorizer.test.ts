@@ -84,7 +84,7 @@ describe('authorizer', () => {
     expect(code(() => auth.txn(caller, txn))).toBe(ErrorCode.PermissionDenied);
     expect(code(() => auth.watch(caller, b('k'), undefined))).toBeUndefined();
     expect(code(() => auth.watch(caller, b('k'), b('l')))).toBe(ErrorCode.PermissionDenied);
-    expect(code(() => auth.leaseRevoke(caller, [b('k')]))).toBe(ErrorCode.PermissionDenied);
+    expect(code(() => auth.leaseRevoke(caller, undefined, [b('k')]))).toBe(ErrorCode.PermissionDenied);
     // A password change logs out tokens issued before it.
     const root = await auth.authenticate('root', 'rootpw');
     expect(auth.user({ token: root })).toBe('root');
@@ -98,5 +98,48 @@ describe('authorizer', () => {
     // A certificate name stands for a user that exists.
     expect(auth.user({ certUser: 'root' })).toBe('root');
     expect(code(() => auth.user({ certUser: 'ghost' }))).toBe(ErrorCode.AuthFailed);
+  });
+});
+
+describe('long-lived streams and leases', () => {
+  it('a watch is checked again against the store: permission, deletion, password change, auth enabled', async () => {
+    const applier = await enabledStore();
+    const auth = new Authorizer(() => applier.auth, { now: () => 0 }, 10);
+    const apply = (op: AuthOp): void => {
+      const o = applier.apply(applier.appliedIndex + 1n, encodeWriteRequest({ auth: op }));
+      if (!o.ok) throw o.error;
+    };
+    const who = auth.principal({ token: await auth.authenticate('u', 'pw') });
+    expect(who).toMatchObject({ user: 'u' });
+    expect(auth.watchDenial(who, b('k'), undefined)).toBeUndefined();
+    // Opened while auth was off: no user once it is on.
+    expect(auth.watchDenial(undefined, b('k'), undefined)?.message).toMatch(/authentication was enabled/);
+    apply({ op: 'userChangePassword', name: 'u', passwordHash: await hashPassword('new') });
+    expect(auth.watchDenial(who, b('k'), undefined)?.message).toMatch(/password of user "u" changed/);
+    const again = auth.principal({ token: await auth.authenticate('u', 'new') });
+    expect(auth.watchDenial(again, b('k'), undefined)).toBeUndefined();
+    apply({ op: 'roleRevokePermission', name: 'r', key: b('k') });
+    expect(auth.watchDenial(again, b('k'), undefined)).toMatchObject({ code: ErrorCode.PermissionDenied, message: expect.stringMatching(/no longer has read permission on "k"/) });
+    apply({ op: 'userDelete', name: 'u' });
+    expect(auth.watchDenial(again, b('k'), undefined)?.message).toMatch(/user "u" was deleted/);
+    apply({ op: 'disable' });
+    expect(auth.watchDenial(again, b('k'), undefined)).toBeUndefined();
+  });
+
+  it('leases: the owner or root; an owner-less lease: whoever may write all its keys', async () => {
+    const applier = await enabledStore();
+    const auth = new Authorizer(() => applier.auth, { now: () => 0 }, 10);
+    const u = { certUser: 'u' };
+    const root = { certUser: 'root' };
+    expect(code(() => auth.lease(u, 'u', []))).toBeUndefined();
+    expect(code(() => auth.lease(u, 'someone', []))).toBe(ErrorCode.PermissionDenied);
+    expect(code(() => auth.lease(root, 'someone', [b('x')]))).toBeUndefined();
+    expect(code(() => auth.lease({}, 'u', []))).toBe(ErrorCode.UserEmpty);
+    // u may only read k: an owner-less lease with k attached is not u's to keep.
+    expect(code(() => auth.lease(u, undefined, [b('k')]))).toBe(ErrorCode.PermissionDenied);
+    expect(code(() => auth.leaseRevoke(u, 'u', [b('k')]))).toBe(ErrorCode.PermissionDenied);
+    expect(auth.leaseRevoke(root, 'u', [b('k')])).toEqual({ user: 'root', authRevision: applier.auth.revision });
+    expect(auth.mayRead(u, b('k'))).toBe(true);
+    expect(auth.mayRead(u, b('other'))).toBe(false);
   });
 });

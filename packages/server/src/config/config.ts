@@ -5,6 +5,8 @@ import { defaultClientPortLimits, type ClientPortLimits } from '../api/clientPor
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
 import { checkRocksMemory, defaultRocksMemory, RocksOptionError, type RocksMemoryOptions } from '../storage/rocks.js';
+import { DEFAULT_LOGIN_FREE_FAILURES, DEFAULT_LOGIN_MAX_DELAY_MS } from '../auth/loginThrottle.js';
+import { normalizeOrigin } from '../api/origin.js';
 
 /** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
 export interface TlsConfig {
@@ -63,6 +65,16 @@ export interface CairnConfig {
   readonly clientUnsentHardBytes?: number | undefined;
   /** Lifetime of an auth token in seconds (etcd's --auth-token-ttl). Default 300. */
   readonly authTokenTtlSeconds?: number | undefined;
+  /**
+   * Origins of browser pages allowed to use the client port (etcd's --cors): exact
+   * 'scheme://host[:port]' entries, or '*' for any. Default: none (requests without an Origin
+   * header and same-origin ones only).
+   */
+  readonly cors?: readonly string[] | undefined;
+  /** Failed logins per user and per address before they are slowed down. Default 5. */
+  readonly authLoginFreeFailures?: number | undefined;
+  /** The longest a failed-login backoff gets, in ms. Default 30000. */
+  readonly authLoginMaxDelayMs?: number | undefined;
   /** Backend size past which writes fail with no_space and NOSPACE is raised. 0 or absent: 2 GiB. */
   readonly quotaBackendBytes?: number | undefined;
   /** RocksDB block cache capacity in bytes; 0: no block cache. Default 32 MiB. */
@@ -107,6 +119,8 @@ export interface ResolvedConfig {
   readonly maxTxnCompareKeys: number;
   readonly clientPort: ClientPortLimits;
   readonly authTokenTtlSeconds: number;
+  readonly cors: readonly string[];
+  readonly loginThrottle: { readonly freeFailures: number; readonly maxDelayMs: number; readonly baseDelayMs: number };
   readonly quotaBackendBytes: number;
   readonly rocksdbMemory: RocksMemoryOptions;
   readonly tls: ResolvedTls | undefined;
@@ -227,6 +241,28 @@ function clientPortLimits(c: CairnConfig): ClientPortLimits {
   };
 }
 
+/** --cors entries, each checked to be '*' or an http(s) origin. */
+function corsList(list: readonly string[]): string[] {
+  return list.map((o) => {
+    if (o === '*') return o;
+    try {
+      return normalizeOrigin(o);
+    } catch {
+      throw new ConfigError(`cors: ${JSON.stringify(o)} is not an origin (scheme://host[:port]) or '*'`);
+    }
+  });
+}
+
+function loginThrottle(c: CairnConfig): ResolvedConfig['loginThrottle'] {
+  const maxDelayMs = positive(c.authLoginMaxDelayMs, DEFAULT_LOGIN_MAX_DELAY_MS, 'auth-login-max-delay');
+  return {
+    freeFailures: positive(c.authLoginFreeFailures, DEFAULT_LOGIN_FREE_FAILURES, 'auth-login-free-failures'),
+    maxDelayMs,
+    // The first step: a second, or the maximum if that is shorter.
+    baseDelayMs: Math.min(1000, maxDelayMs),
+  };
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const tls = resolveTls(c.tls, '');
@@ -262,6 +298,8 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     maxTxnCompareKeys: positive(c.maxTxnCompareKeys, defaultLimits.maxTxnCompareKeys, 'max-txn-compare-keys'),
     clientPort: clientPortLimits(c),
     authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
+    cors: corsList(c.cors ?? []),
+    loginThrottle: loginThrottle(c),
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     rocksdbMemory: rocksMemory(c),
     tls,

@@ -1,7 +1,7 @@
 import { CairnError, decodeValue, encodeValue, ErrorCode, type LeaseId } from '@cairn/protocol';
 import type { Backend, BatchOp } from '../storage/backend.js';
 
-/** Lease records: 'l' id:u64be -> msgpack { ttlSeconds }. */
+/** Lease records: 'l' id:u64be -> msgpack { ttlSeconds, owner? }. */
 export const TABLE_LEASE = 0x6c; // 'l'
 const LEASE_START = new Uint8Array([TABLE_LEASE]);
 const LEASE_END = new Uint8Array([TABLE_LEASE + 1]);
@@ -20,6 +20,11 @@ export function leaseKey(id: LeaseId): Uint8Array {
 export interface LeaseRecord {
   readonly id: LeaseId;
   readonly ttlSeconds: number;
+  /**
+   * The user who granted it, when auth was on (keep-alive, time-to-live and revoke are theirs
+   * and root's); undefined for a lease granted while auth was off.
+   */
+  readonly owner: string | undefined;
   /** Attached keys, by their key string (see mvcc/keyTree keyString) -> key bytes. */
   readonly keys: Map<string, Uint8Array>;
 }
@@ -50,9 +55,10 @@ export class Lessor {
     const l = new Lessor();
     for (const [k, v] of backend.scan({ gte: LEASE_START, lt: LEASE_END })) {
       const id = BigInt.asIntN(64, new DataView(k.buffer, k.byteOffset, k.byteLength).getBigUint64(1));
-      const rec = decodeValue(v) as { ttlSeconds?: unknown };
+      const rec = decodeValue(v) as { ttlSeconds?: unknown; owner?: unknown };
       if (typeof rec.ttlSeconds !== 'number') throw new CairnError(ErrorCode.Corrupt, `lease record ${id} is corrupt`);
-      l.leases.set(id, { id, ttlSeconds: rec.ttlSeconds, keys: new Map() });
+      const owner = typeof rec.owner === 'string' && rec.owner !== '' ? rec.owner : undefined;
+      l.leases.set(id, { id, ttlSeconds: rec.ttlSeconds, owner, keys: new Map() });
     }
     return l;
   }
@@ -77,12 +83,13 @@ export class Lessor {
     return this.leases.size;
   }
 
-  grant(id: LeaseId, ttlSeconds: number, ops: BatchOp[]): void {
+  grant(id: LeaseId, ttlSeconds: number, ops: BatchOp[], owner?: string): void {
     if (id <= 0n) throw new CairnError(ErrorCode.InvalidArgument, 'lease id must be positive');
     if (ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new CairnError(ErrorCode.LeaseTtlTooLarge);
     if (this.leases.has(id)) throw new CairnError(ErrorCode.LeaseExists);
-    this.leases.set(id, { id, ttlSeconds, keys: new Map() });
-    ops.push({ type: 'put', key: leaseKey(id), value: encodeValue({ ttlSeconds }) });
+    const who = owner === undefined || owner === '' ? undefined : owner;
+    this.leases.set(id, { id, ttlSeconds, owner: who, keys: new Map() });
+    ops.push({ type: 'put', key: leaseKey(id), value: encodeValue(who === undefined ? { ttlSeconds } : { ttlSeconds, owner: who }) });
     this.listener?.granted(id, ttlSeconds);
   }
 

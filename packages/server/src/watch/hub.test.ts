@@ -253,3 +253,30 @@ describe('leases on a member', () => {
     expect(w.eventMessages[0]!.events.map((e) => e.type)).toEqual(['delete', 'delete']);
   });
 });
+
+describe('watch hub: auth changes', () => {
+  it('ends the watches whose check fails with its error, after the auth change is written; the others go on', async () => {
+    const { m, hub } = await setup();
+    let allowed = true;
+    const denied = new Sink();
+    const errors: (CairnError | undefined)[] = [];
+    denied.end = (err?: CairnError) => {
+      denied.ended = true;
+      errors.push(err);
+    };
+    const kept = new Sink();
+    hub.open({ key: b('a') }, denied, () => (allowed ? undefined : new CairnError(ErrorCode.PermissionDenied, 'watch canceled: test')));
+    hub.open({ key: b('a') }, kept, () => undefined);
+    m.onAuthChange(() => hub.recheckAuth());
+    await m.propose({ auth: { op: 'roleAdd', name: 'r1' } });
+    expect(denied.ended).toBe(false);
+    allowed = false;
+    await m.propose({ auth: { op: 'roleAdd', name: 'r2' } });
+    expect(denied.ended).toBe(true);
+    expect(errors[0]).toMatchObject({ code: ErrorCode.PermissionDenied, message: 'watch canceled: test' });
+    expect(hub.size).toBe(1);
+    await m.propose({ put: { key: b('a'), value: b('v') } });
+    await vi.waitFor(() => expect(kept.revisions.length).toBe(1));
+    expect(denied.revisions).toEqual([]);
+  });
+});

@@ -22,8 +22,8 @@ export interface WatchSource {
 /** Where one watch's messages go (a stream on a client socket). */
 export interface WatchSink {
   send(response: WatchResponse): void;
-  /** The stream ended from the server side (compaction). */
-  end(): void;
+  /** The stream ended from the server side: compaction (no error), or the error that ended it. */
+  end(error?: CairnError): void;
   /** Bytes queued on the socket, not yet taken by the client. */
   bufferedBytes(): number;
 }
@@ -56,6 +56,8 @@ interface Watcher {
   progressWanted: boolean;
   sentSinceProgress: boolean;
   closed: boolean;
+  /** Whether the watch may go on after an auth change: undefined, or the error that ends it. */
+  readonly recheck: (() => CairnError | undefined) | undefined;
 }
 
 export interface WatchHandle {
@@ -118,8 +120,11 @@ export class WatchHub {
     return this.unsynced.size;
   }
 
-  /** Registers a watch; sends `created` (or `canceled` for a compacted start) first. */
-  open(req: WatchCreateRequest, sink: WatchSink): WatchHandle {
+  /**
+   * Registers a watch; sends `created` (or `canceled` for a compacted start) first.
+   * `recheck` runs on every auth change (see recheckAuth).
+   */
+  open(req: WatchCreateRequest, sink: WatchSink, recheck?: () => CairnError | undefined): WatchHandle {
     const filters = req.filters ?? [];
     const durable = this.source.durableRevision;
     const start = req.startRevision ?? 0n;
@@ -150,6 +155,7 @@ export class WatchHub {
       progressWanted: false,
       sentSinceProgress: false,
       closed: false,
+      recheck,
     };
     this.watchers.add(w);
     sink.send({ header, events: [], created: true });
@@ -171,6 +177,23 @@ export class WatchHub {
    */
   resync(): void {
     for (const w of this.watchers) if (w.synced) this.desync(w);
+  }
+
+  /**
+   * Users, roles or permissions changed: every watch whose caller may no longer read its range
+   * ends now with the error its check gives (permission_denied and why), instead of going on
+   * delivering what its user can no longer see. Returns how many ended.
+   */
+  recheckAuth(): number {
+    let ended = 0;
+    for (const w of [...this.watchers]) {
+      const err = w.recheck?.();
+      if (err === undefined) continue;
+      this.remove(w);
+      w.sink.end(err);
+      ended++;
+    }
+    return ended;
   }
 
   close(): void {
