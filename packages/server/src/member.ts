@@ -2,6 +2,7 @@ import {
   CairnError,
   ErrorCode,
   toCairnError,
+  validate,
   type LeaseGrantRequest,
   type LeaseGrantResponse,
   type LeaseId,
@@ -9,6 +10,7 @@ import {
   type LeaseRevokeResponse,
   type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse,
+  type HashKvResponse,
   type Member as MemberInfo,
   type MemberListResponse,
   type RangeRequest,
@@ -42,6 +44,8 @@ import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
 import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
+import { hashView } from './mvcc/hash.js';
+import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
@@ -113,6 +117,11 @@ export interface MemberOptions {
   /** Deadline of a proposal or a linearizable read. Default 5 s + 2 election timeouts (etcd). */
   readonly requestTimeoutMs?: number;
   readonly log?: DriverLog;
+  /**
+   * Period of the leader's corruption check in ms (etcd's --experimental-corrupt-check-time);
+   * 0 or absent: off, as in etcd.
+   */
+  readonly corruptCheckTimeMs?: number;
 }
 
 interface Waiter {
@@ -177,6 +186,8 @@ export class Member implements Proposer {
   private lastLead = 0n;
   readonly admin: ClusterAdmin;
   readonly peerRpc: PeerRpc;
+  /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
+  readonly integrity: CorruptChecker;
 
   private constructor(private readonly o: MemberOptions) {
     this.clock = o.clock ?? systemClock;
@@ -217,7 +228,30 @@ export class Member implements Proposer {
     });
     this.admin = new ClusterAdmin(this);
     this.peerRpc = new PeerRpc(this, this.transport);
+    this.integrity = this.newCorruptChecker();
     this.updatePeers();
+  }
+
+  private newCorruptChecker(): CorruptChecker {
+    return new CorruptChecker(
+      {
+        memberId: this.memberId,
+        peers: () => this.applierRef.membership.list().map((m) => m.id).filter((id) => id !== this.memberId),
+        clusterSize: () => Math.max(1, this.applierRef.membership.list().length),
+        isLeader: () => this.isLeader(),
+        hashKv: (rev) => this.hashKv(rev),
+        peerHash: async (peer, revision) => {
+          return peerHashResponse(await this.transport.rpc(peer, PEER_HASHKV_METHOD, { revision }, Math.min(this.requestTimeoutMs, PEER_HASH_WAIT_MS + 2000)));
+        },
+        corruptAlarmed: (id) => this.applierRef.alarms.hasFor(id, 'corrupt'),
+        raiseCorrupt: async (id) => {
+          await this.propose({ alarm: { action: 'activate', memberId: id, alarm: 'corrupt' } });
+        },
+        scheduler: this.scheduler,
+        log: this.log,
+      },
+      this.o.corruptCheckTimeMs ?? 0,
+    );
   }
 
   /** Opens the member on its backend (finishing an interrupted snapshot install) and starts raft. */
@@ -229,6 +263,7 @@ export class Member implements Proposer {
     const cs = m.applierRef.confState;
     if (cs.voters.length === 1 && cs.voters[0] === m.memberId) m.driver.node.campaign();
     m.schedulePublish(0);
+    m.integrity.start();
     return m;
   }
 
@@ -541,6 +576,7 @@ export class Member implements Proposer {
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    this.checkNotCorrupt();
     if (req.serializable !== true) await this.linearizable();
     const store = this.applierRef.store;
     const res = rangeResponse(store.range(req), this.headerAt(store.currentRevision));
@@ -581,6 +617,61 @@ export class Member implements Proposer {
   historyRange(from: bigint, to: bigint): RevisionEvents[] {
     const end = to < this.durableRev ? to : this.durableRev;
     return this.applierRef.store.history(Number(from), Number(end));
+  }
+
+  /**
+   * A CORRUPT alarm names this member: its data differs from the cluster's, so it answers no
+   * reads (etcd refuses them the same way) until it is replaced and the alarm disarmed.
+   */
+  checkNotCorrupt(): void {
+    if (this.applierRef.alarms.hasFor(this.memberId, 'corrupt')) {
+      throw new CairnError(
+        ErrorCode.Corrupt,
+        `corrupt cluster: member ${this.memberId.toString(16)} holds data that differs from the other members' (CORRUPT alarm); it serves no reads until it is replaced and the alarm disarmed`,
+      );
+    }
+  }
+
+  /**
+   * etcd's HashKV on this member: a CRC-32C over the MVCC history up to `revision` (0n: the
+   * newest durable revision), records at or below the compaction point counted only when a
+   * compaction keeps them (see mvcc/hash.ts). `compacted` below the compaction point,
+   * `future_revision` past the newest revision.
+   */
+  async hashKv(revision = 0n): Promise<HashKvResponse> {
+    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, `revision must not be negative, got ${revision}`);
+    if (revision > BigInt(this.applierRef.store.currentRevision)) throw new CairnError(ErrorCode.FutureRevision);
+    // The hash reads the backend: wait until what was applied is written.
+    await this.written();
+    const applier = this.applierRef;
+    const at = revision === 0n ? this.durableRev : revision;
+    const view = applier.store.hashView(Number(at));
+    const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
+    return { header: this.header(), hash, compactRevision: BigInt(view.compactRevision), hashRevision: BigInt(view.hashRevision) };
+  }
+
+  /** A peer's hash request: waits up to `waitMs` for `revision` to be applied here, then hashes. */
+  private async hashKvForPeer(params: unknown, waitMs = PEER_HASH_WAIT_MS): Promise<HashKvResponse> {
+    const revision = validate.hashKvRequest(params, 'params').revision ?? 0n;
+    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, 'revision must not be negative');
+    const deadline = performance.now() + waitMs;
+    while (revision > this.durableRev && !this.stopped) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          off();
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 100));
+        const off = this.onChange(() => {
+          if (revision <= this.durableRev) done();
+        });
+      });
+    }
+    return this.hashKv(revision);
   }
 
   async status(): Promise<StatusResponse> {
@@ -685,6 +776,8 @@ export class Member implements Proposer {
   }
 
   rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
+    // Served by every member, not only the leader: the corruption checks ask each one.
+    if (method === PEER_HASHKV_METHOD) return this.hashKvForPeer(params);
     return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
   }
 
@@ -738,6 +831,7 @@ export class Member implements Proposer {
     this.stopped = true;
     this.closing = (async () => {
       this.publishTimer?.();
+      this.integrity.stop();
       this.leasePrimary.stop();
       await this.driver.close();
       this.failWaiters(new CairnError(ErrorCode.Stopped, 'member stopped'));
@@ -778,4 +872,16 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   if ('leaseRevoke' in r) return r.leaseRevoke;
   if ('members' in r) return r.members;
   return r.compact;
+}
+
+/** A peer's hash answer, checked (it came over the network). */
+function peerHashResponse(v: unknown): HashKvResponse {
+  const r = v as Partial<Record<keyof HashKvResponse, unknown>> | null;
+  const int = (x: unknown): bigint | undefined => (typeof x === 'bigint' ? x : typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : undefined);
+  const compactRevision = int(r?.compactRevision);
+  const hashRevision = int(r?.hashRevision);
+  if (r === null || typeof r.hash !== 'number' || compactRevision === undefined || hashRevision === undefined || typeof r.header !== 'object') {
+    throw new CairnError(ErrorCode.Internal, 'peer answered hashKv with a malformed response');
+  }
+  return { header: r.header as HashKvResponse['header'], hash: r.hash, compactRevision, hashRevision };
 }

@@ -229,6 +229,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     clock,
     scheduler: options.scheduler ?? systemScheduler,
     raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotCount: cfg.snapshotCount },
+    corruptCheckTimeMs: cfg.corruptCheckTimeMs,
     peerHints: hints,
     log: raftLog,
     transport: (hooks) =>
@@ -254,6 +255,17 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       else process.exit(70);
     },
   }));
+  if (cfg.initialCorruptCheck) {
+    // etcd's --experimental-initial-corrupt-check: compare with the peers before serving anyone.
+    try {
+      await m.integrity.initialCheck();
+    } catch (err) {
+      peerServer.close();
+      for (const s of servers) s.close();
+      await m.close();
+      throw err;
+    }
+  }
   const metrics = new Metrics({
     dbSizeBytes: () => backend.sizeBytes(),
     revision: () => m.revision,
@@ -296,7 +308,16 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   );
   const handler = httpHandler({
     metrics,
-    healthProblem: () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : m.leaderId === 0n ? 'no leader' : ''),
+    healthProblem: () =>
+      fatal !== undefined
+        ? 'member stopped'
+        : !accepting
+          ? 'shutting down'
+          : m.applier.alarms.has('corrupt')
+            ? 'ALARM CORRUPT'
+            : m.leaderId === 0n
+              ? 'no leader'
+              : '',
   });
 
   const clientServers: (HttpServer | HttpsServer)[] = [];
