@@ -14,6 +14,8 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     if (req.key.length === 0) throw new CairnError(ErrorCode.EmptyKey);
     checkKeyLimits(req.key, limits, req.rangeEnd);
     auth.watch(ctx.caller, req.key, req.rangeEnd);
+    // A member named by a CORRUPT alarm serves no reads: no new watches either.
+    member.checkNotCorrupt();
     if (req.startRevision !== undefined && req.startRevision < 0n) {
       throw new CairnError(ErrorCode.InvalidArgument, 'startRevision must not be negative');
     }
