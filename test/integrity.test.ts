@@ -112,6 +112,9 @@ describe('integrity checks', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ health: 'false', reason: 'ALARM CORRUPT' });
     }
+    const health = await ctl([`--endpoints=${ep}`, 'endpoint', 'health']);
+    expect(health.code).toBe(1);
+    expect(health.stderr).toContain(`${ep} is unhealthy: failed to commit proposal: Active Alarm(s): CORRUPT`);
     const status = await ctl([`--endpoints=${ep}`, 'endpoint', 'status', '-w', 'table']);
     expect(status.stdout).toContain(`memberID:${victimId} alarm:CORRUPT`);
 

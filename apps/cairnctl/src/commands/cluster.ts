@@ -28,7 +28,17 @@ async function checkHealth(ctx: Context, endpoint: string): Promise<EndpointHeal
   const started = process.hrtime.bigint();
   try {
     await client.kv.get('health', { timeoutMs: ctx.commandTimeoutMs });
-    return { endpoint, health: true, tookNs: process.hrtime.bigint() - started, error: '' };
+    const tookNs = process.hrtime.bigint() - started;
+    // Like etcdctl 3.5: a member that answers but has an active alarm (CORRUPT, NOSPACE) is
+    // not healthy. A caller not allowed to list alarms cannot tell: the read decides.
+    const alarms = await client.maintenance.alarmList({ timeoutMs: ctx.commandTimeoutMs }).then(
+      (res) => res.alarms.filter((a) => a.alarm !== 'none'),
+      () => [],
+    );
+    if (alarms.length > 0) {
+      return { endpoint, health: false, tookNs, error: `Active Alarm(s): ${alarms.map((a) => a.alarm.toUpperCase()).join(' ')}` };
+    }
+    return { endpoint, health: true, tookNs, error: '' };
   } catch (err) {
     const tookNs = process.hrtime.bigint() - started;
     // Refused by auth (no permission, or no user with auth on): the member answered, it is fine.
