@@ -3,7 +3,9 @@
 // nothing through the log). Arguments: dbDir key newValue. Prints `altered <main>.<sub>`.
 // The server and protocol packages are loaded from their built output by path: the e2e
 // package does not depend on @cairn/server, and this is the only place that needs its storage.
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
+import { URL } from 'node:url';
 
 const [dbDir, key, newValue] = process.argv.slice(2);
 const { RocksBackend } = await import(new URL('../../packages/server/dist/index.js', import.meta.url).href);
