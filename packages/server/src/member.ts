@@ -132,6 +132,9 @@ interface Waiter {
   deadlineMs: number;
 }
 
+/** Peer hashKv requests served at once (each reads the whole history); more get `unavailable`. */
+export const MAX_PEER_HASHES_IN_FLIGHT = 2;
+
 /** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
 export const DEFAULT_MIN_LEASE_TTL_SECONDS = 2;
 
@@ -188,6 +191,7 @@ export class Member implements Proposer {
   readonly peerRpc: PeerRpc;
   /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
   readonly integrity: CorruptChecker;
+  private peerHashesInFlight = 0;
 
   private constructor(private readonly o: MemberOptions) {
     this.clock = o.clock ?? systemClock;
@@ -655,6 +659,21 @@ export class Member implements Proposer {
   private async hashKvForPeer(params: unknown, waitMs = PEER_HASH_WAIT_MS): Promise<HashKvResponse> {
     const revision = validate.hashKvRequest(params, 'params').revision ?? 0n;
     if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, 'revision must not be negative');
+    // Each hash reads the whole history: a check asks once per member per period, so more
+    // than a few at once is a misbehaving peer, not a check.
+    if (this.peerHashesInFlight >= MAX_PEER_HASHES_IN_FLIGHT) {
+      this.log.warn({ inFlight: this.peerHashesInFlight }, 'refusing a peer hashKv request: too many in flight (a peer asks far more often than the corruption checks do)');
+      throw new CairnError(ErrorCode.Unavailable, `too many hashKv requests in flight (at most ${MAX_PEER_HASHES_IN_FLIGHT}); try again later`);
+    }
+    this.peerHashesInFlight++;
+    try {
+      return await this.hashKvWhenApplied(revision, waitMs);
+    } finally {
+      this.peerHashesInFlight--;
+    }
+  }
+
+  private async hashKvWhenApplied(revision: bigint, waitMs: number): Promise<HashKvResponse> {
     const deadline = performance.now() + waitMs;
     while (revision > this.durableRev && !this.stopped) {
       const left = deadline - performance.now();

@@ -184,3 +184,18 @@ describe('a CORRUPT alarm', () => {
     expect(await code(m.propose({ deleteRange: { key: b('a') } }))).toBe(ErrorCode.Corrupt);
   });
 });
+
+describe('the peer hashKv request', () => {
+  it('waits for a revision not applied yet, and refuses a third one in flight', async () => {
+    const { m } = await member();
+    await workload(m);
+    const ask = () => m.rpc(2n, 'maintenance.hashKv', { revision: 8n }) as Promise<{ hash: number; hashRevision: bigint }>;
+    const [first, second] = [ask(), ask()];
+    expect(await code(ask())).toBe(ErrorCode.Unavailable);
+    await m.propose({ put: { key: b('late'), value: b('1') } }); // 8
+    const [h1, h2] = await Promise.all([first, second]);
+    expect(h1.hashRevision).toBe(8n);
+    expect(h1.hash).toBe(h2.hash);
+    expect(h1.hash).toBe((await m.hashKv(8n)).hash);
+  });
+});
