@@ -65,6 +65,8 @@ export interface MemberObserver {
   applied?(seconds: number): void;
   /** Seconds one batch write (with fsync) took, and how many entries it carried. */
   committed?(seconds: number, entries: number): void;
+  /** Seconds one hashKv took (it reads the whole history up to its revision). */
+  hashed?(seconds: number): void;
 }
 
 /** What the member tells the transport layer (the hooks a RaftTransport reports through). */
@@ -651,7 +653,9 @@ export class Member implements Proposer {
     const applier = this.applierRef;
     const at = revision === 0n ? this.durableRev : revision;
     const view = applier.store.hashView(Number(at));
+    const t0 = now();
     const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
+    this.o.observer?.hashed?.(now() - t0);
     return { header: this.header(), hash, compactRevision: BigInt(view.compactRevision), hashRevision: BigInt(view.hashRevision) };
   }
 

@@ -225,6 +225,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     observer: {
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
+      hashed: (s) => metricsBox.m?.hashed(s),
     },
     clock,
     scheduler: options.scheduler ?? systemScheduler,
