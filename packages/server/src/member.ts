@@ -2,7 +2,6 @@ import {
   CairnError,
   ErrorCode,
   toCairnError,
-  validate,
   type LeaseGrantRequest,
   type LeaseGrantResponse,
   type LeaseId,
@@ -44,8 +43,8 @@ import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
 import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
-import { hashView } from './mvcc/hash.js';
 import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
+import { HashService, peerHashResponse } from './integrity/hashService.js';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
@@ -134,9 +133,6 @@ interface Waiter {
   deadlineMs: number;
 }
 
-/** Peer hashKv requests served at once (each reads the whole history); more get `unavailable`. */
-export const MAX_PEER_HASHES_IN_FLIGHT = 2;
-
 /** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
 export const DEFAULT_MIN_LEASE_TTL_SECONDS = 2;
 
@@ -193,7 +189,7 @@ export class Member implements Proposer {
   readonly peerRpc: PeerRpc;
   /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
   readonly integrity: CorruptChecker;
-  private peerHashesInFlight = 0;
+  private readonly hashes: HashService;
 
   private constructor(private readonly o: MemberOptions) {
     this.clock = o.clock ?? systemClock;
@@ -234,6 +230,16 @@ export class Member implements Proposer {
     });
     this.admin = new ClusterAdmin(this);
     this.peerRpc = new PeerRpc(this, this.transport);
+    this.hashes = new HashService({
+      stopped: () => this.stopped,
+      store: () => this.applierRef.store,
+      durableRevision: () => this.durableRev,
+      written: () => this.written(),
+      header: () => this.header(),
+      onChange: (l) => this.onChange(l),
+      hashed: (seconds) => this.o.observer?.hashed?.(seconds),
+      log: this.log,
+    });
     this.integrity = this.newCorruptChecker();
     this.updatePeers();
   }
@@ -638,63 +644,9 @@ export class Member implements Proposer {
     }
   }
 
-  /**
-   * etcd's HashKV on this member: a CRC-32C over the MVCC history up to `revision` (0n: the
-   * newest durable revision), records at or below the compaction point counted only when a
-   * compaction keeps them (see mvcc/hash.ts). `compacted` below the compaction point,
-   * `future_revision` past the newest revision.
-   */
-  async hashKv(revision = 0n): Promise<HashKvResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, `revision must not be negative, got ${revision}`);
-    if (revision > BigInt(this.applierRef.store.currentRevision)) throw new CairnError(ErrorCode.FutureRevision);
-    // The hash reads the backend: wait until what was applied is written.
-    await this.written();
-    const applier = this.applierRef;
-    const at = revision === 0n ? this.durableRev : revision;
-    const view = applier.store.hashView(Number(at));
-    const t0 = now();
-    const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
-    this.o.observer?.hashed?.(now() - t0);
-    return { header: this.header(), hash, compactRevision: BigInt(view.compactRevision), hashRevision: BigInt(view.hashRevision) };
-  }
-
-  /** A peer's hash request: waits up to `waitMs` for `revision` to be applied here, then hashes. */
-  private async hashKvForPeer(params: unknown, waitMs = PEER_HASH_WAIT_MS): Promise<HashKvResponse> {
-    const revision = validate.hashKvRequest(params, 'params').revision ?? 0n;
-    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, 'revision must not be negative');
-    // Each hash reads the whole history: a check asks once per member per period, so more
-    // than a few at once is a misbehaving peer, not a check.
-    if (this.peerHashesInFlight >= MAX_PEER_HASHES_IN_FLIGHT) {
-      this.log.warn({ inFlight: this.peerHashesInFlight }, 'refusing a peer hashKv request: too many in flight (a peer asks far more often than the corruption checks do)');
-      throw new CairnError(ErrorCode.Unavailable, `too many hashKv requests in flight (at most ${MAX_PEER_HASHES_IN_FLIGHT}); try again later`);
-    }
-    this.peerHashesInFlight++;
-    try {
-      return await this.hashKvWhenApplied(revision, waitMs);
-    } finally {
-      this.peerHashesInFlight--;
-    }
-  }
-
-  private async hashKvWhenApplied(revision: bigint, waitMs: number): Promise<HashKvResponse> {
-    const deadline = performance.now() + waitMs;
-    while (revision > this.durableRev && !this.stopped) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          off();
-          resolve();
-        };
-        const timer = setTimeout(done, Math.min(left, 100));
-        const off = this.onChange(() => {
-          if (revision <= this.durableRev) done();
-        });
-      });
-    }
-    return this.hashKv(revision);
+  /** etcd's HashKV on this member (integrity/hashService.ts). */
+  hashKv(revision = 0n): Promise<HashKvResponse> {
+    return this.hashes.hashKv(revision);
   }
 
   async status(): Promise<StatusResponse> {
@@ -800,7 +752,7 @@ export class Member implements Proposer {
 
   rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
     // Served by every member, not only the leader: the corruption checks ask each one.
-    if (method === PEER_HASHKV_METHOD) return this.hashKvForPeer(params);
+    if (method === PEER_HASHKV_METHOD) return this.hashes.servePeer(params);
     return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
   }
 
@@ -897,14 +849,3 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   return r.compact;
 }
 
-/** A peer's hash answer, checked (it came over the network). */
-function peerHashResponse(v: unknown): HashKvResponse {
-  const r = v as Partial<Record<keyof HashKvResponse, unknown>> | null;
-  const int = (x: unknown): bigint | undefined => (typeof x === 'bigint' ? x : typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : undefined);
-  const compactRevision = int(r?.compactRevision);
-  const hashRevision = int(r?.hashRevision);
-  if (r === null || typeof r.hash !== 'number' || compactRevision === undefined || hashRevision === undefined || typeof r.header !== 'object') {
-    throw new CairnError(ErrorCode.Internal, 'peer answered hashKv with a malformed response');
-  }
-  return { header: r.header as HashKvResponse['header'], hash: r.hash, compactRevision, hashRevision };
-}
