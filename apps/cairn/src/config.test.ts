@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseInitialCluster } from './config.js';
+import { ConfigError, loadConfig, parseDurationMs, parseInitialCluster } from './config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,6 +14,17 @@ const run = (argv: string[], env: Record<string, string> = {}) => {
 };
 
 describe('daemon config', () => {
+  it('takes the corruption-check flags with etcd names, off by default', () => {
+    expect(run([])).toMatchObject({ experimentalInitialCorruptCheck: false, experimentalCorruptCheckTimeMs: 0 });
+    const c = run(['--experimental-initial-corrupt-check', '--experimental-corrupt-check-time=5m']);
+    expect(c).toMatchObject({ experimentalInitialCorruptCheck: true, experimentalCorruptCheckTimeMs: 300_000 });
+    expect(run([], { CAIRN_EXPERIMENTAL_CORRUPT_CHECK_TIME: '1m30s' }).experimentalCorruptCheckTimeMs).toBe(90_000);
+    expect(parseDurationMs('x', '500ms')).toBe(500);
+    expect(parseDurationMs('x', '0')).toBe(0);
+    expect(() => run(['--experimental-corrupt-check-time=5'])).toThrow(/duration like 30s/);
+    expect(() => run(['--experimental-corrupt-check-time=5m junk'])).toThrow(ConfigError);
+  });
+
   it('defaults to the embedded single member', () => {
     const c = run([]);
     expect(c.name).toBe('default');

@@ -54,6 +54,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'auth-login-free-failures', kind: 'int', default: '5', help: 'failed logins per user and per remote address before further ones are refused for a backoff (too_many_requests)' },
   { key: 'auth-login-max-delay', kind: 'int', default: '30000', help: 'longest backoff after failed logins, in milliseconds (it starts at 1 s and doubles)' },
   { key: 'cors', kind: 'string', default: '', help: "comma-separated origins of browser pages allowed on the client port ('*' for any); default: requests without Origin and same-origin only" },
+  { key: 'experimental-initial-corrupt-check', kind: 'bool', default: 'false', help: "before serving clients, compare this member's KV hash with its peers' and refuse to start on a mismatch" },
+  { key: 'experimental-corrupt-check-time', kind: 'string', default: '0s', help: 'how often the leader compares the KV hashes of all members (a duration like 5m; 0s: off); a mismatch raises CORRUPT' },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
   { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
   { key: 'key-file', kind: 'string', help: 'path to the client server TLS key file' },
@@ -104,6 +106,9 @@ export interface DaemonConfig {
   readonly authLoginMaxDelayMs: number;
   /** --cors, split on commas; empty: no cross-origin page allowed. */
   readonly cors: string[];
+  readonly experimentalInitialCorruptCheck: boolean;
+  /** 0: off. */
+  readonly experimentalCorruptCheckTimeMs: number;
   readonly tls: TlsSettings | undefined;
   /** Parsed and checked; applies to the peer transport once it exists. */
   readonly peerTls: TlsSettings | undefined;
@@ -328,6 +333,8 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     authLoginFreeFailures: positiveInt('auth-login-free-failures', get('auth-login-free-failures')!),
     authLoginMaxDelayMs: positiveInt('auth-login-max-delay', get('auth-login-max-delay')!),
     cors: corsSetting(get('cors')!),
+    experimentalInitialCorruptCheck: parseBool('experimental-initial-corrupt-check', get('experimental-initial-corrupt-check')!),
+    experimentalCorruptCheckTimeMs: parseDurationMs('experimental-corrupt-check-time', get('experimental-corrupt-check-time')!),
     tls,
     peerTls,
   };
@@ -373,6 +380,21 @@ function positiveInt(key: string, value: string): number {
   const n = parseInt10(key, value);
   if (n === 0) throw new ConfigError(`--${key} must be at least 1`);
   return n;
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go-style duration (`500ms`, `30s`, `5m`, `1h30m`; a bare `0` too), in whole milliseconds. */
+export function parseDurationMs(key: string, value: string): number {
+  const text = value.trim();
+  if (text === '0') return 0;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new ConfigError(`--${key} must be a duration like 30s, 5m or 1h (0s: off), got ${JSON.stringify(value)}`);
+  }
+  const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS_MS[p[2]!]!, 0));
+  if (!Number.isSafeInteger(ms)) throw new ConfigError(`--${key} is too large: ${JSON.stringify(value)}`);
+  return ms;
 }
 
 function parseBool(key: string, value: string): boolean {

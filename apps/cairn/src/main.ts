@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     electionTimeoutMs: config.electionTimeoutMs,
     snapshotCount: config.snapshotCount,
+    experimentalInitialCorruptCheck: config.experimentalInitialCorruptCheck,
+    experimentalCorruptCheckTimeMs: config.experimentalCorruptCheckTimeMs,
     tls: config.tls,
     peerTls: config.peerTls,
     logger,

@@ -1,6 +1,7 @@
 import {
   Alarm,
   CairnError,
+  HashKv,
   ErrorCode,
   MemberAdd,
   MemberList,
@@ -11,6 +12,7 @@ import {
   Status,
   type AlarmMember,
   type AlarmResponse,
+  type HashKvResponse,
   type MemberAddResponse,
   type MemberId,
   type MemberListResponse,
@@ -99,6 +101,18 @@ export class Maintenance {
 
   status(options: CallOptions = {}): Promise<StatusResponse> {
     return this.transport.request(Status, {}, callOptionsOf(options));
+  }
+
+  /**
+   * The contacted member's hash of its key-value history up to `revision` (0 or absent: its
+   * newest revision), like etcd's HashKV. Members that hold the same data answer the same hash
+   * for the same revision and compacted revision. Fails with `compacted` below the compaction
+   * point and `future_revision` past the member's newest revision.
+   */
+  async hashKv(revision: Int64Like = 0n, options: CallOptions = {}): Promise<HashKvResponse> {
+    const rev = toInt64(revision, 'revision');
+    if (rev < 0n) throw new CairnError(ErrorCode.InvalidArgument, `revision must not be negative, got ${rev}`);
+    return this.transport.request(HashKv, rev === 0n ? {} : { revision: rev }, callOptionsOf(options));
   }
 
   /** The cluster's active alarms (NOSPACE ...). */

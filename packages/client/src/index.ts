@@ -42,6 +42,7 @@ export type {
   MemberPromoteResponse,
   MoveLeaderResponse,
   StatusResponse,
+  HashKvResponse,
   SortOrder,
   SortTarget,
   Permission,

@@ -305,8 +305,12 @@ export interface StatusResponse {
 export type HashKvRequest = { readonly revision?: Revision };
 export interface HashKvResponse {
   readonly header: ResponseHeader;
+  /** CRC-32C over the MVCC records up to hashRevision (see docs/integrity.md), unsigned 32-bit. */
   readonly hash: number;
+  /** The store's compacted revision when it hashed. */
   readonly compactRevision: Revision;
+  /** The revision the hash covers (the newest one when 0 was asked for). */
+  readonly hashRevision: Revision;
 }
 
 export type AlarmType = 'none' | 'nospace' | 'corrupt';

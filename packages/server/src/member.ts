@@ -9,6 +9,7 @@ import {
   type LeaseRevokeResponse,
   type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse,
+  type HashKvResponse,
   type Member as MemberInfo,
   type MemberListResponse,
   type RangeRequest,
@@ -43,6 +44,8 @@ import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
 import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
+import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
+import { HashService, peerHashResponse } from './integrity/hashService.js';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
@@ -63,6 +66,8 @@ export interface MemberObserver {
   applied?(seconds: number): void;
   /** Seconds one batch write (with fsync) took, and how many entries it carried. */
   committed?(seconds: number, entries: number): void;
+  /** Seconds one hashKv took (it reads the whole history up to its revision). */
+  hashed?(seconds: number): void;
 }
 
 /** What the member tells the transport layer (the hooks a RaftTransport reports through). */
@@ -115,6 +120,11 @@ export interface MemberOptions {
   /** Deadline of a proposal or a linearizable read. Default 5 s + 2 election timeouts (etcd). */
   readonly requestTimeoutMs?: number;
   readonly log?: DriverLog;
+  /**
+   * Period of the leader's corruption check in ms (etcd's --experimental-corrupt-check-time);
+   * 0 or absent: off, as in etcd.
+   */
+  readonly corruptCheckTimeMs?: number;
 }
 
 interface Waiter {
@@ -182,6 +192,9 @@ export class Member implements Proposer {
   private lastLead = 0n;
   readonly admin: ClusterAdmin;
   readonly peerRpc: PeerRpc;
+  /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
+  readonly integrity: CorruptChecker;
+  private readonly hashes: HashService;
 
   private constructor(private readonly o: MemberOptions) {
     this.clock = o.clock ?? systemClock;
@@ -223,7 +236,40 @@ export class Member implements Proposer {
     });
     this.admin = new ClusterAdmin(this);
     this.peerRpc = new PeerRpc(this, this.transport);
+    this.hashes = new HashService({
+      stopped: () => this.stopped,
+      store: () => this.applierRef.store,
+      durableRevision: () => this.durableRev,
+      written: () => this.written(),
+      header: () => this.header(),
+      onChange: (l) => this.onChange(l),
+      hashed: (seconds) => this.o.observer?.hashed?.(seconds),
+      log: this.log,
+    });
+    this.integrity = this.newCorruptChecker();
     this.updatePeers();
+  }
+
+  private newCorruptChecker(): CorruptChecker {
+    return new CorruptChecker(
+      {
+        memberId: this.memberId,
+        peers: () => this.applierRef.membership.list().map((m) => m.id).filter((id) => id !== this.memberId),
+        clusterSize: () => Math.max(1, this.applierRef.membership.list().length),
+        isLeader: () => this.isLeader(),
+        hashKv: (rev) => this.hashKv(rev),
+        peerHash: async (peer, revision) => {
+          return peerHashResponse(await this.transport.rpc(peer, PEER_HASHKV_METHOD, { revision }, Math.min(this.requestTimeoutMs, PEER_HASH_WAIT_MS + 2000)));
+        },
+        corruptAlarmed: (id) => this.applierRef.alarms.hasFor(id, 'corrupt'),
+        raiseCorrupt: async (id) => {
+          await this.propose({ alarm: { action: 'activate', memberId: id, alarm: 'corrupt' } });
+        },
+        scheduler: this.scheduler,
+        log: this.log,
+      },
+      this.o.corruptCheckTimeMs ?? 0,
+    );
   }
 
   /** Opens the member on its backend (finishing an interrupted snapshot install) and starts raft. */
@@ -235,6 +281,7 @@ export class Member implements Proposer {
     const cs = m.applierRef.confState;
     if (cs.voters.length === 1 && cs.voters[0] === m.memberId) m.driver.node.campaign();
     m.schedulePublish(0);
+    m.integrity.start();
     return m;
   }
 
@@ -575,6 +622,7 @@ export class Member implements Proposer {
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    this.checkNotCorrupt();
     if (req.serializable !== true) await this.linearizable();
     const store = this.applierRef.store;
     const res = rangeResponse(store.range(req), this.headerAt(store.currentRevision));
@@ -615,6 +663,24 @@ export class Member implements Proposer {
   historyRange(from: bigint, to: bigint): RevisionEvents[] {
     const end = to < this.durableRev ? to : this.durableRev;
     return this.applierRef.store.history(Number(from), Number(end));
+  }
+
+  /**
+   * A CORRUPT alarm names this member: its data differs from the cluster's, so it answers no
+   * reads (etcd refuses them the same way) until it is replaced and the alarm disarmed.
+   */
+  checkNotCorrupt(): void {
+    if (this.applierRef.alarms.hasFor(this.memberId, 'corrupt')) {
+      throw new CairnError(
+        ErrorCode.Corrupt,
+        `corrupt cluster: member ${this.memberId.toString(16)} holds data that differs from the other members' (CORRUPT alarm); it serves no reads until it is replaced and the alarm disarmed`,
+      );
+    }
+  }
+
+  /** etcd's HashKV on this member (integrity/hashService.ts). */
+  hashKv(revision = 0n): Promise<HashKvResponse> {
+    return this.hashes.hashKv(revision);
   }
 
   async status(): Promise<StatusResponse> {
@@ -719,6 +785,8 @@ export class Member implements Proposer {
   }
 
   rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
+    // Served by every member, not only the leader: the corruption checks ask each one.
+    if (method === PEER_HASHKV_METHOD) return this.hashes.servePeer(params);
     return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
   }
 
@@ -772,6 +840,7 @@ export class Member implements Proposer {
     this.stopped = true;
     this.closing = (async () => {
       this.publishTimer?.();
+      this.integrity.stop();
       this.leasePrimary.stop();
       await this.driver.close();
       this.failWaiters(new CairnError(ErrorCode.Stopped, 'member stopped'));
@@ -813,3 +882,4 @@ function responseOf(o: ApplyOutcome & { ok: true }): unknown {
   if ('members' in r) return r.members;
   return r.compact;
 }
+

@@ -234,10 +234,12 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     observer: {
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
+      hashed: (s) => metricsBox.m?.hashed(s),
     },
     clock,
     scheduler: options.scheduler ?? systemScheduler,
     raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotCount: cfg.snapshotCount },
+    corruptCheckTimeMs: cfg.corruptCheckTimeMs,
     peerHints: hints,
     log: raftLog,
     transport: (hooks) =>
@@ -263,6 +265,17 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       else process.exit(70);
     },
   }));
+  if (cfg.initialCorruptCheck) {
+    // etcd's --experimental-initial-corrupt-check: compare with the peers before serving anyone.
+    try {
+      await m.integrity.initialCheck();
+    } catch (err) {
+      peerServer.close();
+      for (const s of servers) s.close();
+      await m.close();
+      throw err;
+    }
+  }
   const metrics = new Metrics({
     dbSizeBytes: () => backend.sizeBytes(),
     storageMemoryBytes: () => backend.memoryBytes(),
@@ -333,7 +346,16 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   metricsBox.connections = () => api.connections;
   const routes = httpHandler({
     metrics,
-    healthProblem: () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : m.leaderId === 0n ? 'no leader' : ''),
+    healthProblem: () =>
+      fatal !== undefined
+        ? 'member stopped'
+        : !accepting
+          ? 'shutting down'
+          : m.applier.alarms.has('corrupt')
+            ? 'ALARM CORRUPT'
+            : m.leaderId === 0n
+              ? 'no leader'
+              : '',
   });
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CairnError } from '@cairn/client';
 import { loadClient, type CliIo, type Context } from '../context.js';
 import { ExitCode, UsageError } from '../exitCodes.js';
-import type { EndpointHealth, EndpointStatus } from '../output/index.js';
+import type { EndpointHashKv, EndpointHealth, EndpointStatus } from '../output/index.js';
+import { parseInt64Flag } from './kvFlags.js';
 import { withContext } from './kv.js';
 
 /** A failure as a one-line message. */
@@ -27,7 +28,17 @@ async function checkHealth(ctx: Context, endpoint: string): Promise<EndpointHeal
   const started = process.hrtime.bigint();
   try {
     await client.kv.get('health', { timeoutMs: ctx.commandTimeoutMs });
-    return { endpoint, health: true, tookNs: process.hrtime.bigint() - started, error: '' };
+    const tookNs = process.hrtime.bigint() - started;
+    // Like etcdctl 3.5: a member that answers but has an active alarm (CORRUPT, NOSPACE) is
+    // not healthy. A caller not allowed to list alarms cannot tell: the read decides.
+    const alarms = await client.maintenance.alarmList({ timeoutMs: ctx.commandTimeoutMs }).then(
+      (res) => res.alarms.filter((a) => a.alarm !== 'none'),
+      () => [],
+    );
+    if (alarms.length > 0) {
+      return { endpoint, health: false, tookNs, error: `Active Alarm(s): ${alarms.map((a) => a.alarm.toUpperCase()).join(' ')}` };
+    }
+    return { endpoint, health: true, tookNs, error: '' };
   } catch (err) {
     const tookNs = process.hrtime.bigint() - started;
     // Refused by auth (no permission, or no user with auth on): the member answered, it is fine.
@@ -68,6 +79,42 @@ export function registerClusterCommands(program: Command, io: CliIo): void {
         io.out(printer.endpointStatus(ok));
         // Like etcdctl: the failures were reported above; exit 1 without another line.
         if (ok.length < results.length) throw new UsageError('', ExitCode.Error);
+      }),
+    );
+
+  endpoint
+    .command('hashkv')
+    .summary('Prints the KV history hash for each endpoint in --endpoints')
+    .option('--cluster', 'use all endpoints from the cluster member list')
+    .option('--rev <revision>', 'maximum revision to hash (default: latest revision)', '0')
+    .action(
+      withContext(io, async (ctx, flags: { cluster?: boolean; rev: string }) => {
+        const rev = parseInt64Flag(flags.rev, 'rev');
+        if (rev < 0n) throw new UsageError(`invalid argument ${JSON.stringify(flags.rev)} for "--rev" flag: must not be negative`);
+        const printer = ctx.printer();
+        const endpoints = await targetEndpoints(ctx, flags.cluster === true);
+        const results = await Promise.all(
+          endpoints.map(async (ep): Promise<EndpointHashKv | { endpoint: string; error: string }> => {
+            try {
+              const client = await ctx.client([ep]);
+              return { endpoint: ep, hashKv: await client.maintenance.hashKv(rev, { timeoutMs: ctx.commandTimeoutMs }) };
+            } catch (err) {
+              return { endpoint: ep, error: messageOf(err) };
+            }
+          }),
+        );
+        const ok: EndpointHashKv[] = [];
+        let failed: string | undefined;
+        for (const r of results) {
+          if ('hashKv' in r) ok.push(r);
+          else {
+            failed = r.error;
+            io.err(`Failed to get the hash of endpoint ${r.endpoint} (${r.error})\n`);
+          }
+        }
+        io.out(printer.endpointHashKv(ok));
+        // Like etcdctl: the last failure again, as the command's error.
+        if (failed !== undefined) throw new UsageError(failed, ExitCode.Error);
       }),
     );
 

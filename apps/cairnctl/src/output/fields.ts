@@ -9,7 +9,7 @@ import type {
 } from '@cairn/client';
 import { formatDuration } from '../duration.js';
 import { goQuote } from './goquote.js';
-import { hexId, innerResponses, type EndpointHealth, type EndpointStatus, type Printer, type PrinterOptions } from './printer.js';
+import { hexId, innerResponses, type EndpointHashKv, type EndpointHealth, type EndpointStatus, type Printer, type PrinterOptions } from './printer.js';
 
 /** etcdctl's `-w fields`: one `"Name" : value` line per field, strings Go-quoted. */
 export class FieldsPrinter implements Printer {
@@ -80,6 +80,19 @@ export class FieldsPrinter implements Printer {
         `"RaftAppliedIndex" : ${s.raftAppliedIndex}\n` +
         `"Errors" : [${s.errors.join(' ')}]\n` +
         `"Endpoint" : ${goQuote(endpoint)}\n\n`;
+    }
+    return out;
+  }
+
+  endpointHashKv(list: readonly EndpointHashKv[]): string {
+    let out = '';
+    for (const { endpoint, hashKv: h } of list) {
+      out +=
+        this.hdr(h.header) +
+        `"Endpoint" : ${goQuote(endpoint)}\n` +
+        `"Hash" : ${h.hash}\n` +
+        `"HashRevision" : ${h.hashRevision}\n` +
+        `"CompactRevision" : ${h.compactRevision}\n\n`;
     }
     return out;
   }

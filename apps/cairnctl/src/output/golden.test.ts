@@ -230,6 +230,36 @@ describe('endpoint status and health', () => {
   });
 });
 
+describe('endpoint hashkv', () => {
+  const list = [
+    { endpoint: '127.0.0.1:22379', hashKv: { header, hash: 1084519789, compactRevision: 0n, hashRevision: 3n } },
+    { endpoint: '127.0.0.1:23379', hashKv: { header, hash: 1084519789, compactRevision: 0n, hashRevision: 3n } },
+  ];
+  it('simple and table, as etcdctl prints them', () => {
+    expect(printer('simple').endpointHashKv(list)).toBe('127.0.0.1:22379, 1084519789\n127.0.0.1:23379, 1084519789\n');
+    expect(printer('table').endpointHashKv(list)).toBe(
+      [
+        '+-----------------+------------+',
+        '|    ENDPOINT     |    HASH    |',
+        '+-----------------+------------+',
+        '| 127.0.0.1:22379 | 1084519789 |',
+        '| 127.0.0.1:23379 | 1084519789 |',
+        '+-----------------+------------+',
+        '',
+      ].join('\n'),
+    );
+  });
+  it('json: Endpoint and HashKV, zero fields left out', () => {
+    expect(printer('json').endpointHashKv(list.slice(0, 1))).toBe(
+      '[{"Endpoint":"127.0.0.1:22379","HashKV":{"header":{"cluster_id":4743318255719025844,"member_id":10057029971166822686,"revision":3,"raft_term":2},' +
+        '"hash":1084519789,"hash_revision":3}}]\n',
+    );
+  });
+  it('fields', () => {
+    expect(printer('fields').endpointHashKv(list.slice(0, 1))).toContain('"Endpoint" : "127.0.0.1:22379"\n"Hash" : 1084519789\n"HashRevision" : 3\n"CompactRevision" : 0\n\n');
+  });
+});
+
 describe('formats', () => {
   it('refuses protobuf and unknown formats with a message', () => {
     expect(printerFor('protobuf', { hex: false, valueOnly: false })).toHaveProperty('error');

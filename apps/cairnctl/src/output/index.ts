@@ -23,4 +23,4 @@ export function printerFor(format: string, options: PrinterOptions): Printer | {
   }
 }
 
-export type { Printer, PrinterOptions, EndpointHealth, EndpointStatus } from './printer.js';
+export type { Printer, PrinterOptions, EndpointHashKv, EndpointHealth, EndpointStatus } from './printer.js';

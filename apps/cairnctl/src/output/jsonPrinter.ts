@@ -11,7 +11,7 @@ import type {
 } from '@cairn/client';
 import { formatDuration } from '../duration.js';
 import { base64, omitEmpty as o, writeJson, type Json } from './json.js';
-import { innerResponses, type EndpointHealth, type EndpointStatus, type Printer } from './printer.js';
+import { innerResponses, type EndpointHashKv, type EndpointHealth, type EndpointStatus, type Printer } from './printer.js';
 
 /*
  * etcdctl's `-w json` is Go's json.Marshal of the protobuf structs: snake_case names for KV
@@ -90,6 +90,14 @@ export function endpointStatusJson(list: readonly EndpointStatus[]): Json {
   }));
 }
 
+/** etcdctl's `[{"Endpoint": ..., "HashKV": HashKVResponse}]`, the response in its snake_case JSON. */
+export function endpointHashKvJson(list: readonly EndpointHashKv[]): Json {
+  return list.map(({ endpoint, hashKv: h }) => ({
+    Endpoint: endpoint,
+    HashKV: { header: headerJson(h.header), hash: o(h.hash), compact_revision: o(h.compactRevision), hash_revision: o(h.hashRevision) },
+  }));
+}
+
 export function endpointHealthJson(list: readonly EndpointHealth[]): Json {
   return list.map((h) => ({ endpoint: h.endpoint, health: h.health, took: formatDuration(h.tookNs), error: o(h.error) }));
 }
@@ -114,6 +122,9 @@ export class JsonPrinter implements Printer {
   }
   endpointStatus(list: readonly EndpointStatus[]): string {
     return line(endpointStatusJson(list));
+  }
+  endpointHashKv(list: readonly EndpointHashKv[]): string {
+    return line(endpointHashKvJson(list));
   }
   endpointHealth(list: readonly EndpointHealth[]): { out: string; err: string } {
     return { out: line(endpointHealthJson(list)), err: '' };

@@ -1,5 +1,6 @@
 import type {
   DeleteRangeResponse,
+  HashKvResponse,
   MemberListResponse,
   PutResponse,
   RangeResponse,
@@ -11,6 +12,12 @@ import type {
 export interface EndpointStatus {
   readonly endpoint: string;
   readonly status: StatusResponse;
+}
+
+/** One endpoint's answer to `endpoint hashkv`. */
+export interface EndpointHashKv {
+  readonly endpoint: string;
+  readonly hashKv: HashKvResponse;
 }
 
 /** One endpoint's result of `endpoint health`. */
@@ -42,6 +49,7 @@ export interface Printer {
   txn(res: TxnResponse): string;
   memberList(res: MemberListResponse): string;
   endpointStatus(list: readonly EndpointStatus[]): string;
+  endpointHashKv(list: readonly EndpointHashKv[]): string;
   /** Lines for stdout and, for unhealthy endpoints in simple format, for stderr. */
   endpointHealth(list: readonly EndpointHealth[]): { out: string; err: string };
 }

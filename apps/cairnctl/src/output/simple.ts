@@ -13,6 +13,7 @@ import {
   hexEscape,
   hexId,
   innerResponses,
+  type EndpointHashKv,
   type EndpointHealth,
   type EndpointStatus,
   type Printer,
@@ -57,6 +58,12 @@ export const statusHeader = [
   'RAFT APPLIED INDEX',
   'ERRORS',
 ];
+
+/** etcdctl's hashkv rows: the endpoint and the hash (its JSON and fields forms add the revisions). */
+export function hashKvRows(list: readonly EndpointHashKv[]): string[][] {
+  return list.map(({ endpoint, hashKv }) => [endpoint, String(hashKv.hash)]);
+}
+export const hashKvHeader = ['ENDPOINT', 'HASH'];
 
 export function healthRows(list: readonly EndpointHealth[]): string[][] {
   return list.map((h) => [h.endpoint, String(h.health), formatDuration(h.tookNs), h.error]);
@@ -110,6 +117,12 @@ export class SimplePrinter implements Printer {
       .join('');
   }
 
+  endpointHashKv(list: readonly EndpointHashKv[]): string {
+    return hashKvRows(list)
+      .map((r) => `${r.join(', ')}\n`)
+      .join('');
+  }
+
   endpointHealth(list: readonly EndpointHealth[]): { out: string; err: string } {
     let out = '';
     let err = '';
@@ -146,6 +159,10 @@ export class TablePrinter extends SimplePrinter {
 
   override endpointStatus(list: readonly EndpointStatus[]): string {
     return renderTable(statusHeader, statusRows(list));
+  }
+
+  override endpointHashKv(list: readonly EndpointHashKv[]): string {
+    return renderTable(hashKvHeader, hashKvRows(list));
   }
 
   override endpointHealth(list: readonly EndpointHealth[]): { out: string; err: string } {

@@ -4,6 +4,7 @@ import {
   Compact,
   DeleteRange,
   ErrorCode,
+  HashKv,
   LeaseGrant,
   LeaseLeases,
   LeaseRevoke,
@@ -88,6 +89,11 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
     unary(Status, validate.emptyRequest, (_req, caller) => {
       auth.admin(caller);
       return member.status();
+    }),
+    // etcd's HashKV: this member's own hash (admin only, as etcd's maintenance server has it).
+    unary(HashKv, validate.hashKvRequest, (req, caller) => {
+      auth.admin(caller);
+      return member.hashKv(req.revision ?? 0n);
     }),
     unary(MemberList, validate.memberListRequest, (req, caller) => {
       auth.admin(caller);

@@ -16,6 +16,8 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
     auth.watch(ctx.caller, req.key, req.rangeEnd);
     // Who opened it, fixed now: an auth change checks this user again (see WatchHub.recheckAuth).
     const who = auth.principal(ctx.caller);
+    // A member named by a CORRUPT alarm serves no reads: no new watches either.
+    member.checkNotCorrupt();
     if (req.startRevision !== undefined && req.startRevision < 0n) {
       throw new CairnError(ErrorCode.InvalidArgument, 'startRevision must not be negative');
     }

@@ -43,6 +43,11 @@ export class AlarmStore {
     return false;
   }
 
+  /** Whether `type` is raised for this member. */
+  hasFor(memberId: MemberId, type: Exclude<AlarmType, 'none'>): boolean {
+    return this.active.has(`${memberId}/${type}`);
+  }
+
   list(): AlarmMember[] {
     return [...this.active.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : a.alarm < b.alarm ? -1 : 1));
   }

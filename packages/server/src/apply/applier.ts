@@ -168,6 +168,10 @@ export class Applier {
     // Capped like etcd's applier while NOSPACE is raised: what adds data fails, deletes and
     // compaction still work so that an operator can make room.
     if (this.alarms.has('nospace') && addsData(req)) throw new CairnError(ErrorCode.NoSpace);
+    // CORRUPT (a member's data diverged): like etcd, the cluster takes no more data changes until
+    // an operator has replaced that member and disarmed the alarm. Lease revokes still apply, so
+    // that expiry does not retry forever; they change every member alike.
+    if (this.alarms.has('corrupt') && changesData(req)) throw new CairnError(ErrorCode.Corrupt);
     if ('put' in req) {
       const r = s.write((t) => t.put(req.put));
       this.trackLeases(s.lastEvents);
@@ -243,4 +247,9 @@ export function addsData(req: WriteRequest): boolean {
   if ('put' in req || 'leaseGrant' in req) return true;
   if ('txn' in req) return ops(req.txn.success) || ops(req.txn.failure);
   return false;
+}
+
+/** Whether a request changes the key space or compacts it (what CORRUPT refuses). */
+export function changesData(req: WriteRequest): boolean {
+  return 'put' in req || 'deleteRange' in req || 'txn' in req || 'compact' in req || 'leaseGrant' in req;
 }

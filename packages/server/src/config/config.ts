@@ -91,6 +91,13 @@ export interface CairnConfig {
   readonly electionTimeoutMs?: number | undefined;
   /** Applied entries between raft log compactions (etcd's --snapshot-count). Default 10000. */
   readonly snapshotCount?: number | undefined;
+  /**
+   * etcd's --experimental-initial-corrupt-check: before serving clients, compare this member's
+   * hash with its peers' and refuse to start on a mismatch. Default false.
+   */
+  readonly experimentalInitialCorruptCheck?: boolean | undefined;
+  /** etcd's --experimental-corrupt-check-time: period of the leader's check in ms; 0 (default) is off. */
+  readonly experimentalCorruptCheckTimeMs?: number | undefined;
   /** This member was removed from the cluster; default: close and exit the process. */
   readonly onRemoved?: (() => void) | undefined;
   /** Default: a pino logger at 'info' on stdout. */
@@ -128,6 +135,9 @@ export interface ResolvedConfig {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotCount: number;
+  readonly initialCorruptCheck: boolean;
+  /** 0: the periodic corruption check is off. */
+  readonly corruptCheckTimeMs: number;
 }
 
 /** A configuration Cairn cannot start with. */
@@ -307,5 +317,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     tickMs,
     electionTicks: Math.round(electionMs / tickMs),
     snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),
+    initialCorruptCheck: c.experimentalInitialCorruptCheck === true,
+    corruptCheckTimeMs: c.experimentalCorruptCheckTimeMs === undefined || c.experimentalCorruptCheckTimeMs === 0 ? 0 : positive(c.experimentalCorruptCheckTimeMs, 0, 'experimental-corrupt-check-time'),
   };
 }

@@ -25,6 +25,7 @@ export class Metrics implements MemberObserver {
   private readonly clientRefusals: Counter<'reason'>;
   private readonly clientPauses: Counter;
   private readonly txnCompareRefusals: Counter;
+  private readonly hashDuration: Histogram;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -50,6 +51,12 @@ export class Metrics implements MemberObserver {
       name: 'cairn_disk_backend_commit_entries',
       help: 'Entries carried by one batch write (group commit size).',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.hashDuration = new Histogram({
+      name: 'cairn_mvcc_hash_rev_duration_seconds',
+      help: 'Time to compute one hashKv (endpoint hashkv, the corruption checks).',
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.3, 1, 3, 10, 30],
       registers,
     });
     new Gauge({
@@ -119,6 +126,10 @@ export class Metrics implements MemberObserver {
 
   request(method: string, code: string): void {
     this.requests.inc({ method, code });
+  }
+
+  hashed(seconds: number): void {
+    this.hashDuration.observe(seconds);
   }
 
   applied(seconds: number): void {

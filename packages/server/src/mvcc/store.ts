@@ -12,6 +12,7 @@ import type { Backend, BatchOp } from '../storage/backend.js';
 import { HISTORY_END, HISTORY_START, historyKey, metaKey, MetaKey, parseHistoryKey } from '../storage/keyspace.js';
 import { keyString, KeyTree } from './keyTree.js';
 import { decodeRecord, type HistoryRecord } from './kvRecord.js';
+import type { HashView } from './hash.js';
 import { range, type RangeResult } from './range.js';
 import { invariant, type Rev } from './revision.js';
 import { WriteTxn } from './writeTxn.js';
@@ -192,6 +193,33 @@ export class MvccStore {
       current.events.push(prevKv === undefined ? { type, kv: rec.kv } : { type, kv: rec.kv, prevKv });
     }
     return out;
+  }
+
+  /**
+   * What `maintenance.hashKv` hashes (see hash.ts), captured now: a point-in-time reader of the
+   * history up to `revision` and the records at or below the compaction point that survive it.
+   * The backend alone is read, so the caller makes sure `revision` is durable. Like etcd:
+   * `compacted` below the compaction point, `future_revision` past the newest revision.
+   */
+  hashView(revision: number): HashView {
+    if (revision < this.compactRev) {
+      throw new CairnError(ErrorCode.Compacted, undefined, { compactRevision: BigInt(this.compactRev) });
+    }
+    if (revision > this.rev) throw new CairnError(ErrorCode.FutureRevision);
+    const keep = new Set<string>();
+    const at = this.compactRev;
+    if (at > 0) {
+      for (const k of this.tree.keys()) {
+        for (const g of this.tree.get(k)!.generations) {
+          for (const r of g.revs) {
+            if (r.main > at) break;
+            keep.add(`${r.main}.${r.sub}`);
+          }
+        }
+      }
+    }
+    const reader = this.backend.reader({ gte: HISTORY_START, lt: historyKey(revision + 1, 0) });
+    return { reader, keep, compactRevision: at, hashRevision: revision };
   }
 
   /** Takes the collected batch operations and events; call `release` once they are durable. */

@@ -1,0 +1,110 @@
+import { CairnError, ErrorCode, validate, type HashKvResponse, type ResponseHeader } from '@cairn/protocol';
+import { hashView } from '../mvcc/hash.js';
+import type { ChangeListener, MvccStore } from '../mvcc/store.js';
+import { PEER_HASH_WAIT_MS } from './corruptCheck.js';
+
+/** Peer hashKv requests served at once (each reads the whole history); more get `unavailable`. */
+export const MAX_PEER_HASHES_IN_FLIGHT = 2;
+
+/** What hashing needs from the member (it does not import Member). */
+export interface HashHost {
+  stopped(): boolean;
+  /** The current state machine's store (replaced when a snapshot is installed). */
+  store(): MvccStore;
+  /** The newest revision on disk. */
+  durableRevision(): bigint;
+  /** Resolves once everything applied so far is written. */
+  written(): Promise<void>;
+  header(): ResponseHeader;
+  /** Durable revisions as they come (see Member.onChange). */
+  onChange(listener: ChangeListener): () => void;
+  /** Seconds one hash took (metrics). */
+  hashed?(seconds: number): void;
+  readonly log: { warn(obj: object, msg: string): void };
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** `maintenance.hashKv` for clients and for peers (the corruption checks). */
+export class HashService {
+  private peerHashesInFlight = 0;
+
+  constructor(private readonly host: HashHost) {}
+
+  /**
+   * etcd's HashKV on this member: a CRC-32C over the MVCC history up to `revision` (0n: the
+   * newest durable revision), records at or below the compaction point counted only when a
+   * compaction keeps them (see mvcc/hash.ts). `compacted` below the compaction point,
+   * `future_revision` past the newest revision.
+   */
+  async hashKv(revision = 0n): Promise<HashKvResponse> {
+    const h = this.host;
+    if (h.stopped()) throw new CairnError(ErrorCode.Stopped);
+    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, `revision must not be negative, got ${revision}`);
+    if (revision > BigInt(h.store().currentRevision)) throw new CairnError(ErrorCode.FutureRevision);
+    // The hash reads the backend: wait until what was applied is written.
+    await h.written();
+    const at = revision === 0n ? h.durableRevision() : revision;
+    const view = h.store().hashView(Number(at));
+    const t0 = now();
+    const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
+    h.hashed?.(now() - t0);
+    return { header: h.header(), hash, compactRevision: BigInt(view.compactRevision), hashRevision: BigInt(view.hashRevision) };
+  }
+
+  /** A peer's request: waits up to `waitMs` for the revision to be applied here, then hashes. */
+  async servePeer(params: unknown, waitMs = PEER_HASH_WAIT_MS): Promise<HashKvResponse> {
+    const revision = validate.hashKvRequest(params, 'params').revision ?? 0n;
+    if (revision < 0n) throw new CairnError(ErrorCode.InvalidArgument, 'revision must not be negative');
+    // Each hash reads the whole history: a check asks once per member per period, so more
+    // than a few at once is a misbehaving peer, not a check.
+    if (this.peerHashesInFlight >= MAX_PEER_HASHES_IN_FLIGHT) {
+      this.host.log.warn(
+        { inFlight: this.peerHashesInFlight },
+        'refusing a peer hashKv request: too many in flight (a peer asks far more often than the corruption checks do)',
+      );
+      throw new CairnError(ErrorCode.Unavailable, `too many hashKv requests in flight (at most ${MAX_PEER_HASHES_IN_FLIGHT}); try again later`);
+    }
+    this.peerHashesInFlight++;
+    try {
+      await this.applied(revision, waitMs);
+      return await this.hashKv(revision);
+    } finally {
+      this.peerHashesInFlight--;
+    }
+  }
+
+  /** Resolves once `revision` is durable here, or `waitMs` has passed (hashKv then says future_revision). */
+  private async applied(revision: bigint, waitMs: number): Promise<void> {
+    const h = this.host;
+    const deadline = performance.now() + waitMs;
+    while (revision > h.durableRevision() && !h.stopped()) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          off();
+          resolve();
+        };
+        // Polled too: a snapshot install moves the revision without a change event.
+        const timer = setTimeout(done, Math.min(left, 100));
+        const off = h.onChange(() => {
+          if (revision <= h.durableRevision()) done();
+        });
+      });
+    }
+  }
+}
+
+/** A peer's hash answer, checked (it came over the network). */
+export function peerHashResponse(v: unknown): HashKvResponse {
+  const r = v as Partial<Record<keyof HashKvResponse, unknown>> | null;
+  const int = (x: unknown): bigint | undefined => (typeof x === 'bigint' ? x : typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : undefined);
+  const compactRevision = int(r?.compactRevision);
+  const hashRevision = int(r?.hashRevision);
+  if (r === null || typeof r.hash !== 'number' || compactRevision === undefined || hashRevision === undefined || typeof r.header !== 'object') {
+    throw new CairnError(ErrorCode.Internal, 'peer answered hashKv with a malformed response');
+  }
+  return { header: r.header as HashKvResponse['header'], hash: r.hash, compactRevision, hashRevision };
+}
