@@ -60,6 +60,17 @@ describe('CairnClient', () => {
     }
   });
 
+  it('maintenance.hashKv sends the revision (none for the newest) and refuses a negative one locally', async () => {
+    const s = await server({ 'maintenance.hashKv': () => ({ header: header(), hash: 42, compactRevision: 0n, hashRevision: 9n }) });
+    const c = client([s.endpoint]);
+    expect(await c.maintenance.hashKv()).toMatchObject({ hash: 42, hashRevision: 9n });
+    await c.maintenance.hashKv(9);
+    const reqs = s.frames.filter((f) => f.t === 'req') as { params: unknown }[];
+    expect(reqs.map((f) => f.params)).toEqual([{}, { revision: 9n }]);
+    await expect(c.maintenance.hashKv(-1n)).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect(s.frames.filter((f) => f.t === 'req')).toHaveLength(2);
+  });
+
   it('multiplexes requests on one socket and matches answers by id', async () => {
     const s = await server({
       'kv.range': async (req) => {
