@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     snapshotCount: config.snapshotCount,
     tls: config.tls,
     peerTls: config.peerTls,
+    peerSecretFile: config.peerSecretFile,
     logger,
   });
   logger.info({ clientUrls: server.clientUrls }, 'ready to serve client requests');

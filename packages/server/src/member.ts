@@ -41,7 +41,8 @@ import type { RaftTransport } from './transport/transport.js';
 import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
-import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
+import { PeerRpc } from './raftNode/peerRpc.js';
+import { checkInbound } from './raftNode/inbound.js';
 
 export const SERVER_VERSION = '0.1.0';
 export const CLUSTER_VERSION = '0.1.0';
@@ -679,16 +680,49 @@ export class Member implements Proposer {
     return this.applierRef.membership.isRemoved(id);
   }
 
+  /**
+   * Whether `id` is a member (voter or learner) as this member knows it. A member that joined
+   * and has not yet received its first snapshot knows the cluster from the hints it was given.
+   */
+  isMember(id: bigint): boolean {
+    const ms = this.applierRef.membership;
+    if (ms.get(id) !== undefined) return true;
+    return ms.list().length === 0 && this.o.peerHints?.has(id) === true;
+  }
+
+  /** Raft messages from an authenticated member, checked (raftNode/inbound.ts) before raft sees them. */
   messages(from: bigint, msgs: readonly Message[]): void {
     this.lastHeard.set(from, this.clock.now());
-    this.driver.step(msgs);
+    const r = this.driver.node.raft;
+    const { accepted, refused } = checkInbound(msgs, {
+      self: this.memberId,
+      term: r.term,
+      lead: r.lead,
+      committed: r.log.committed,
+      termAt: (i) => r.log.term(i),
+    });
+    for (const x of refused) {
+      const fields = { peer: from.toString(16), type: x.message.type, term: x.message.term, index: x.message.index, why: x.why };
+      const error = (this.log.error ?? this.log.warn).bind(this.log);
+      if (x.kind === 'safety') error(fields, 'safety violation: refused a raft message');
+      else error(fields, 'refused a raft message carrying an entry this member cannot apply');
+    }
+    if (accepted.length > 0) this.driver.step(accepted);
   }
 
   rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
-    return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
+    return this.peerRpc.serve(from, method, params);
   }
 
+  /** A snapshot is taken only from the leader of this member's current term. */
   snapshot(from: bigint, term: number): SnapshotReceiver {
+    const r = this.driver.node.raft;
+    if (term !== r.term || r.lead !== from) {
+      throw new CairnError(
+        ErrorCode.NotLeader,
+        `snapshot from ${from.toString(16)} at term ${term} refused: this member is at term ${r.term} led by ${r.lead === 0n ? 'nobody' : r.lead.toString(16)}`,
+      );
+    }
     return this.driver.receiveSnapshot(from, term);
   }
 

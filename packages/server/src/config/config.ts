@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
+import { MIN_PEER_SECRET_BYTES, peerKeyFromSecret, peerKeyFromToken, type PeerKey } from '../transport/peerAuth.js';
 
 /** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
 export interface TlsConfig {
@@ -13,6 +14,10 @@ export interface TlsConfig {
   readonly trustedCaFile?: string | undefined;
   /** Require and verify a client certificate; its common name is the user when no token is given. */
   readonly clientCertAuth?: boolean | undefined;
+  /** Peer TLS only: a peer certificate must have this common name (etcd's --peer-cert-allowed-cn). */
+  readonly allowedCn?: string | undefined;
+  /** Peer TLS only: a peer certificate must be valid for this host name (--peer-cert-allowed-hostname). */
+  readonly allowedHostname?: string | undefined;
 }
 
 /** Loaded PEM material, checked at start-up so a bad path fails before anything listens. */
@@ -21,6 +26,8 @@ export interface ResolvedTls {
   readonly key: Buffer;
   readonly ca: Buffer | undefined;
   readonly clientCertAuth: boolean;
+  readonly allowedCn: string | undefined;
+  readonly allowedHostname: string | undefined;
 }
 
 /** What the daemon passes to `startServer`; every field optional, etcd's defaults. */
@@ -57,6 +64,12 @@ export interface CairnConfig {
   readonly tls?: TlsConfig | undefined;
   /** Peer TLS: needed for https:// listen-peer-urls; the client side of peer connections too. */
   readonly peerTls?: TlsConfig | undefined;
+  /**
+   * A file whose contents (at least 16 bytes; surrounding white space ignored) every member's
+   * peer handshake proves it holds. Default: derived from initialClusterToken, which is weak
+   * (anyone who knows the token can join the peer conversation).
+   */
+  readonly peerSecretFile?: string | undefined;
   /** One raft tick, etcd's --heartbeat-interval. Default 100. */
   readonly heartbeatIntervalMs?: number | undefined;
   /** etcd's --election-timeout, a multiple of the heartbeat interval. Default 1000. */
@@ -92,6 +105,9 @@ export interface ResolvedConfig {
   readonly quotaBackendBytes: number;
   readonly tls: ResolvedTls | undefined;
   readonly peerTls: ResolvedTls | undefined;
+  readonly peerKey: PeerKey;
+  /** Where the peer key comes from: an explicit secret, or the weak default. */
+  readonly peerKeySource: 'peer-secret-file' | 'initial-cluster-token';
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotCount: number;
@@ -160,7 +176,8 @@ function readPem(path: string, what: string): Buffer {
 /** Loads a transport's PEM files; undefined when no TLS is configured for it. */
 export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): ResolvedTls | undefined {
   if (t === undefined) return undefined;
-  const any = t.certFile !== undefined || t.keyFile !== undefined || t.trustedCaFile !== undefined || t.clientCertAuth === true;
+  const any =
+    t.certFile !== undefined || t.keyFile !== undefined || t.trustedCaFile !== undefined || t.clientCertAuth === true || t.allowedCn !== undefined || t.allowedHostname !== undefined;
   if (!any) return undefined;
   if (t.certFile === undefined || t.keyFile === undefined) {
     throw new ConfigError(`${prefix}cert-file and ${prefix}key-file must be given together`);
@@ -174,7 +191,36 @@ export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): Reso
     key: readPem(t.keyFile, `${prefix}key-file`),
     ca: t.trustedCaFile === undefined ? undefined : readPem(t.trustedCaFile, `${prefix}trusted-ca-file`),
     clientCertAuth,
+    allowedCn: t.allowedCn,
+    allowedHostname: t.allowedHostname,
   };
+}
+
+/** Reads --peer-secret-file: its contents, white space around them ignored. */
+export function readPeerSecret(path: string): Buffer {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`peer-secret-file: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const secret = Buffer.from(raw.toString('utf8').trim(), 'utf8');
+  if (secret.length < MIN_PEER_SECRET_BYTES) {
+    throw new ConfigError(`peer-secret-file: ${path} holds ${secret.length} bytes; a peer secret needs at least ${MIN_PEER_SECRET_BYTES} (e.g. openssl rand -hex 32 > ${path})`);
+  }
+  return secret;
+}
+
+/** Peer TLS settings with http:// peer URLs would serve plaintext: refused, not ignored. */
+function checkPeerSchemes(peerTls: ResolvedTls | undefined, lists: readonly (readonly [string, readonly string[]])[]): void {
+  if (peerTls === undefined) return;
+  for (const [what, list] of lists) {
+    for (const u of list) {
+      if (u.startsWith('http://')) {
+        throw new ConfigError(`${what}: ${u} is http:// but peer TLS is configured (peer-cert-file ...): peers would talk in plaintext; use https:// peer URLs, or drop the peer TLS settings`);
+      }
+    }
+  }
 }
 
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
@@ -190,6 +236,15 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
       ? clusterFromRecord(c.initialCluster)
       : parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
   if (!initialCluster.has(name)) throw new ConfigError(`initial-cluster has no member named ${JSON.stringify(name)}`);
+  checkPeerSchemes(peerTls, [
+    ['listen-peer-urls', listenPeerUrls],
+    ['initial-advertise-peer-urls', initialAdvertisePeerUrls],
+    ['initial-cluster', [...initialCluster.values()].flat()],
+  ]);
+  if (peerTls !== undefined && !peerTls.clientCertAuth && (peerTls.allowedCn !== undefined || peerTls.allowedHostname !== undefined)) {
+    throw new ConfigError('peer-cert-allowed-cn and peer-cert-allowed-hostname check peer certificates: they need peer-client-cert-auth');
+  }
+  const token = c.initialClusterToken ?? 'cairn-cluster';
   const tickMs = positive(c.heartbeatIntervalMs, 100, 'heartbeat-interval');
   const electionMs = positive(c.electionTimeoutMs, 1000, 'election-timeout');
   if (electionMs < 5 * tickMs) throw new ConfigError('election-timeout must be at least 5 times heartbeat-interval');
@@ -204,7 +259,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     listenPeerUrls,
     initialAdvertisePeerUrls,
     initialCluster,
-    initialClusterToken: c.initialClusterToken ?? 'cairn-cluster',
+    initialClusterToken: token,
     initialClusterState: state,
     maxRequestBytes: positive(c.maxRequestBytes, defaultLimits.maxRequestBytes, 'max-request-bytes'),
     maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
@@ -213,6 +268,8 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     tls,
     peerTls,
+    peerKey: c.peerSecretFile !== undefined ? peerKeyFromSecret(readPeerSecret(c.peerSecretFile)) : peerKeyFromToken(token),
+    peerKeySource: c.peerSecretFile !== undefined ? 'peer-secret-file' : 'initial-cluster-token',
     tickMs,
     electionTicks: Math.round(electionMs / tickMs),
     snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),

@@ -2,12 +2,15 @@ import { CairnError, ErrorCode } from '@cairn/protocol';
 import type { Message } from '@cairn/raft';
 import { WebSocket, type RawData, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
+import { dialerProof, newNonce, type PeerKey } from './peerAuth.js';
 
 /** What a link needs from the transport around it. */
 export interface LinkHost {
   readonly clusterId: bigint;
   readonly selfId: bigint;
   readonly tls: WsClientOptions;
+  /** The peer key this member proves it holds, and checks the peer's proof with. */
+  readonly key: PeerKey;
   readonly maxFrameBytes: number;
   /**
    * Messages to this peer were dropped without being written to a socket (not connected, or
@@ -16,7 +19,7 @@ export interface LinkHost {
   unreachable(peer: bigint, dropped: readonly Message[]): void;
   /** The peer refused us for good (we were removed, or we are of another cluster). */
   refused(peer: bigint, code: string, message: string): void;
-  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void };
+  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
 
 /** Messages queued while a socket is being dialled; beyond this they are dropped (raft resends). */
@@ -131,17 +134,18 @@ export class PeerLink {
     const url = peerSocketUrl(base, 'raft');
     const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000 });
     this.ws = ws;
+    const nonce = newNonce();
     ws.on('open', () => {
-      this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION });
+      this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION, n: nonce });
     });
-    ws.on('message', (data) => this.receive(ws, toBytes(data)));
+    ws.on('message', (data) => this.receive(ws, toBytes(data), nonce));
     ws.on('error', (err) => {
       if (!this.reportedDown) this.host.log.debug({ peer: this.peer.toString(16), url, err: err.message }, 'peer connection failed');
     });
     ws.on('close', () => this.dropped(ws));
   }
 
-  private receive(ws: WsSocket, bytes: Uint8Array): void {
+  private receive(ws: WsSocket, bytes: Uint8Array, nonce: Uint8Array): void {
     let f: PeerFrame;
     try {
       f = decodePeerFrame(bytes);
@@ -155,8 +159,23 @@ export class PeerLink {
       ws.terminate();
       return;
     }
+    if (!this.ready && f.t !== 'challenge' && f.t !== 'ok' && f.t !== 'refused') {
+      ws.terminate();
+      return;
+    }
     switch (f.t) {
+      case 'challenge': {
+        const p = dialerProof(this.host.key, '/raft', { clusterId: this.host.clusterId, from: this.host.selfId, to: this.peer, dialerNonce: nonce }, f);
+        if (p === undefined) {
+          this.host.log.error({ peer: this.peer.toString(16), url: this.peerUrls[this.urlIndex % Math.max(1, this.peerUrls.length)] }, 'the peer could not prove it holds the peer secret: not talking to it (same --peer-secret-file / --initial-cluster-token on every member?)');
+          ws.terminate();
+          return;
+        }
+        this.write({ t: 'proof', c: this.host.clusterId, p });
+        return;
+      }
       case 'ok': {
+        if (this.ready) return;
         this.ready = true;
         this.backoffMs = INITIAL_BACKOFF_MS;
         if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
@@ -178,6 +197,7 @@ export class PeerLink {
         else p.reject(new CairnError(f.code as ErrorCode, f.message));
         return;
       }
+      case 'proof':
       case 'ack':
       case 'chunk':
       case 'done':
