@@ -14,7 +14,7 @@ import type { StreamOpener } from './api/streams.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { memberStreams } from './api/streamHandlers.js';
 import { WatchHub } from './watch/hub.js';
-import { resolveConfig, type CairnConfig, type ResolvedTls } from './config/config.js';
+import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
 import { openIdentity } from './identity.js';
@@ -127,15 +127,12 @@ function peerClientTls(tls: ResolvedTls | undefined): WsClientOptions {
   return { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), cert: tls.cert, key: tls.key };
 }
 
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
-
 /**
  * A peer listener others can reach, with neither TLS nor an explicit secret, is protected only
  * by the initial-cluster token: said once at start, with what to do.
  */
-function warnUnsafePeerListeners(cfg: ReturnType<typeof resolveConfig>, log: Logger): void {
-  if (cfg.peerTls !== undefined || cfg.peerKeySource === 'peer-secret-file') return;
-  const exposed = cfg.listenPeerUrls.filter((u) => !isLoopback(new URL(u).hostname));
+function warnUnsafePeerListeners(cfg: ResolvedConfig, log: Logger): void {
+  const exposed = exposedPeerListeners(cfg);
   if (exposed.length === 0) return;
   log.warn(
     { listenPeerUrls: exposed, peerAuth: 'initial-cluster-token' },

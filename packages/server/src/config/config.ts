@@ -206,7 +206,7 @@ export function readPeerSecret(path: string): Buffer {
   }
   const secret = Buffer.from(raw.toString('utf8').trim(), 'utf8');
   if (secret.length < MIN_PEER_SECRET_BYTES) {
-    throw new ConfigError(`peer-secret-file: ${path} holds ${secret.length} bytes; a peer secret needs at least ${MIN_PEER_SECRET_BYTES} (e.g. openssl rand -hex 32 > ${path})`);
+    throw new ConfigError(`peer-secret-file: ${path} holds ${secret.length} bytes; a peer secret needs at least ${MIN_PEER_SECRET_BYTES} bytes (e.g. openssl rand -hex 32 > ${path})`);
   }
   return secret;
 }
@@ -274,4 +274,15 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     electionTicks: Math.round(electionMs / tickMs),
     snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),
   };
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+
+/**
+ * The peer listeners reachable from other hosts while peers are authenticated only by the weak
+ * default (no peer TLS, no --peer-secret-file): the daemon warns about these at start.
+ */
+export function exposedPeerListeners(cfg: Pick<ResolvedConfig, 'listenPeerUrls' | 'peerTls' | 'peerKeySource'>): string[] {
+  if (cfg.peerTls !== undefined || cfg.peerKeySource === 'peer-secret-file') return [];
+  return cfg.listenPeerUrls.filter((u) => !isLoopback(new URL(u).hostname));
 }
