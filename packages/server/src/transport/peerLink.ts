@@ -66,6 +66,7 @@ export class PeerLink {
   private readonly waitingOpen: (() => void)[] = [];
   /** Logged once per outage, not once per attempt. */
   private reportedDown = false;
+  private reportedUntrusted = false;
 
   constructor(
     private readonly host: LinkHost,
@@ -167,6 +168,12 @@ export class PeerLink {
       case 'challenge': {
         const p = dialerProof(this.host.key, '/raft', { clusterId: this.host.clusterId, from: this.host.selfId, to: this.peer, dialerNonce: nonce }, f);
         if (p === undefined) {
+          // Once per outage: the link keeps retrying with back-off (the key may be fixed by a restart).
+          if (this.reportedUntrusted) {
+            ws.terminate();
+            return;
+          }
+          this.reportedUntrusted = true;
           this.host.log.error({ peer: this.peer.toString(16), url: this.peerUrls[this.urlIndex % Math.max(1, this.peerUrls.length)] }, 'the peer could not prove it holds the peer secret: not talking to it (same --peer-secret-file / --initial-cluster-token on every member?)');
           ws.terminate();
           return;
@@ -177,6 +184,7 @@ export class PeerLink {
       case 'ok': {
         if (this.ready) return;
         this.ready = true;
+        this.reportedUntrusted = false;
         this.backoffMs = INITIAL_BACKOFF_MS;
         if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
         this.reportedDown = false;
