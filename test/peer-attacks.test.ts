@@ -218,11 +218,19 @@ async function scenario(c: TestCluster, extra: Parameters<typeof attack>[2], exp
   }
   expect(states[0]!.keys.split(',')).toHaveLength(50);
   expect(states[0]!.auth).toBe(true);
-  // Every attempt is in the log of the member it was made against.
+  // Every attempt is in the log of the member it was made against, and counted.
   for (const m of c.members) for (const line of expectLogs) expect(m.log, `${m.opts.name}: ${line}`).toContain(line);
+  if (expectLogs === REFUSALS) for (const m of c.members) expect(await refusedCount(m.endpoint, 'badProof')).toBeGreaterThan(0);
 }
 
-const REFUSALS = [
+/** cairn_peer_refused_total for one reason, from a member's /metrics. */
+async function refusedCount(endpoint: string, reason: string): Promise<number> {
+  const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+  const m = new RegExp(`^cairn_peer_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
+const REFUSALS: readonly string[] = [
   'peer port: refused a peer frame before the handshake',
   'peer port: refused a peer that could not prove it holds the peer secret',
   'peer port: refused an unsigned or wrongly signed GET /members',
@@ -296,6 +304,8 @@ describe('an outsider on the peer port', () => {
     const lines = ['safety violation: refused a raft message', 'refused a raft message carrying an entry this member cannot apply', 'a peer that is not a member of this cluster'];
     await waitFor('the refusals in the log', () => lines.every((l) => c.members[f]!.log.includes(l)), 10_000);
     expect(c.members[f]!.log.match(/safety violation: refused a raft message/g)!.length).toBeGreaterThanOrEqual(2);
+    expect(await refusedCount(c.members[f]!.endpoint, 'safetyViolation')).toBeGreaterThanOrEqual(2);
+    expect(await refusedCount(c.members[f]!.endpoint, 'unreadableEntry')).toBeGreaterThanOrEqual(1);
     await converged(c);
     expect(c.members[f]!.running).toBe(true);
     for (let i = 0; i < 3; i++) expect(await stateOf(c, i)).toEqual(states[i]);

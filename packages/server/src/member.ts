@@ -62,6 +62,8 @@ export interface MemberObserver {
   applied?(seconds: number): void;
   /** Seconds one batch write (with fsync) took, and how many entries it carried. */
   committed?(seconds: number, entries: number): void;
+  /** A raft message from a peer was refused (`safetyViolation`, `unreadableEntry`). */
+  peerRefused?(reason: string): void;
 }
 
 /** What the member tells the transport layer (the hooks a RaftTransport reports through). */
@@ -703,6 +705,7 @@ export class Member implements Proposer {
     });
     for (const x of refused) {
       const fields = { peer: from.toString(16), type: x.message.type, term: x.message.term, index: x.message.index, why: x.why };
+      this.o.observer?.peerRefused?.(x.kind === 'safety' ? 'safetyViolation' : 'unreadableEntry');
       const error = (this.log.error ?? this.log.warn).bind(this.log);
       if (x.kind === 'safety') error(fields, 'safety violation: refused a raft message');
       else error(fields, 'refused a raft message carrying an entry this member cannot apply');

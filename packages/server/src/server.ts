@@ -201,7 +201,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.snapshot(from, term)),
     clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.clusterMembers()),
   };
-  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES);
+  const metricsBox: { m?: Metrics } = {};
+  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES, (kind) => metricsBox.m?.peerRefused(kind));
   const peerUrls: string[] = [];
   const peerTls = peerClientTls(cfg.peerTls);
   let identity;
@@ -251,7 +252,6 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   let fatal: unknown;
   let accepting = true;
   const clientUrls: string[] = [];
-  const metricsBox: { m?: Metrics } = {};
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
   const m = (ref.member = await Member.open({
@@ -265,6 +265,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     observer: {
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
+      peerRefused: (reason) => metricsBox.m?.peerRefused(reason),
     },
     clock,
     scheduler: options.scheduler ?? systemScheduler,

@@ -18,6 +18,7 @@ export class Metrics implements MemberObserver {
   private readonly applyDuration: Histogram;
   private readonly commitDuration: Histogram;
   private readonly batchEntries: Histogram;
+  private readonly peerRefusals: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -43,6 +44,12 @@ export class Metrics implements MemberObserver {
       name: 'cairn_disk_backend_commit_entries',
       help: 'Entries carried by one batch write (group commit size).',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.peerRefusals = new Counter({
+      name: 'cairn_peer_refused_total',
+      help: 'Peer connections and frames refused (no proof, not a member, safety violation ...), by reason.',
+      labelNames: ['reason'],
       registers,
     });
     new Gauge({
@@ -73,6 +80,10 @@ export class Metrics implements MemberObserver {
 
   request(method: string, code: string): void {
     this.requests.inc({ method, code });
+  }
+
+  peerRefused(reason: string): void {
+    this.peerRefusals.inc({ reason });
   }
 
   applied(seconds: number): void {

@@ -42,6 +42,21 @@ export interface PeerServerHost {
   clusterMembers(): { clusterId: bigint; members: readonly Member[] };
 }
 
+/** What the peer port refuses, as logged ("peer port: refused ..."); the keys label the metric. */
+export const PEER_REFUSAL_TEXT = {
+  tooManyHandshakes: 'too many unauthenticated peer sockets',
+  unsignedMembers: 'an unsigned or wrongly signed GET /members',
+  handshakeTimeout: 'a peer socket that did not finish the handshake in time',
+  beforeHandshake: 'a peer frame before the handshake',
+  badProof: 'a peer that could not prove it holds the peer secret',
+  notMember: 'a peer that is not a member of this cluster',
+  malformed: 'a malformed peer frame',
+  formerMember: 'frames from a peer that is not a member (any more)',
+  wrongSender: 'raft messages with another sender or receiver than the socket',
+  snapshot: 'a snapshot',
+} as const;
+export type PeerRefusalKind = keyof typeof PEER_REFUSAL_TEXT;
+
 /** A socket that has not finished the handshake in this long is closed. */
 const HANDSHAKE_TIMEOUT_MS = 5000;
 /** Sockets still in the handshake at once; more are refused (an outsider cannot pile them up). */
@@ -80,6 +95,8 @@ export class PeerServer {
     private readonly host: PeerServerHost,
     private readonly log: Logger,
     maxFrameBytes: number,
+    /** Counts refusals by kind (the `cairn_peer_refused_total` metric). */
+    private readonly onRefused?: (kind: PeerRefusalKind) => void,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
     this.sweeper = setInterval(() => this.sweep(), MEMBERSHIP_SWEEP_MS);
@@ -112,7 +129,7 @@ export class PeerServer {
         return;
       }
       if (this.handshaking >= MAX_HANDSHAKING_SOCKETS) {
-        this.refusal('too many unauthenticated peer sockets', req.socket.remoteAddress, {});
+        this.refusal('tooManyHandshakes', req.socket.remoteAddress, {});
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
@@ -131,8 +148,9 @@ export class PeerServer {
    * Logs a refused attempt: what it was and where from. Rate-limited per reason and address so
    * that an outsider cannot flood the log; the count of the ones not logged goes with the next.
    */
-  private refusal(reason: string, address: string | undefined, fields: Record<string, unknown>): void {
-    const k = `${reason}|${address ?? ''}`;
+  private refusal(kind: PeerRefusalKind, address: string | undefined, fields: Record<string, unknown>): void {
+    this.onRefused?.(kind);
+    const k = `${kind}|${address ?? ''}`;
     const now = Date.now();
     const seen = this.refusalLog.get(k);
     if (seen !== undefined && now - seen.at < REFUSAL_LOG_INTERVAL_MS) {
@@ -141,7 +159,7 @@ export class PeerServer {
     }
     if (this.refusalLog.size > 1000) this.refusalLog.clear();
     this.refusalLog.set(k, { at: now, suppressed: 0 });
-    this.log.warn({ ...fields, address, ...(seen !== undefined && seen.suppressed > 0 ? { alsoRefusedSinceLastLog: seen.suppressed } : {}) }, `peer port: refused ${reason}`);
+    this.log.warn({ ...fields, address, ...(seen !== undefined && seen.suppressed > 0 ? { alsoRefusedSinceLastLog: seen.suppressed } : {}) }, `peer port: refused ${PEER_REFUSAL_TEXT[kind]}`);
   }
 
   /** Closes every socket of a peer that is no longer a member, telling it why. */
@@ -172,7 +190,7 @@ export class PeerServer {
       const now = Date.now();
       const fresh = sent !== undefined && Math.abs(now - sent) < MEMBERS_REQUEST_WINDOW_MS && !this.nonces.has(n);
       if (!fresh || !hexProofMatches(membersRequestProof(this.host.key, n), typeof proof === 'string' ? proof : undefined)) {
-        this.refusal('an unsigned or wrongly signed GET /members', req.socket.remoteAddress, { stale: sent !== undefined && !fresh });
+        this.refusal('unsignedMembers', req.socket.remoteAddress, { stale: sent !== undefined && !fresh });
         return json(401, { message: 'GET /members needs a request signed with the peer secret (--peer-secret-file or the initial-cluster token)' });
       }
       this.remember(n, now);
@@ -226,7 +244,7 @@ export class PeerServer {
       this.handshaking--;
     };
     const timer = setTimeout(() => {
-      this.refusal('a peer socket that did not finish the handshake in time', address, { path });
+      this.refusal('handshakeTimeout', address, { path });
       finish();
       ws.terminate();
     }, HANDSHAKE_TIMEOUT_MS);
@@ -241,7 +259,7 @@ export class PeerServer {
       if (done) return false;
       if (hello === undefined) {
         if (f.t !== 'hello') {
-          this.refusal('a peer frame before the handshake', address, { path, frame: f.t });
+          this.refusal('beforeHandshake', address, { path, frame: f.t });
           refuse(PeerRefusal.Unauthenticated, 'expected hello');
           return true;
         }
@@ -273,13 +291,13 @@ export class PeerServer {
       }
       const h = hello;
       if (f.t !== 'proof' || listenerNonce === undefined) {
-        this.refusal('a peer frame before the handshake', address, { path, frame: f.t, claimed: h.from.toString(16) });
+        this.refusal('beforeHandshake', address, { path, frame: f.t, claimed: h.from.toString(16) });
         refuse(PeerRefusal.Unauthenticated, 'expected proof');
         return true;
       }
       const expected = handshakeProof(this.host.key, 'dialer', { path, clusterId: c, from: h.from, to: h.to, dialerNonce: h.n, listenerNonce });
       if (!proofMatches(expected, f.p)) {
-        this.refusal('a peer that could not prove it holds the peer secret', address, { path, claimed: h.from.toString(16) });
+        this.refusal('badProof', address, { path, claimed: h.from.toString(16) });
         refuse(PeerRefusal.Unauthenticated, 'the handshake proof does not match: is this member started with the same peer secret (--peer-secret-file, or the same --initial-cluster-token)?');
         return true;
       }
@@ -289,7 +307,7 @@ export class PeerServer {
         return true;
       }
       if (!this.host.isMember(h.from)) {
-        this.refusal('a peer that is not a member of this cluster', address, { path, claimed: h.from.toString(16) });
+        this.refusal('notMember', address, { path, claimed: h.from.toString(16) });
         refuse(PeerRefusal.NotMember, `${h.from.toString(16)} is not a member of cluster ${c.toString(16)} (as member ${this.host.selfId.toString(16)} knows it)`);
         return true;
       }
@@ -318,7 +336,7 @@ export class PeerServer {
       if (f.c !== this.host.clusterId && f.t !== 'hello') throw new CairnError(ErrorCode.ClusterIdMismatch);
       return f;
     } catch (err) {
-      this.refusal('a malformed peer frame', address, { err: (err as Error).message });
+      this.refusal('malformed', address, { err: (err as Error).message });
       ws.terminate();
       return undefined;
     }
@@ -328,7 +346,7 @@ export class PeerServer {
   private stillMember(ws: WsSocket, peer: bigint, address: string, what: string): boolean {
     if (this.host.isMember(peer)) return true;
     const removed = this.host.isRemoved(peer);
-    this.refusal(`${what} from a peer that is not a member (any more)`, address, { peer: peer.toString(16), removed });
+    this.refusal('formerMember', address, { peer: peer.toString(16), removed, what });
     const code = removed ? PeerRefusal.Removed : PeerRefusal.NotMember;
     ws.send(encodePeerFrame({ t: 'refused', c: this.host.clusterId, code, message: removed ? 'the member has been permanently removed from the cluster' : 'not a member of this cluster' }));
     ws.close(1008, code);
@@ -351,7 +369,7 @@ export class PeerServer {
         const self = this.host.selfId;
         // Only messages from the proven peer to this member; anything else is dropped.
         const mine = f.m.filter((m) => m.to === self && m.from === peer);
-        if (mine.length < f.m.length) this.refusal('raft messages with another sender or receiver than the socket', address, { peer: peer.toString(16), dropped: f.m.length - mine.length });
+        if (mine.length < f.m.length) this.refusal('wrongSender', address, { peer: peer.toString(16), dropped: f.m.length - mine.length });
         if (mine.length > 0) this.host.messages(peer, mine);
       } else if (f.t === 'rpc') {
         if (!this.stillMember(ws, peer, address, `peer request ${f.method}`)) return;
@@ -400,7 +418,7 @@ export class PeerServer {
           receiver = this.host.snapshot(hello.from, hello.term);
         } catch (err) {
           const e = toCairnError(err);
-          this.refusal('a snapshot', address, { peer: hello.from.toString(16), term: hello.term, why: e.message });
+          this.refusal('snapshot', address, { peer: hello.from.toString(16), term: hello.term, why: e.message });
           return { code: e.code, message: e.message };
         }
         return undefined;
