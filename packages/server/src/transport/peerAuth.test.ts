@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PeerServer, type PeerServerHost } from './peerServer.js';
+import { WebSocketServer } from '../api/ws.js';
+import { decodePeerFrame, encodePeerFrame } from './frames.js';
+import { toBytes } from './peerLink.js';
 import { PeerTransport } from './transport.js';
 import { fetchMembers } from './peerHttp.js';
 import { peerKeyFromSecret, peerKeyFromToken, type PeerKey } from './peerAuth.js';
@@ -74,6 +77,28 @@ describe('the peer handshake on real sockets', () => {
     expect(l.served).toEqual([]);
     // The listener's proof was wrong for this dialler's key: it stops there.
     expect(rec.lines).toContain('the peer could not prove it holds the peer secret: not talking to it (same --peer-secret-file / --initial-cluster-token on every member?)');
+  });
+
+  it('does not believe a listener that says ok without proving it holds the key', async () => {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20, perMessageDeflate: false });
+    const http: Server = createServer();
+    const got: string[] = [];
+    http.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data) => {
+          const f = decodePeerFrame(toBytes(data));
+          got.push(f.t);
+          if (f.t === 'hello') ws.send(encodePeerFrame({ t: 'ok', c: CLUSTER }));
+        });
+      }),
+    );
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    open.push({ close: () => (wss.close(), http.close()) });
+    const rec = recorder();
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    await expect(dialler(peerKeyFromToken('t'), url, rec).rpc(2n, 'secret.please', {}, 1000)).rejects.toThrow(/did not answer/);
+    expect(got.filter((t) => t !== 'hello')).toEqual([]);
+    expect(rec.lines).toContain('the peer said ok without proving it holds the peer secret; reconnecting');
   });
 
   it('refuses a proven peer that is not a member', async () => {

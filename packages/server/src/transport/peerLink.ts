@@ -136,17 +136,19 @@ export class PeerLink {
     const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000 });
     this.ws = ws;
     const nonce = newNonce();
+    // Set once the listener proved it holds the key: an `ok` before that is not believed.
+    const proven = { value: false };
     ws.on('open', () => {
       this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION, n: nonce });
     });
-    ws.on('message', (data) => this.receive(ws, toBytes(data), nonce));
+    ws.on('message', (data) => this.receive(ws, toBytes(data), nonce, proven));
     ws.on('error', (err) => {
       if (!this.reportedDown) this.host.log.debug({ peer: this.peer.toString(16), url, err: err.message }, 'peer connection failed');
     });
     ws.on('close', () => this.dropped(ws));
   }
 
-  private receive(ws: WsSocket, bytes: Uint8Array, nonce: Uint8Array): void {
+  private receive(ws: WsSocket, bytes: Uint8Array, nonce: Uint8Array, proven: { value: boolean }): void {
     let f: PeerFrame;
     try {
       f = decodePeerFrame(bytes);
@@ -178,11 +180,17 @@ export class PeerLink {
           ws.terminate();
           return;
         }
+        proven.value = true;
         this.write({ t: 'proof', c: this.host.clusterId, p });
         return;
       }
       case 'ok': {
         if (this.ready) return;
+        if (!proven.value) {
+          this.host.log.warn({ peer: this.peer.toString(16) }, 'the peer said ok without proving it holds the peer secret; reconnecting');
+          ws.terminate();
+          return;
+        }
         this.ready = true;
         this.reportedUntrusted = false;
         this.backoffMs = INITIAL_BACKOFF_MS;

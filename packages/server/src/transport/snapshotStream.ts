@@ -79,6 +79,7 @@ export function sendSnapshot(o: SnapshotSendOptions): Promise<{ rows: number }> 
       }
     };
     const nonce = newNonce();
+    let proven = false;
     let authed = false;
     ws.on('open', () => {
       touch();
@@ -97,8 +98,9 @@ export function sendSnapshot(o: SnapshotSendOptions): Promise<{ rows: number }> 
       if (f.t === 'challenge' && !authed) {
         const p = dialerProof(o.key, '/snapshot', { clusterId: o.clusterId, from: o.from, to: o.to, dialerNonce: nonce }, f);
         if (p === undefined) return finish(new CairnError(ErrorCode.Unavailable, 'the snapshot receiver could not prove it holds the peer secret'));
+        proven = true;
         write({ t: 'proof', c: o.clusterId, p });
-      } else if (f.t === 'ok' && !authed) {
+      } else if (f.t === 'ok' && !authed && proven) {
         authed = true;
         pump();
       } else if (f.t === 'refused') finish(new CairnError(ErrorCode.Unavailable, `snapshot refused: ${f.message}`));
