@@ -23,12 +23,15 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Options for a member to be added later: free ports, a data dir, its peer URL. */
+/**
+ * Options for a member to be added later: free ports, a data dir, its peer URL, and the
+ * cluster's token (the peer key is derived from it: a member with another token must not join).
+ */
 async function joiner(name: string): Promise<{ opts: MemberOptions; peerUrl: string }> {
   dir ??= tempDir('cairn-cluster-cli-');
   const peerPort = await freePort();
   const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const opts = { name, dataDir: join(dir, `${name}.cairn`), clientPort: await freePort(), peerPort, extraArgs: [`--initial-advertise-peer-urls=${peerUrl}`] };
+  const opts = { name, dataDir: join(dir, `${name}.cairn`), clientPort: await freePort(), peerPort, extraArgs: [`--initial-advertise-peer-urls=${peerUrl}`, '--initial-cluster-token=cluster-cli'] };
   return { opts, peerUrl };
 }
 

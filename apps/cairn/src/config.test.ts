@@ -157,4 +157,19 @@ describe('daemon config', () => {
       expect(() => run(argv), argv.join(' ')).toThrow(msg);
     }
   });
+
+  it('takes the peer secret file from --peer-secret-file or CAIRN_PEER_SECRET_FILE, and the allowed peer names', () => {
+    const secret = join(dir, 'peer-secret');
+    writeFileSync(secret, '0123456789abcdef0123456789abcdef\n');
+    expect(run([]).peerSecretFile).toBeUndefined();
+    expect(run([`--peer-secret-file=${secret}`]).peerSecretFile).toBe(secret);
+    expect(run([], { CAIRN_PEER_SECRET_FILE: secret }).peerSecretFile).toBe(secret);
+    expect(() => run([`--peer-secret-file=${join(dir, 'missing')}`])).toThrow(ConfigError);
+    const pem = join(dir, 'p.pem');
+    writeFileSync(pem, 'x');
+    const tls = [`--peer-cert-file=${pem}`, `--peer-key-file=${pem}`, `--peer-trusted-ca-file=${pem}`, '--listen-peer-urls=https://127.0.0.1:2380'];
+    const c = run([...tls, '--peer-client-cert-auth', '--peer-cert-allowed-cn=cairn-peer', '--peer-cert-allowed-hostname=node1.example']);
+    expect(c.peerTls).toMatchObject({ clientCertAuth: true, allowedCn: 'cairn-peer', allowedHostname: 'node1.example' });
+    expect(() => run([...tls, '--peer-cert-allowed-cn=cairn-peer'])).toThrow(/need --peer-client-cert-auth/);
+  });
 });

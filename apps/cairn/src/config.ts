@@ -65,6 +65,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'peer-key-file', kind: 'string', help: 'path to the peer server TLS key file' },
   { key: 'peer-trusted-ca-file', kind: 'string', help: 'path to the peer server TLS trusted CA file' },
   { key: 'peer-client-cert-auth', kind: 'bool', help: 'require peer certificates signed by peer-trusted-ca-file' },
+  { key: 'peer-cert-allowed-cn', kind: 'string', help: 'with peer-client-cert-auth: a peer certificate must have this common name' },
+  { key: 'peer-cert-allowed-hostname', kind: 'string', help: 'with peer-client-cert-auth: a peer certificate must be valid for this host name' },
+  {
+    key: 'peer-secret-file',
+    kind: 'string',
+    help: 'file holding the secret (at least 16 bytes) every member proves it knows on each peer connection; the same file on every member (default: derived from initial-cluster-token, which is weak)',
+  },
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -112,6 +119,8 @@ export interface DaemonConfig {
   readonly tls: TlsSettings | undefined;
   /** Parsed and checked; applies to the peer transport once it exists. */
   readonly peerTls: TlsSettings | undefined;
+  /** `--peer-secret-file`: undefined means the weak default (derived from the token). */
+  readonly peerSecretFile: string | undefined;
 }
 
 export interface TlsSettings {
@@ -119,6 +128,8 @@ export interface TlsSettings {
   readonly keyFile?: string;
   readonly trustedCaFile?: string;
   readonly clientCertAuth: boolean;
+  readonly allowedCn?: string;
+  readonly allowedHostname?: string;
 }
 
 export const envName = (key: string): string => `CAIRN_${key.toUpperCase().replace(/-/g, '_')}`;
@@ -337,6 +348,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     experimentalCorruptCheckTimeMs: parseDurationMs('experimental-corrupt-check-time', get('experimental-corrupt-check-time')!),
     tls,
     peerTls,
+    peerSecretFile: peerSecretFile(raw),
   };
 }
 
@@ -356,6 +368,13 @@ function corsSetting(text: string): string[] {
     }
   }
   return list;
+}
+
+function peerSecretFile(raw: Map<string, string>): string | undefined {
+  const path = raw.get('peer-secret-file');
+  if (path === undefined || path === '') return undefined;
+  if (!existsSync(path)) throw new ConfigError(`--peer-secret-file: ${path} does not exist`);
+  return path;
 }
 
 /** `--discovery`: a well-formed token URL, and the only way this member bootstraps. */
@@ -414,7 +433,12 @@ function tlsSettings(raw: Map<string, string>, prefix: '' | 'peer-'): TlsSetting
   const trustedCaFile = file('trusted-ca-file');
   const auth = raw.get(`${prefix}client-cert-auth`);
   const clientCertAuth = auth === undefined ? false : parseBool(`${prefix}client-cert-auth`, auth);
-  if (certFile === undefined && keyFile === undefined && trustedCaFile === undefined && !clientCertAuth) return undefined;
+  const allowedCn = prefix === 'peer-' ? file('cert-allowed-cn') : undefined;
+  const allowedHostname = prefix === 'peer-' ? file('cert-allowed-hostname') : undefined;
+  if (certFile === undefined && keyFile === undefined && trustedCaFile === undefined && !clientCertAuth && allowedCn === undefined && allowedHostname === undefined) return undefined;
+  if ((allowedCn !== undefined || allowedHostname !== undefined) && !clientCertAuth) {
+    throw new ConfigError('--peer-cert-allowed-cn and --peer-cert-allowed-hostname check peer certificates: they need --peer-client-cert-auth');
+  }
   if (certFile === undefined || keyFile === undefined) throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
   if (clientCertAuth && trustedCaFile === undefined) throw new ConfigError(`--${prefix}client-cert-auth needs --${prefix}trusted-ca-file`);
   for (const [k, path] of [['cert-file', certFile], ['key-file', keyFile], ['trusted-ca-file', trustedCaFile]] as const) {
@@ -425,6 +449,8 @@ function tlsSettings(raw: Map<string, string>, prefix: '' | 'peer-'): TlsSetting
     keyFile,
     ...(trustedCaFile !== undefined ? { trustedCaFile } : {}),
     clientCertAuth,
+    ...(allowedCn !== undefined ? { allowedCn } : {}),
+    ...(allowedHostname !== undefined ? { allowedHostname } : {}),
   };
 }
 

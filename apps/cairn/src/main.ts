@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     experimentalCorruptCheckTimeMs: config.experimentalCorruptCheckTimeMs,
     tls: config.tls,
     peerTls: config.peerTls,
+    peerSecretFile: config.peerSecretFile,
     logger,
   });
   logger.info({ clientUrls: server.clientUrls }, 'ready to serve client requests');

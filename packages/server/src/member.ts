@@ -43,7 +43,8 @@ import type { RaftTransport } from './transport/transport.js';
 import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
-import { PeerRpc, type PeerRpcMethods } from './raftNode/peerRpc.js';
+import { PeerRpc } from './raftNode/peerRpc.js';
+import { checkInbound } from './raftNode/inbound.js';
 import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
 import { HashService, peerHashResponse } from './integrity/hashService.js';
 
@@ -68,6 +69,8 @@ export interface MemberObserver {
   committed?(seconds: number, entries: number): void;
   /** Seconds one hashKv took (it reads the whole history up to its revision). */
   hashed?(seconds: number): void;
+  /** A raft message from a peer was refused (`safetyViolation`, `unreadableEntry`). */
+  peerRefused?(reason: string): void;
 }
 
 /** What the member tells the transport layer (the hooks a RaftTransport reports through). */
@@ -779,18 +782,52 @@ export class Member implements Proposer {
     return this.applierRef.membership.isRemoved(id);
   }
 
+  /**
+   * Whether `id` is a member (voter or learner) as this member knows it. A member that joined
+   * and has not yet received its first snapshot knows the cluster from the hints it was given.
+   */
+  isMember(id: bigint): boolean {
+    const ms = this.applierRef.membership;
+    if (ms.get(id) !== undefined) return true;
+    return ms.list().length === 0 && this.o.peerHints?.has(id) === true;
+  }
+
+  /** Raft messages from an authenticated member, checked (raftNode/inbound.ts) before raft sees them. */
   messages(from: bigint, msgs: readonly Message[]): void {
     this.lastHeard.set(from, this.clock.now());
-    this.driver.step(msgs);
+    const r = this.driver.node.raft;
+    const { accepted, refused } = checkInbound(msgs, {
+      self: this.memberId,
+      term: r.term,
+      lead: r.lead,
+      committed: r.log.committed,
+      termAt: (i) => r.log.term(i),
+    });
+    for (const x of refused) {
+      const fields = { peer: from.toString(16), type: x.message.type, term: x.message.term, index: x.message.index, why: x.why };
+      this.o.observer?.peerRefused?.(x.kind === 'safety' ? 'safetyViolation' : 'unreadableEntry');
+      const error = (this.log.error ?? this.log.warn).bind(this.log);
+      if (x.kind === 'safety') error(fields, 'safety violation: refused a raft message');
+      else error(fields, 'refused a raft message carrying an entry this member cannot apply');
+    }
+    if (accepted.length > 0) this.driver.step(accepted);
   }
 
   rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
     // Served by every member, not only the leader: the corruption checks ask each one.
     if (method === PEER_HASHKV_METHOD) return this.hashes.servePeer(params);
-    return this.peerRpc.serve(from, method as keyof PeerRpcMethods, params);
+    return this.peerRpc.serve(from, method, params);
   }
 
+  /** A snapshot is taken only from the leader of this member's current term. */
   snapshot(from: bigint, term: number): SnapshotReceiver {
+    const r = this.driver.node.raft;
+    if (term !== r.term || r.lead !== from) {
+      throw new CairnError(
+        ErrorCode.NotLeader,
+        `snapshot from ${from.toString(16)} at term ${term} refused: this member is at term ${r.term} led by ${r.lead === 0n ? 'nobody' : r.lead.toString(16)}`,
+      );
+    }
     return this.driver.receiveSnapshot(from, term);
   }
 

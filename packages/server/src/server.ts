@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { ClientApiServer, refusedOrigin } from './api/server.js';
 import { OriginPolicy } from './api/origin.js';
@@ -15,7 +16,7 @@ import type { StreamOpener } from './api/streams.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { memberStreams } from './api/streamHandlers.js';
 import { WatchHub } from './watch/hub.js';
-import { resolveConfig, type CairnConfig, type ResolvedTls } from './config/config.js';
+import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
 import { openIdentity } from './identity.js';
@@ -24,6 +25,7 @@ import { RocksBackend } from './storage/rocks.js';
 import { PeerServer, type PeerServerHost } from './transport/peerServer.js';
 import { PeerTransport } from './transport/transport.js';
 import { fetchMembers } from './transport/peerHttp.js';
+import { peerKeyFingerprint } from './transport/peerAuth.js';
 import type { WsClientOptions } from './api/ws.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '@cairn/protocol';
 
@@ -135,6 +137,36 @@ function peerClientTls(tls: ResolvedTls | undefined): WsClientOptions {
 }
 
 /**
+ * A peer listener others can reach, with neither TLS nor an explicit secret, is protected only
+ * by the initial-cluster token: said once at start, with what to do.
+ */
+function warnUnsafePeerListeners(cfg: ResolvedConfig, log: Logger): void {
+  const exposed = exposedPeerListeners(cfg);
+  if (exposed.length === 0) return;
+  log.warn(
+    { listenPeerUrls: exposed, peerAuth: 'initial-cluster-token' },
+    'peers are authenticated only with a key derived from --initial-cluster-token, in plaintext: anyone who knows the token can act as a member. Set --peer-secret-file (the same file on every member) or peer TLS with --peer-client-cert-auth (docs/security.md)',
+  );
+}
+
+/**
+ * --peer-cert-allowed-cn / --peer-cert-allowed-hostname: a verified peer certificate must also
+ * name the allowed common name or host; other sockets are closed before any byte is read.
+ */
+function checkPeerCertificates(server: HttpServer | HttpsServer, tls: ResolvedTls, log: Logger): void {
+  if (!tls.clientCertAuth || (tls.allowedCn === undefined && tls.allowedHostname === undefined)) return;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const cert = socket.getPeerCertificate();
+    const cn = cert.subject?.CN;
+    const cnOk = tls.allowedCn === undefined || cn === tls.allowedCn;
+    const hostOk = tls.allowedHostname === undefined || checkServerIdentity(tls.allowedHostname, cert) === undefined;
+    if (cnOk && hostOk) return;
+    log.warn({ address: socket.remoteAddress, cn, allowedCn: tls.allowedCn, allowedHostname: tls.allowedHostname }, 'peer port: refused a peer certificate that is not allowed');
+    socket.destroy();
+  });
+}
+
+/**
  * Opens the data directory, joins or bootstraps the cluster (see identity.ts), starts the
  * member and serves peers and clients on every listen URL.
  */
@@ -170,13 +202,16 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     get selfId() {
       return ref.member?.memberId ?? 0n;
     },
+    key: cfg.peerKey,
     isRemoved: (id) => ref.member?.isRemoved(id) ?? false,
+    isMember: (id) => ref.member?.isMember(id) ?? false,
     messages: (from, msgs) => ref.member?.messages(from, msgs),
     rpc: (from, method, params) => (ref.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : ref.member.rpc(from, method, params)),
     snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.snapshot(from, term)),
     clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.clusterMembers()),
   };
-  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES);
+  const metricsBox: { m?: Metrics; connections?: () => number } = {};
+  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES, (kind) => metricsBox.m?.peerRefused(kind));
   const peerUrls: string[] = [];
   const peerTls = peerClientTls(cfg.peerTls);
   let identity;
@@ -188,10 +223,12 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       const url = new URL(u);
       const server = makeServer(url, cfg.peerTls);
       server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'peer TLS handshake failed'));
+      if (cfg.peerTls !== undefined) checkPeerCertificates(server, cfg.peerTls, log);
       peerServer.attach(server);
       servers.push(server);
       peerUrls.push(boundUrl(url, await listen(server, url, 'peers')));
     }
+    warnUnsafePeerListeners(cfg, log);
     // Port 0 (tests): what peers are told is the port actually bound.
     if (config.initialAdvertisePeerUrls === undefined) advertisePeerUrls = peerUrls;
     ({ identity, kind } = await openIdentity(
@@ -203,7 +240,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
         initialCluster: config.initialCluster === undefined ? new Map([[cfg.name, advertisePeerUrls]]) : cfg.initialCluster,
         initialClusterState: cfg.initialClusterState,
         fetchMembers: async (urls) => {
-          const res = await fetchMembers(urls, peerTls, 60_000, (err) => log.info({ err: err.message }, 'waiting for the cluster to answer'));
+          const res = await fetchMembers(urls, peerTls, cfg.peerKey, 60_000, (err) => log.info({ err: err.message }, 'waiting for the cluster to answer'));
           for (const m of res.members) hints.set(m.id, m.peerUrls);
           return res;
         },
@@ -216,11 +253,14 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     throw err;
   }
   log.info({ memberId: identity.memberId.toString(16), clusterId: identity.clusterId.toString(16), start: kind }, 'member identity');
+  log.info(
+    { peerAuth: cfg.peerKeySource, peerKey: peerKeyFingerprint(cfg.peerKey), peerTls: cfg.peerTls === undefined ? 'off' : cfg.peerTls.clientCertAuth ? 'mutual' : 'server-only' },
+    'peers must prove they hold the peer key on every connection',
+  );
 
   let fatal: unknown;
   let accepting = true;
   const clientUrls: string[] = [];
-  const metricsBox: { m?: Metrics; connections?: () => number } = {};
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
   const m = (ref.member = await Member.open({
@@ -235,6 +275,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       applied: (s) => metricsBox.m?.applied(s),
       committed: (s, n) => metricsBox.m?.committed(s, n),
       hashed: (s) => metricsBox.m?.hashed(s),
+      peerRefused: (reason) => metricsBox.m?.peerRefused(reason),
     },
     clock,
     scheduler: options.scheduler ?? systemScheduler,
@@ -247,6 +288,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
         clusterId: identity.clusterId,
         selfId: identity.memberId,
         tls: peerTls,
+        key: cfg.peerKey,
         maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
         unreachable: hooks.unreachable,
         refused: hooks.refused,

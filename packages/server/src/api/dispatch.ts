@@ -26,6 +26,8 @@ import {
 import type { Member } from '../member.js';
 import { addsData } from '../apply/applier.js';
 import type { Authorizer } from '../auth/authorizer.js';
+import type { ProposalAuth } from '../auth/permissions.js';
+import type { AdminCaller } from '../raftNode/peerRpc.js';
 import { authHandlers } from './authHandlers.js';
 import { unary, type UnaryHandler } from './unary.js';
 import { checkKeyLimits, checkTxnLimits, precheckTxnCompares, type ApiLimits } from './limits.js';
@@ -101,24 +103,19 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
     }),
     // Membership and leadership: root only; checked and proposed by the leader.
     unary(MemberAdd, validate.memberAddRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.admin.memberAdd(req);
+      return member.admin.memberAdd(req, adminCaller(auth.admin(caller)));
     }),
     unary(MemberRemove, validate.memberIdRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.admin.memberRemove(req.id);
+      return member.admin.memberRemove(req.id, adminCaller(auth.admin(caller)));
     }),
     unary(MemberUpdate, validate.memberUpdateRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.admin.memberUpdate(req.id, req.peerUrls);
+      return member.admin.memberUpdate(req.id, req.peerUrls, adminCaller(auth.admin(caller)));
     }),
     unary(MemberPromote, validate.memberIdRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.admin.memberPromote(req.id);
+      return member.admin.memberPromote(req.id, adminCaller(auth.admin(caller)));
     }),
     unary(MoveLeader, validate.moveLeaderRequest, (req, caller) => {
-      auth.admin(caller);
-      return member.admin.moveLeader(req.targetId);
+      return member.admin.moveLeader(req.targetId, adminCaller(auth.admin(caller)));
     }),
     unary(Alarm, validate.alarmRequest, async (req, caller) => {
       const who = auth.admin(caller);
@@ -166,4 +163,12 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
       return member.leaseLeases();
     }),
   ]);
+}
+
+/**
+ * Who an admin request forwarded to the leader acts for; the leader checks that user again
+ * (peerRpc.ts). An empty user means auth was off when this member checked.
+ */
+function adminCaller(who: ProposalAuth): AdminCaller {
+  return who.user === '' ? {} : { user: who.user };
 }

@@ -7,6 +7,7 @@ import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
 import { checkRocksMemory, defaultRocksMemory, RocksOptionError, type RocksMemoryOptions } from '../storage/rocks.js';
 import { DEFAULT_LOGIN_FREE_FAILURES, DEFAULT_LOGIN_MAX_DELAY_MS } from '../auth/loginThrottle.js';
 import { normalizeOrigin } from '../api/origin.js';
+import { MIN_PEER_SECRET_BYTES, peerKeyFromSecret, peerKeyFromToken, type PeerKey } from '../transport/peerAuth.js';
 
 /** TLS settings of one transport (etcd's --cert-file ... or --peer-cert-file ...). */
 export interface TlsConfig {
@@ -17,6 +18,10 @@ export interface TlsConfig {
   readonly trustedCaFile?: string | undefined;
   /** Require and verify a client certificate; its common name is the user when no token is given. */
   readonly clientCertAuth?: boolean | undefined;
+  /** Peer TLS only: a peer certificate must have this common name (etcd's --peer-cert-allowed-cn). */
+  readonly allowedCn?: string | undefined;
+  /** Peer TLS only: a peer certificate must be valid for this host name (--peer-cert-allowed-hostname). */
+  readonly allowedHostname?: string | undefined;
 }
 
 /** Loaded PEM material, checked at start-up so a bad path fails before anything listens. */
@@ -25,6 +30,8 @@ export interface ResolvedTls {
   readonly key: Buffer;
   readonly ca: Buffer | undefined;
   readonly clientCertAuth: boolean;
+  readonly allowedCn: string | undefined;
+  readonly allowedHostname: string | undefined;
 }
 
 /** What the daemon passes to `startServer`; every field optional, etcd's defaults. */
@@ -85,6 +92,12 @@ export interface CairnConfig {
   readonly tls?: TlsConfig | undefined;
   /** Peer TLS: needed for https:// listen-peer-urls; the client side of peer connections too. */
   readonly peerTls?: TlsConfig | undefined;
+  /**
+   * A file whose contents (at least 16 bytes; surrounding white space ignored) every member's
+   * peer handshake proves it holds. Default: derived from initialClusterToken, which is weak
+   * (anyone who knows the token can join the peer conversation).
+   */
+  readonly peerSecretFile?: string | undefined;
   /** One raft tick, etcd's --heartbeat-interval. Default 100. */
   readonly heartbeatIntervalMs?: number | undefined;
   /** etcd's --election-timeout, a multiple of the heartbeat interval. Default 1000. */
@@ -132,6 +145,9 @@ export interface ResolvedConfig {
   readonly rocksdbMemory: RocksMemoryOptions;
   readonly tls: ResolvedTls | undefined;
   readonly peerTls: ResolvedTls | undefined;
+  readonly peerKey: PeerKey;
+  /** Where the peer key comes from: an explicit secret, or the weak default. */
+  readonly peerKeySource: 'peer-secret-file' | 'initial-cluster-token';
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotCount: number;
@@ -203,7 +219,8 @@ function readPem(path: string, what: string): Buffer {
 /** Loads a transport's PEM files; undefined when no TLS is configured for it. */
 export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): ResolvedTls | undefined {
   if (t === undefined) return undefined;
-  const any = t.certFile !== undefined || t.keyFile !== undefined || t.trustedCaFile !== undefined || t.clientCertAuth === true;
+  const any =
+    t.certFile !== undefined || t.keyFile !== undefined || t.trustedCaFile !== undefined || t.clientCertAuth === true || t.allowedCn !== undefined || t.allowedHostname !== undefined;
   if (!any) return undefined;
   if (t.certFile === undefined || t.keyFile === undefined) {
     throw new ConfigError(`${prefix}cert-file and ${prefix}key-file must be given together`);
@@ -217,6 +234,8 @@ export function resolveTls(t: TlsConfig | undefined, prefix: '' | 'peer-'): Reso
     key: readPem(t.keyFile, `${prefix}key-file`),
     ca: t.trustedCaFile === undefined ? undefined : readPem(t.trustedCaFile, `${prefix}trusted-ca-file`),
     clientCertAuth,
+    allowedCn: t.allowedCn,
+    allowedHostname: t.allowedHostname,
   };
 }
 
@@ -273,6 +292,33 @@ function loginThrottle(c: CairnConfig): ResolvedConfig['loginThrottle'] {
   };
 }
 
+/** Reads --peer-secret-file: its contents, white space around them ignored. */
+export function readPeerSecret(path: string): Buffer {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`peer-secret-file: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const secret = Buffer.from(raw.toString('utf8').trim(), 'utf8');
+  if (secret.length < MIN_PEER_SECRET_BYTES) {
+    throw new ConfigError(`peer-secret-file: ${path} holds ${secret.length} bytes; a peer secret needs at least ${MIN_PEER_SECRET_BYTES} bytes (e.g. openssl rand -hex 32 > ${path})`);
+  }
+  return secret;
+}
+
+/** Peer TLS settings with http:// peer URLs would serve plaintext: refused, not ignored. */
+function checkPeerSchemes(peerTls: ResolvedTls | undefined, lists: readonly (readonly [string, readonly string[]])[]): void {
+  if (peerTls === undefined) return;
+  for (const [what, list] of lists) {
+    for (const u of list) {
+      if (u.startsWith('http://')) {
+        throw new ConfigError(`${what}: ${u} is http:// but peer TLS is configured (peer-cert-file ...): peers would talk in plaintext; use https:// peer URLs, or drop the peer TLS settings`);
+      }
+    }
+  }
+}
+
 export function resolveConfig(c: CairnConfig): ResolvedConfig {
   const name = c.name ?? 'default';
   const tls = resolveTls(c.tls, '');
@@ -286,6 +332,15 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
       ? clusterFromRecord(c.initialCluster)
       : parseInitialCluster(c.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`);
   if (!initialCluster.has(name)) throw new ConfigError(`initial-cluster has no member named ${JSON.stringify(name)}`);
+  checkPeerSchemes(peerTls, [
+    ['listen-peer-urls', listenPeerUrls],
+    ['initial-advertise-peer-urls', initialAdvertisePeerUrls],
+    ['initial-cluster', [...initialCluster.values()].flat()],
+  ]);
+  if (peerTls !== undefined && !peerTls.clientCertAuth && (peerTls.allowedCn !== undefined || peerTls.allowedHostname !== undefined)) {
+    throw new ConfigError('peer-cert-allowed-cn and peer-cert-allowed-hostname check peer certificates: they need peer-client-cert-auth');
+  }
+  const token = c.initialClusterToken ?? 'cairn-cluster';
   const tickMs = positive(c.heartbeatIntervalMs, 100, 'heartbeat-interval');
   const electionMs = positive(c.electionTimeoutMs, 1000, 'election-timeout');
   if (electionMs < 5 * tickMs) throw new ConfigError('election-timeout must be at least 5 times heartbeat-interval');
@@ -300,7 +355,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     listenPeerUrls,
     initialAdvertisePeerUrls,
     initialCluster,
-    initialClusterToken: c.initialClusterToken ?? 'cairn-cluster',
+    initialClusterToken: token,
     initialClusterState: state,
     maxRequestBytes: positive(c.maxRequestBytes, defaultLimits.maxRequestBytes, 'max-request-bytes'),
     maxTxnOps: positive(c.maxTxnOps, defaultLimits.maxTxnOps, 'max-txn-ops'),
@@ -314,10 +369,23 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     rocksdbMemory: rocksMemory(c),
     tls,
     peerTls,
+    peerKey: c.peerSecretFile !== undefined ? peerKeyFromSecret(readPeerSecret(c.peerSecretFile)) : peerKeyFromToken(token),
+    peerKeySource: c.peerSecretFile !== undefined ? 'peer-secret-file' : 'initial-cluster-token',
     tickMs,
     electionTicks: Math.round(electionMs / tickMs),
     snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),
     initialCorruptCheck: c.experimentalInitialCorruptCheck === true,
     corruptCheckTimeMs: c.experimentalCorruptCheckTimeMs === undefined || c.experimentalCorruptCheckTimeMs === 0 ? 0 : positive(c.experimentalCorruptCheckTimeMs, 0, 'experimental-corrupt-check-time'),
   };
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+
+/**
+ * The peer listeners reachable from other hosts while peers are authenticated only by the weak
+ * default (no peer TLS, no --peer-secret-file): the daemon warns about these at start.
+ */
+export function exposedPeerListeners(cfg: Pick<ResolvedConfig, 'listenPeerUrls' | 'peerTls' | 'peerKeySource'>): string[] {
+  if (cfg.peerTls !== undefined || cfg.peerKeySource === 'peer-secret-file') return [];
+  return cfg.listenPeerUrls.filter((u) => !isLoopback(new URL(u).hostname));
 }

@@ -26,6 +26,7 @@ export class Metrics implements MemberObserver {
   private readonly clientPauses: Counter;
   private readonly txnCompareRefusals: Counter;
   private readonly hashDuration: Histogram;
+  private readonly peerRefusals: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -57,6 +58,12 @@ export class Metrics implements MemberObserver {
       name: 'cairn_mvcc_hash_rev_duration_seconds',
       help: 'Time to compute one hashKv (endpoint hashkv, the corruption checks).',
       buckets: [0.001, 0.01, 0.05, 0.1, 0.3, 1, 3, 10, 30],
+      registers,
+    });
+    this.peerRefusals = new Counter({
+      name: 'cairn_peer_refused_total',
+      help: 'Peer connections and frames refused (no proof, not a member, safety violation ...), by reason.',
+      labelNames: ['reason'],
       registers,
     });
     new Gauge({
@@ -130,6 +137,10 @@ export class Metrics implements MemberObserver {
 
   hashed(seconds: number): void {
     this.hashDuration.observe(seconds);
+  }
+
+  peerRefused(reason: string): void {
+    this.peerRefusals.inc({ reason });
   }
 
   applied(seconds: number): void {

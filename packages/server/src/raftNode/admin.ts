@@ -12,6 +12,7 @@ import {
 import type { Member } from '../member.js';
 import { addedMemberId } from '../identity.js';
 import { systemClock } from '../clock.js';
+import { PeerMethods, type AdminCaller, type Forwarded, type PeerMethod } from './peerRpc.js';
 
 /** A peer heard from within this is "active" for the membership safety checks (etcd: 5 s). */
 const ACTIVE_WINDOW_MS = 5000;
@@ -34,9 +35,13 @@ const normalise = (u: string): string => new URL(u).href.replace(/\/$/, '');
 export class ClusterAdmin {
   constructor(private readonly m: Member) {}
 
-  private forward<T>(method: 'member.add' | 'member.remove' | 'member.update' | 'member.promote' | 'leader.move', params: unknown, local: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `local` on the leader, or forwards the request there with the caller it acts for (the
+   * leader checks that caller's permission again, see peerRpc.ts).
+   */
+  private forward<P, T>(d: PeerMethod<Forwarded<P>, T>, req: P, caller: AdminCaller | undefined, local: () => Promise<T>): Promise<T> {
     if (this.m.isLeader()) return local();
-    return this.m.peerRpc.toLeader(method, params) as Promise<T>;
+    return this.m.peerRpc.call(d, caller === undefined ? { req } : { req, caller });
   }
 
   /** Voters that are active now (this leader included). */
@@ -70,8 +75,8 @@ export class ClusterAdmin {
     }
   }
 
-  memberAdd(req: MemberAddRequest): Promise<MemberAddResponse> {
-    return this.forward('member.add', req, async () => {
+  memberAdd(req: MemberAddRequest, caller?: AdminCaller): Promise<MemberAddResponse> {
+    return this.forward(PeerMethods.MemberAdd, req, caller, async () => {
       this.checkPeerUrls(req.peerUrls);
       const cs = this.m.applier.confState;
       const learner = req.isLearner === true;
@@ -85,8 +90,8 @@ export class ClusterAdmin {
     });
   }
 
-  memberRemove(id: MemberId): Promise<MemberRemoveResponse> {
-    return this.forward('member.remove', { id }, async () => {
+  memberRemove(id: MemberId, caller?: AdminCaller): Promise<MemberRemoveResponse> {
+    return this.forward(PeerMethods.MemberRemove, { id }, caller, async () => {
       const mem = this.m.applier.membership.get(id);
       if (mem === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
       if (!mem.isLearner) {
@@ -97,8 +102,8 @@ export class ClusterAdmin {
     });
   }
 
-  memberUpdate(id: MemberId, peerUrls: string[]): Promise<MemberUpdateResponse> {
-    return this.forward('member.update', { id, peerUrls }, async () => {
+  memberUpdate(id: MemberId, peerUrls: string[], caller?: AdminCaller): Promise<MemberUpdateResponse> {
+    return this.forward(PeerMethods.MemberUpdate, { id, peerUrls }, caller, async () => {
       if (this.m.applier.membership.get(id) === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
       this.checkPeerUrls(peerUrls, id);
       const res = await this.m.propose({ memberUpdate: { id, peerUrls } });
@@ -106,8 +111,8 @@ export class ClusterAdmin {
     });
   }
 
-  memberPromote(id: MemberId): Promise<MemberPromoteResponse> {
-    return this.forward('member.promote', { id }, async () => {
+  memberPromote(id: MemberId, caller?: AdminCaller): Promise<MemberPromoteResponse> {
+    return this.forward(PeerMethods.MemberPromote, { id }, caller, async () => {
       const mem = this.m.applier.membership.get(id);
       if (mem === undefined) throw new CairnError(ErrorCode.MemberNotFound, `member ${hex(id)} not found`);
       if (!mem.isLearner) throw new CairnError(ErrorCode.MemberNotLearner);
@@ -121,8 +126,8 @@ export class ClusterAdmin {
   }
 
   /** Hands leadership to `target` and waits until it has it (or times out). */
-  moveLeader(target: MemberId): Promise<MoveLeaderResponse> {
-    return this.forward('leader.move', { targetId: target }, async () => {
+  moveLeader(target: MemberId, caller?: AdminCaller): Promise<MoveLeaderResponse> {
+    return this.forward(PeerMethods.LeaderMove, { targetId: target }, caller, async () => {
       const cs = this.m.applier.confState;
       if (!cs.voters.includes(target)) {
         if (cs.learners.includes(target)) throw new CairnError(ErrorCode.NotCapable, 'a learner cannot become leader');

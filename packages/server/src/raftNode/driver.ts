@@ -53,6 +53,8 @@ export interface DriverHost {
 export interface DriverLog {
   info(o: object, msg: string): void;
   warn(o: object, msg: string): void;
+  /** Safety violations and refused input; falls back to warn. */
+  error?(o: object, msg: string): void;
   debug(o: object, msg: string): void;
 }
 

@@ -36,13 +36,15 @@ describe('peer frames', () => {
   it('never throw anything but a typed error, whatever the bytes', () => {
     const anyValue = fc.oneof(fc.anything({ withTypedArray: true, maxDepth: 3 }), fc.bigInt({ min: -(1n << 63n), max: (1n << 64n) - 1n }));
     const frameLike = fc.record({
-      t: fc.constantFrom('hello', 'ok', 'refused', 'msgs', 'rpc', 'rpcres', 'chunk', 'ack', 'end', 'done', 'nope'),
+      t: fc.constantFrom('hello', 'challenge', 'proof', 'ok', 'refused', 'msgs', 'rpc', 'rpcres', 'chunk', 'ack', 'end', 'done', 'nope'),
       c: fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.integer(), fc.string()),
       m: fc.oneof(fc.array(anyValue, { maxLength: 3 }), anyValue),
       rows: fc.oneof(fc.array(fc.uint8Array({ maxLength: 4 }), { maxLength: 4 }), anyValue),
       id: anyValue,
       seq: anyValue,
       v: anyValue,
+      n: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), anyValue),
+      p: fc.oneof(fc.uint8Array({ maxLength: 80 }), anyValue),
     });
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), frameLike.map((f) => encodeValue(f))), (bytes) => {

@@ -1,23 +1,28 @@
 import { CairnError, decodeValue, encodeValue, ErrorCode } from '@cairn/protocol';
 import type { Entry, Message, MessageType } from '@cairn/raft';
+import { PEER_NONCE_BYTES } from './peerAuth.js';
 
 /**
  * Frames between members, MessagePack like the client protocol. Every frame carries the
  * sender's cluster id (`c`): a member refuses frames of another cluster (one started with a
  * different initial-cluster-token, or a stray member of an old cluster on a reused port).
  *
- * A raft socket (`/raft`) is dialled by the sender; the dialling side speaks first:
- *   -> hello { c, from, to, v }      <- ok { c } | refused { c, code, message } (then closed)
+ * Every socket opens with the mutual handshake of peerAuth.ts; nothing else is read before it:
+ *   -> hello { c, from, to, v, n, term? }  <- challenge { c, n, p } | refused
+ *   -> proof { c, p }                      <- ok { c } | refused { c, code, message } (then closed)
+ *
+ * A raft socket (`/raft`) is dialled by the sender; after the handshake:
  *   -> msgs  { c, m: Message[] }                                  (one-way, batched)
  *   -> rpc   { c, id, method, params }  <- rpcres { c, id, result } | { c, id, code, message }
  *
- * A snapshot socket (`/snapshot`) is dialled by the leader for one transfer:
- *   -> hello { c, from, to, v, term } <- ok | refused
+ * A snapshot socket (`/snapshot`) is dialled by the leader for one transfer (hello with `term`):
  *   -> chunk { c, seq, rows }          <- ack { c, seq }           (rows: [k, v, k, v, ...])
  *   -> end   { c, rows: total }        <- done { c } | refused { c, code, message }
  */
 export type PeerFrame =
-  | { readonly t: 'hello'; readonly c: bigint; readonly from: bigint; readonly to: bigint; readonly v: number; readonly term?: number }
+  | { readonly t: 'hello'; readonly c: bigint; readonly from: bigint; readonly to: bigint; readonly v: number; readonly n: Uint8Array; readonly term?: number }
+  | { readonly t: 'challenge'; readonly c: bigint; readonly n: Uint8Array; readonly p: Uint8Array }
+  | { readonly t: 'proof'; readonly c: bigint; readonly p: Uint8Array }
   | { readonly t: 'ok'; readonly c: bigint }
   | { readonly t: 'refused'; readonly c: bigint; readonly code: string; readonly message: string }
   | { readonly t: 'msgs'; readonly c: bigint; readonly m: readonly Message[] }
@@ -29,7 +34,7 @@ export type PeerFrame =
   | { readonly t: 'done'; readonly c: bigint };
 
 /** Bumped on an incompatible change of peer frames. */
-export const PEER_PROTOCOL_VERSION = 1;
+export const PEER_PROTOCOL_VERSION = 2;
 
 /** Refusal codes a peer may answer a hello with. */
 export const PeerRefusal = {
@@ -41,6 +46,12 @@ export const PeerRefusal = {
   /** A snapshot is already being received. */
   Busy: 'busy',
   UnsupportedVersion: ErrorCode.UnsupportedVersion,
+  /** The handshake failed: no proof, or a proof made with another peer secret. */
+  Unauthenticated: 'peer_unauthenticated',
+  /** The sender is not a member of the cluster as this member knows it (yet): retry later. */
+  NotMember: 'not_member',
+  /** A frame the receiver will not take from this sender (logged on the receiving side). */
+  Refused: 'peer_refused',
 } as const;
 
 export function encodePeerFrame(f: PeerFrame): Uint8Array {
@@ -69,7 +80,19 @@ export function decodePeerFrame(bytes: Uint8Array): PeerFrame {
       if (!isCount(v['v'])) bad('hello without version');
       const term = v['term'];
       if (term !== undefined && !isCount(term)) bad('bad term');
-      return { t: 'hello', c, from: asId(v['from'], 'from'), to: asId(v['to'], 'to'), v: v['v'] as number, ...(term !== undefined ? { term: term as number } : {}) };
+      const n = v['n'];
+      if (!(n instanceof Uint8Array) || n.length !== PEER_NONCE_BYTES) bad('hello without a nonce');
+      return { t: 'hello', c, from: asId(v['from'], 'from'), to: asId(v['to'], 'to'), v: v['v'] as number, n: n as Uint8Array, ...(term !== undefined ? { term: term as number } : {}) };
+    }
+    case 'challenge': {
+      const { n, p } = v;
+      if (!(n instanceof Uint8Array) || n.length !== PEER_NONCE_BYTES || !(p instanceof Uint8Array) || p.length > 64) bad('bad challenge');
+      return { t: 'challenge', c, n: n as Uint8Array, p: p as Uint8Array };
+    }
+    case 'proof': {
+      const p = v['p'];
+      if (!(p instanceof Uint8Array) || p.length > 64) bad('bad proof');
+      return { t: 'proof', c, p: p as Uint8Array };
     }
     case 'ok':
       return { t: 'ok', c };

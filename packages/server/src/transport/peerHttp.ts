@@ -2,15 +2,30 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Member } from '@cairn/protocol';
 import type { WsClientOptions } from '../api/ws.js';
+import { MEMBERS_NONCE_HEADER, MEMBERS_PROOF_HEADER, hexProofMatches, membersNonce, membersRequestProof, membersResponseProof, type PeerKey } from './peerAuth.js';
 
-function getJson(url: string, tls: WsClientOptions, timeoutMs: number): Promise<unknown> {
+/** A member list larger than this is not one. */
+const MAX_MEMBERS_BODY_BYTES = 1 << 20;
+
+/** GET with a request signed by the peer key; the answer must be signed by it too. */
+function getSignedJson(url: string, tls: WsClientOptions, key: PeerKey, timeoutMs: number): Promise<unknown> {
+  const nonce = membersNonce(Date.now());
+  const headers = { [MEMBERS_NONCE_HEADER]: nonce, [MEMBERS_PROOF_HEADER]: membersRequestProof(key, nonce) };
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { ...tls, timeout: timeoutMs }, (res) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { ...tls, headers, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
+      res.on('data', (c: string) => {
+        body += c;
+        if (body.length > MAX_MEMBERS_BODY_BYTES) req.destroy(new Error(`${url}: answer larger than ${MAX_MEMBERS_BODY_BYTES} bytes`));
+      });
       res.on('end', () => {
+        if (res.statusCode === 401) return reject(new Error(`${url}: the member refused our signature: start this member with the cluster's peer secret (--peer-secret-file, or the same --initial-cluster-token)`));
         if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}`));
+        const proof = res.headers[MEMBERS_PROOF_HEADER];
+        if (!hexProofMatches(membersResponseProof(key, nonce, body), typeof proof === 'string' ? proof : undefined)) {
+          return reject(new Error(`${url}: the answer is not signed with the cluster's peer secret; not trusting it`));
+        }
         try {
           resolve(JSON.parse(body));
         } catch (err) {
@@ -39,11 +54,12 @@ function parseMembers(v: unknown): { clusterId: bigint; members: Member[] } {
 
 /**
  * Asks members at `peerUrls` (GET /members on the peer port) for the cluster's member list, as
- * a joining member does; tries each URL in turn until one answers, for up to `timeoutMs`.
+ * a joining member does (signed with the peer key both ways); tries each URL in turn until one answers, for up to `timeoutMs`.
  */
 export async function fetchMembers(
   peerUrls: readonly string[],
   tls: WsClientOptions,
+  key: PeerKey,
   timeoutMs: number,
   onRetry?: (err: Error) => void,
 ): Promise<{ clusterId: bigint; members: Member[] }> {
@@ -52,7 +68,7 @@ export async function fetchMembers(
   for (let round = 0; Date.now() < deadline; round++) {
     for (const u of peerUrls) {
       try {
-        return parseMembers(await getJson(`${u.replace(/\/+$/, '')}/members`, tls, 2000));
+        return parseMembers(await getSignedJson(`${u.replace(/\/+$/, '')}/members`, tls, key, 2000));
       } catch (err) {
         last = err as Error;
       }

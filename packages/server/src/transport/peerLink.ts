@@ -2,12 +2,15 @@ import { CairnError, ErrorCode } from '@cairn/protocol';
 import type { Message } from '@cairn/raft';
 import { WebSocket, type RawData, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
+import { dialerProof, newNonce, type PeerKey } from './peerAuth.js';
 
 /** What a link needs from the transport around it. */
 export interface LinkHost {
   readonly clusterId: bigint;
   readonly selfId: bigint;
   readonly tls: WsClientOptions;
+  /** The peer key this member proves it holds, and checks the peer's proof with. */
+  readonly key: PeerKey;
   readonly maxFrameBytes: number;
   /**
    * Messages to this peer were dropped without being written to a socket (not connected, or
@@ -16,7 +19,7 @@ export interface LinkHost {
   unreachable(peer: bigint, dropped: readonly Message[]): void;
   /** The peer refused us for good (we were removed, or we are of another cluster). */
   refused(peer: bigint, code: string, message: string): void;
-  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void };
+  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
 
 /** Messages queued while a socket is being dialled; beyond this they are dropped (raft resends). */
@@ -63,6 +66,7 @@ export class PeerLink {
   private readonly waitingOpen: (() => void)[] = [];
   /** Logged once per outage, not once per attempt. */
   private reportedDown = false;
+  private reportedUntrusted = false;
 
   constructor(
     private readonly host: LinkHost,
@@ -131,17 +135,20 @@ export class PeerLink {
     const url = peerSocketUrl(base, 'raft');
     const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000 });
     this.ws = ws;
+    const nonce = newNonce();
+    // Set once the listener proved it holds the key: an `ok` before that is not believed.
+    const proven = { value: false };
     ws.on('open', () => {
-      this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION });
+      this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION, n: nonce });
     });
-    ws.on('message', (data) => this.receive(ws, toBytes(data)));
+    ws.on('message', (data) => this.receive(ws, toBytes(data), nonce, proven));
     ws.on('error', (err) => {
       if (!this.reportedDown) this.host.log.debug({ peer: this.peer.toString(16), url, err: err.message }, 'peer connection failed');
     });
     ws.on('close', () => this.dropped(ws));
   }
 
-  private receive(ws: WsSocket, bytes: Uint8Array): void {
+  private receive(ws: WsSocket, bytes: Uint8Array, nonce: Uint8Array, proven: { value: boolean }): void {
     let f: PeerFrame;
     try {
       f = decodePeerFrame(bytes);
@@ -155,9 +162,37 @@ export class PeerLink {
       ws.terminate();
       return;
     }
+    if (!this.ready && f.t !== 'challenge' && f.t !== 'ok' && f.t !== 'refused') {
+      ws.terminate();
+      return;
+    }
     switch (f.t) {
+      case 'challenge': {
+        const p = dialerProof(this.host.key, '/raft', { clusterId: this.host.clusterId, from: this.host.selfId, to: this.peer, dialerNonce: nonce }, f);
+        if (p === undefined) {
+          // Once per outage: the link keeps retrying with back-off (the key may be fixed by a restart).
+          if (this.reportedUntrusted) {
+            ws.terminate();
+            return;
+          }
+          this.reportedUntrusted = true;
+          this.host.log.error({ peer: this.peer.toString(16), url: this.peerUrls[this.urlIndex % Math.max(1, this.peerUrls.length)] }, 'the peer could not prove it holds the peer secret: not talking to it (same --peer-secret-file / --initial-cluster-token on every member?)');
+          ws.terminate();
+          return;
+        }
+        proven.value = true;
+        this.write({ t: 'proof', c: this.host.clusterId, p });
+        return;
+      }
       case 'ok': {
+        if (this.ready) return;
+        if (!proven.value) {
+          this.host.log.warn({ peer: this.peer.toString(16) }, 'the peer said ok without proving it holds the peer secret; reconnecting');
+          ws.terminate();
+          return;
+        }
         this.ready = true;
+        this.reportedUntrusted = false;
         this.backoffMs = INITIAL_BACKOFF_MS;
         if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
         this.reportedDown = false;
@@ -178,6 +213,7 @@ export class PeerLink {
         else p.reject(new CairnError(f.code as ErrorCode, f.message));
         return;
       }
+      case 'proof':
       case 'ack':
       case 'chunk':
       case 'done':

@@ -8,14 +8,31 @@ import { WebSocketServer, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
 import { toBytes } from './peerLink.js';
 import type { SnapshotReceiver } from './snapshotStream.js';
+import {
+  MEMBERS_NONCE_HEADER,
+  MEMBERS_PROOF_HEADER,
+  MEMBERS_REQUEST_WINDOW_MS,
+  handshakeProof,
+  hexProofMatches,
+  membersNonceTime,
+  membersRequestProof,
+  membersResponseProof,
+  newNonce,
+  proofMatches,
+  type PeerKey,
+} from './peerAuth.js';
 
 /** What the peer endpoint needs from the member. */
 export interface PeerServerHost {
   readonly clusterId: bigint;
   readonly selfId: bigint;
+  /** The key every member's handshake proves it holds (peerAuth.ts). */
+  readonly key: PeerKey;
   /** Whether `id` was removed from the cluster (its frames are refused, and it is told so). */
   isRemoved(id: bigint): boolean;
-  /** Raft messages from peer `from` (already checked to be for this member). */
+  /** Whether `id` is a member now (a voter or learner this member knows of). */
+  isMember(id: bigint): boolean;
+  /** Raft messages from peer `from` (already checked to be for this member, from a member). */
   messages(from: bigint, msgs: readonly Message[]): void;
   /** A peer's request (lease renewals forwarded to the leader ...). */
   rpc(from: bigint, method: string, params: unknown): Promise<unknown>;
@@ -25,28 +42,81 @@ export interface PeerServerHost {
   clusterMembers(): { clusterId: bigint; members: readonly Member[] };
 }
 
+/** What the peer port refuses, as logged ("peer port: refused ..."); the keys label the metric. */
+export const PEER_REFUSAL_TEXT = {
+  tooManyHandshakes: 'too many unauthenticated peer sockets',
+  unsignedMembers: 'an unsigned or wrongly signed GET /members',
+  handshakeTimeout: 'a peer socket that did not finish the handshake in time',
+  beforeHandshake: 'a peer frame before the handshake',
+  badProof: 'a peer that could not prove it holds the peer secret',
+  notMember: 'a peer that is not a member of this cluster',
+  malformed: 'a malformed peer frame',
+  formerMember: 'frames from a peer that is not a member (any more)',
+  wrongSender: 'raft messages with another sender or receiver than the socket',
+  snapshot: 'a snapshot',
+} as const;
+export type PeerRefusalKind = keyof typeof PEER_REFUSAL_TEXT;
+
+/** A socket that has not finished the handshake in this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 5000;
+/** Sockets still in the handshake at once; more are refused (an outsider cannot pile them up). */
+const MAX_HANDSHAKING_SOCKETS = 256;
+/** Refusals of one kind from one address are logged at most this often (with a count). */
+const REFUSAL_LOG_INTERVAL_MS = 1000;
+/** How often authenticated sockets are checked against the membership. */
+const MEMBERSHIP_SWEEP_MS = 1000;
+/** Signed /members nonces remembered against replay (for MEMBERS_REQUEST_WINDOW_MS). */
+const MAX_REMEMBERED_NONCES = 10_000;
+
 /**
  * The peer endpoint on every listen-peer-url:
  *   WebSocket /raft      raft messages and RPCs from one peer (see frames.ts)
  *   WebSocket /snapshot  one snapshot transfer from the leader
- *   GET /members         the member list with the cluster id, as JSON (ids in hex)
- *   GET /health          200 while this member runs
+ *   GET /members         the member list with the cluster id, as JSON (ids in hex); the request
+ *                        and the answer are signed with the peer key (peerHttp.ts)
+ *   GET /health          200 while this member runs; the only thing answered without proof
  *
- * A peer's frames are trusted no further than their checked shape: a bad frame closes that
- * socket, never the member.
+ * A socket proves it belongs to a member (peerAuth.ts) before any raft message, snapshot chunk
+ * or RPC is read; after that every frame is checked against the membership. A bad frame closes
+ * that socket, never the member. Every refusal is logged (rate-limited per address and reason).
  */
 export class PeerServer {
   private readonly wss: InstanceType<typeof WebSocketServer>;
   private readonly sockets = new Set<WsSocket>();
+  /** Authenticated raft and snapshot sockets by peer id, to cut when the peer is removed. */
+  private readonly byPeer = new Map<bigint, Set<WsSocket>>();
+  private handshaking = 0;
   /** A cluster-id mismatch is logged once per peer, not on every retry. */
   private readonly warned = new Set<string>();
+  private readonly refusalLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly nonces = new Map<string, number>();
 
   constructor(
     private readonly host: PeerServerHost,
     private readonly log: Logger,
     maxFrameBytes: number,
+    /** Counts refusals by kind (the `cairn_peer_refused_total` metric). */
+    private readonly onRefused?: (kind: PeerRefusalKind) => void,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
+    this.sweeper = setInterval(() => this.sweep(), MEMBERSHIP_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private readonly sweeper: NodeJS.Timeout;
+
+  /**
+   * Cuts the sockets of peers that stopped being members, telling a removed one so: it stops
+   * within a sweep even if it sends nothing (a learner, or a member whose sockets were open
+   * before its removal and that has nothing to say).
+   */
+  private sweep(): void {
+    for (const id of [...this.byPeer.keys()]) {
+      if (this.host.isMember(id)) continue;
+      const removed = this.host.isRemoved(id);
+      this.log.warn({ peer: id.toString(16), removed }, 'closing the sockets of a peer that is no longer a member');
+      this.dropPeer(id, removed ? PeerRefusal.Removed : PeerRefusal.NotMember, removed ? 'the member has been permanently removed from the cluster' : 'not a member of this cluster');
+    }
   }
 
   attach(server: HttpServer | HttpsServer): void {
@@ -58,93 +128,251 @@ export class PeerServer {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
+      if (this.handshaking >= MAX_HANDSHAKING_SOCKETS) {
+        this.refusal('tooManyHandshakes', req.socket.remoteAddress, {});
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      const address = req.socket.remoteAddress ?? '?';
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.sockets.add(ws);
         ws.on('close', () => this.sockets.delete(ws));
         ws.on('error', (err) => this.log.debug({ err: err.message }, 'peer socket error'));
-        if (path === '/raft') this.raftSocket(ws);
-        else this.snapshotSocket(ws);
+        if (path === '/raft') this.raftSocket(ws, address);
+        else this.snapshotSocket(ws, address);
       });
     });
   }
 
+  /**
+   * Logs a refused attempt: what it was and where from. Rate-limited per reason and address so
+   * that an outsider cannot flood the log; the count of the ones not logged goes with the next.
+   */
+  private refusal(kind: PeerRefusalKind, address: string | undefined, fields: Record<string, unknown>): void {
+    this.onRefused?.(kind);
+    const k = `${kind}|${address ?? ''}`;
+    const now = Date.now();
+    const seen = this.refusalLog.get(k);
+    if (seen !== undefined && now - seen.at < REFUSAL_LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return;
+    }
+    if (this.refusalLog.size > 1000) this.refusalLog.clear();
+    this.refusalLog.set(k, { at: now, suppressed: 0 });
+    this.log.warn({ ...fields, address, ...(seen !== undefined && seen.suppressed > 0 ? { alsoRefusedSinceLastLog: seen.suppressed } : {}) }, `peer port: refused ${PEER_REFUSAL_TEXT[kind]}`);
+  }
+
+  /** Closes every socket of a peer that is no longer a member, telling it why. */
+  dropPeer(id: bigint, code: string, message: string): void {
+    const set = this.byPeer.get(id);
+    if (set === undefined) return;
+    this.byPeer.delete(id);
+    for (const ws of set) {
+      if (ws.readyState === 1) ws.send(encodePeerFrame({ t: 'refused', c: this.host.clusterId, code, message }));
+      ws.close(1008, code);
+    }
+  }
+
   private http(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown): void => {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
       res.end(text);
     };
     if (req.method !== 'GET') return json(405, { message: 'method not allowed' });
     if (path === '/health') return json(200, { health: 'true' });
     if (path === '/members') {
-      const { clusterId, members } = this.host.clusterMembers();
-      return json(200, {
-        clusterId: clusterId.toString(16),
-        members: members.map((m) => ({ id: m.id.toString(16), name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner })),
-      });
+      const nonce = req.headers[MEMBERS_NONCE_HEADER];
+      const proof = req.headers[MEMBERS_PROOF_HEADER];
+      const n = typeof nonce === 'string' ? nonce : '';
+      const sent = membersNonceTime(n);
+      const now = Date.now();
+      const fresh = sent !== undefined && Math.abs(now - sent) < MEMBERS_REQUEST_WINDOW_MS && !this.nonces.has(n);
+      if (!fresh || !hexProofMatches(membersRequestProof(this.host.key, n), typeof proof === 'string' ? proof : undefined)) {
+        this.refusal('unsignedMembers', req.socket.remoteAddress, { stale: sent !== undefined && !fresh });
+        return json(401, { message: 'GET /members needs a request signed with the peer secret (--peer-secret-file or the initial-cluster token)' });
+      }
+      this.remember(n, now);
+      let body: string;
+      try {
+        const { clusterId, members } = this.host.clusterMembers();
+        body = JSON.stringify({
+          clusterId: clusterId.toString(16),
+          members: members.map((m) => ({ id: m.id.toString(16), name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner })),
+        });
+      } catch (err) {
+        return json(503, { message: (err as Error).message });
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [MEMBERS_PROOF_HEADER]: membersResponseProof(this.host.key, n, body) });
+      res.end(body);
+      return;
     }
     json(404, { message: 'not found' });
   }
 
-  /** Checks a hello; answers `ok` or a refusal (and closes). Returns the peer's id if accepted. */
-  private greet(ws: WsSocket, f: PeerFrame): bigint | undefined {
-    const c = this.host.clusterId;
-    const refuse = (code: string, message: string): undefined => {
-      ws.send(encodePeerFrame({ t: 'refused', c, code, message }));
-      ws.close(1008, code);
-      return undefined;
-    };
-    if (f.t !== 'hello') return refuse(ErrorCode.InvalidArgument, 'expected hello');
-    if (f.c !== c) {
-      const k = `${f.from}/${f.c}`;
-      if (!this.warned.has(k)) {
-        this.warned.add(k);
-        this.log.error(
-          { peer: f.from.toString(16), theirCluster: f.c.toString(16), ourCluster: c.toString(16) },
-          'refusing a peer of another cluster (was it started with a different --initial-cluster-token?)',
-        );
-      }
-      return refuse(PeerRefusal.ClusterIdMismatch, `this member belongs to cluster ${c.toString(16)}, not ${f.c.toString(16)}`);
+  private remember(nonce: string, now: number): void {
+    if (this.nonces.size >= MAX_REMEMBERED_NONCES) {
+      for (const [k, at] of this.nonces) if (now - at > MEMBERS_REQUEST_WINDOW_MS) this.nonces.delete(k);
+      // Still full: forget the oldest (a replay of it is then possible, but only for its window).
+      if (this.nonces.size >= MAX_REMEMBERED_NONCES) this.nonces.delete(this.nonces.keys().next().value as string);
     }
-    if (f.v !== PEER_PROTOCOL_VERSION) return refuse(PeerRefusal.UnsupportedVersion, `peer protocol ${f.v} is not ${PEER_PROTOCOL_VERSION}`);
-    if (f.to !== this.host.selfId) return refuse(PeerRefusal.WrongMember, `this is member ${this.host.selfId.toString(16)}, not ${f.to.toString(16)}`);
-    if (this.host.isRemoved(f.from)) {
-      this.log.warn({ peer: f.from.toString(16) }, 'refusing a removed member');
-      return refuse(PeerRefusal.Removed, 'the member has been permanently removed from the cluster');
-    }
-    ws.send(encodePeerFrame({ t: 'ok', c }));
-    return f.from;
+    this.nonces.set(nonce, now);
   }
 
-  private decode(ws: WsSocket, bytes: Uint8Array): PeerFrame | undefined {
+  /**
+   * Runs the listener's side of the handshake on a new socket and calls `accepted` with the
+   * proven peer and its hello once it passed (every frame before that is the handshake's).
+   * `admit` makes the last checks (a refusal code and message, or undefined to accept).
+   */
+  private handshake(
+    ws: WsSocket,
+    path: '/raft' | '/snapshot',
+    address: string,
+    admit: (hello: PeerFrame & { t: 'hello' }) => { code: string; message: string } | undefined,
+    accepted: (from: bigint, hello: PeerFrame & { t: 'hello' }) => void,
+  ): (f: PeerFrame) => boolean {
+    const c = this.host.clusterId;
+    let hello: (PeerFrame & { t: 'hello' }) | undefined;
+    let listenerNonce: Uint8Array | undefined;
+    let done = false;
+    this.handshaking++;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.handshaking--;
+    };
+    const timer = setTimeout(() => {
+      this.refusal('handshakeTimeout', address, { path });
+      finish();
+      ws.terminate();
+    }, HANDSHAKE_TIMEOUT_MS);
+    ws.on('close', finish);
+    const refuse = (code: string, message: string): void => {
+      finish();
+      ws.send(encodePeerFrame({ t: 'refused', c, code, message }));
+      ws.close(1008, code);
+    };
+    // Returns true while the frame was the handshake's.
+    return (f: PeerFrame): boolean => {
+      if (done) return false;
+      if (hello === undefined) {
+        if (f.t !== 'hello') {
+          this.refusal('beforeHandshake', address, { path, frame: f.t });
+          refuse(PeerRefusal.Unauthenticated, 'expected hello');
+          return true;
+        }
+        if (f.c !== c) {
+          const k = `${f.from}/${f.c}`;
+          if (!this.warned.has(k)) {
+            this.warned.add(k);
+            this.log.error(
+              { peer: f.from.toString(16), theirCluster: f.c.toString(16), ourCluster: c.toString(16), address },
+              'refusing a peer of another cluster (was it started with a different --initial-cluster-token?)',
+            );
+          }
+          refuse(PeerRefusal.ClusterIdMismatch, `this member belongs to cluster ${c.toString(16)}, not ${f.c.toString(16)}`);
+          return true;
+        }
+        if (f.v !== PEER_PROTOCOL_VERSION) {
+          refuse(PeerRefusal.UnsupportedVersion, `peer protocol ${f.v} is not ${PEER_PROTOCOL_VERSION}`);
+          return true;
+        }
+        if (f.to !== this.host.selfId) {
+          refuse(PeerRefusal.WrongMember, `this is member ${this.host.selfId.toString(16)}, not ${f.to.toString(16)}`);
+          return true;
+        }
+        hello = f;
+        listenerNonce = newNonce();
+        const claims = { path, clusterId: c, from: f.from, to: f.to, dialerNonce: f.n, listenerNonce };
+        ws.send(encodePeerFrame({ t: 'challenge', c, n: listenerNonce, p: handshakeProof(this.host.key, 'listener', claims) }));
+        return true;
+      }
+      const h = hello;
+      if (f.t !== 'proof' || listenerNonce === undefined) {
+        this.refusal('beforeHandshake', address, { path, frame: f.t, claimed: h.from.toString(16) });
+        refuse(PeerRefusal.Unauthenticated, 'expected proof');
+        return true;
+      }
+      const expected = handshakeProof(this.host.key, 'dialer', { path, clusterId: c, from: h.from, to: h.to, dialerNonce: h.n, listenerNonce });
+      if (!proofMatches(expected, f.p)) {
+        this.refusal('badProof', address, { path, claimed: h.from.toString(16) });
+        refuse(PeerRefusal.Unauthenticated, 'the handshake proof does not match: is this member started with the same peer secret (--peer-secret-file, or the same --initial-cluster-token)?');
+        return true;
+      }
+      if (this.host.isRemoved(h.from)) {
+        this.log.warn({ peer: h.from.toString(16), address }, 'refusing a removed member');
+        refuse(PeerRefusal.Removed, 'the member has been permanently removed from the cluster');
+        return true;
+      }
+      if (!this.host.isMember(h.from)) {
+        this.refusal('notMember', address, { path, claimed: h.from.toString(16) });
+        refuse(PeerRefusal.NotMember, `${h.from.toString(16)} is not a member of cluster ${c.toString(16)} (as member ${this.host.selfId.toString(16)} knows it)`);
+        return true;
+      }
+      const no = admit(h);
+      if (no !== undefined) {
+        refuse(no.code, no.message);
+        return true;
+      }
+      finish();
+      let set = this.byPeer.get(h.from);
+      if (set === undefined) this.byPeer.set(h.from, (set = new Set()));
+      set.add(ws);
+      ws.on('close', () => {
+        set.delete(ws);
+        if (set.size === 0 && this.byPeer.get(h.from) === set) this.byPeer.delete(h.from);
+      });
+      ws.send(encodePeerFrame({ t: 'ok', c }));
+      accepted(h.from, h);
+      return true;
+    };
+  }
+
+  private decode(ws: WsSocket, bytes: Uint8Array, address: string): PeerFrame | undefined {
     try {
       const f = decodePeerFrame(bytes);
       if (f.c !== this.host.clusterId && f.t !== 'hello') throw new CairnError(ErrorCode.ClusterIdMismatch);
       return f;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'closing a peer socket after a bad frame');
+      this.refusal('malformed', address, { err: (err as Error).message });
       ws.terminate();
       return undefined;
     }
   }
 
-  private raftSocket(ws: WsSocket): void {
+  /** A frame from an authenticated peer that is no longer a member: tell it, close, log. */
+  private stillMember(ws: WsSocket, peer: bigint, address: string, what: string): boolean {
+    if (this.host.isMember(peer)) return true;
+    const removed = this.host.isRemoved(peer);
+    this.refusal('formerMember', address, { peer: peer.toString(16), removed, what });
+    const code = removed ? PeerRefusal.Removed : PeerRefusal.NotMember;
+    ws.send(encodePeerFrame({ t: 'refused', c: this.host.clusterId, code, message: removed ? 'the member has been permanently removed from the cluster' : 'not a member of this cluster' }));
+    ws.close(1008, code);
+    return false;
+  }
+
+  private raftSocket(ws: WsSocket, address: string): void {
     let from: bigint | undefined;
+    const handshake = this.handshake(ws, '/raft', address, () => undefined, (peer) => (from = peer));
     ws.on('message', (data) => {
-      const f = this.decode(ws, toBytes(data));
+      const f = this.decode(ws, toBytes(data), address);
       if (f === undefined) return;
       if (from === undefined) {
-        from = this.greet(ws, f);
+        handshake(f);
         return;
       }
       const peer = from;
       if (f.t === 'msgs') {
+        if (!this.stillMember(ws, peer, address, 'raft messages')) return;
         const self = this.host.selfId;
-        // Only messages from the greeted peer to this member; anything else is dropped.
+        // Only messages from the proven peer to this member; anything else is dropped.
         const mine = f.m.filter((m) => m.to === self && m.from === peer);
+        if (mine.length < f.m.length) this.refusal('wrongSender', address, { peer: peer.toString(16), dropped: f.m.length - mine.length });
         if (mine.length > 0) this.host.messages(peer, mine);
       } else if (f.t === 'rpc') {
+        if (!this.stillMember(ws, peer, address, `peer request ${f.method}`)) return;
         const c = this.host.clusterId;
         this.host.rpc(peer, f.method, f.params).then(
           (result) => ws.readyState === 1 && ws.send(encodePeerFrame({ t: 'rpcres', c, id: f.id, result })),
@@ -157,9 +385,9 @@ export class PeerServer {
     });
   }
 
-  private snapshotSocket(ws: WsSocket): void {
+  private snapshotSocket(ws: WsSocket, address: string): void {
     let receiver: SnapshotReceiver | undefined;
-    let greeted = false;
+    let accepted = false;
     let failed = false;
     // Chunks are staged one after another, in order.
     let chain: Promise<void> = Promise.resolve();
@@ -169,7 +397,7 @@ export class PeerServer {
       failed = true;
       receiver?.abort();
       const e = toCairnError(err);
-      this.log.warn({ err: e.message }, 'snapshot transfer failed');
+      this.log.warn({ err: e.message, address }, 'snapshot transfer failed');
       if (ws.readyState === 1) ws.send(encodePeerFrame({ t: 'refused', c, code: e.code, message: e.message }));
       ws.close(1011);
     };
@@ -179,19 +407,29 @@ export class PeerServer {
         receiver.abort();
       }
     });
-    ws.on('message', (data) => {
-      const f = this.decode(ws, toBytes(data));
-      if (f === undefined || failed) return;
-      if (!greeted) {
-        greeted = true;
-        if (f.t !== 'hello' || f.term === undefined) return fail(new CairnError(ErrorCode.InvalidArgument, 'expected a snapshot hello'));
-        // greet() answers ok only after every check; the receiver is made before that.
+    const handshake = this.handshake(
+      ws,
+      '/snapshot',
+      address,
+      (hello) => {
+        if (hello.term === undefined) return { code: ErrorCode.InvalidArgument, message: 'a snapshot hello carries the leader term' };
+        // The receiver is made (and may refuse: not the leader of the current term) before ok.
         try {
-          if (f.c === c && f.to === this.host.selfId) receiver = this.host.snapshot(f.from, f.term);
+          receiver = this.host.snapshot(hello.from, hello.term);
         } catch (err) {
-          return fail(err);
+          const e = toCairnError(err);
+          this.refusal('snapshot', address, { peer: hello.from.toString(16), term: hello.term, why: e.message });
+          return { code: e.code, message: e.message };
         }
-        if (this.greet(ws, f) === undefined) receiver?.abort();
+        return undefined;
+      },
+      () => (accepted = true),
+    );
+    ws.on('message', (data) => {
+      const f = this.decode(ws, toBytes(data), address);
+      if (f === undefined || failed) return;
+      if (!accepted) {
+        handshake(f);
         return;
       }
       const r = receiver;
@@ -214,6 +452,7 @@ export class PeerServer {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
     this.wss.close();

@@ -2,6 +2,7 @@ import { CairnError, ErrorCode } from '@cairn/protocol';
 import { WebSocket, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
 import { peerSocketUrl, toBytes } from './peerLink.js';
+import { dialerProof, newNonce, type PeerKey } from './peerAuth.js';
 
 /** Chunks sent but not yet acknowledged: bounds the memory a transfer holds on both sides. */
 const MAX_UNACKED_CHUNKS = 4;
@@ -12,6 +13,7 @@ export interface SnapshotSendOptions {
   /** The follower's peer URL. */
   readonly url: string;
   readonly tls: WsClientOptions;
+  readonly key: PeerKey;
   readonly clusterId: bigint;
   readonly from: bigint;
   readonly to: bigint;
@@ -76,9 +78,12 @@ export function sendSnapshot(o: SnapshotSendOptions): Promise<{ rows: number }> 
         write({ t: 'chunk', c: o.clusterId, seq: ++seq, rows: chunk });
       }
     };
+    const nonce = newNonce();
+    let proven = false;
+    let authed = false;
     ws.on('open', () => {
       touch();
-      write({ t: 'hello', c: o.clusterId, from: o.from, to: o.to, v: PEER_PROTOCOL_VERSION, term: o.term });
+      write({ t: 'hello', c: o.clusterId, from: o.from, to: o.to, v: PEER_PROTOCOL_VERSION, n: nonce, term: o.term });
     });
     ws.on('message', (data) => {
       touch();
@@ -90,12 +95,20 @@ export function sendSnapshot(o: SnapshotSendOptions): Promise<{ rows: number }> 
         return;
       }
       if (f.c !== o.clusterId) return finish(new CairnError(ErrorCode.ClusterIdMismatch));
-      if (f.t === 'ok') pump();
+      if (f.t === 'challenge' && !authed) {
+        const p = dialerProof(o.key, '/snapshot', { clusterId: o.clusterId, from: o.from, to: o.to, dialerNonce: nonce }, f);
+        if (p === undefined) return finish(new CairnError(ErrorCode.Unavailable, 'the snapshot receiver could not prove it holds the peer secret'));
+        proven = true;
+        write({ t: 'proof', c: o.clusterId, p });
+      } else if (f.t === 'ok' && !authed && proven) {
+        authed = true;
+        pump();
+      } else if (f.t === 'refused') finish(new CairnError(ErrorCode.Unavailable, `snapshot refused: ${f.message}`));
+      else if (!authed) finish(new CairnError(ErrorCode.Unavailable, `snapshot receiver sent ${f.t} before the handshake`));
       else if (f.t === 'ack') {
         acked = Math.max(acked, f.seq);
         pump();
       } else if (f.t === 'done') finish();
-      else if (f.t === 'refused') finish(new CairnError(ErrorCode.Unavailable, `snapshot refused: ${f.message}`));
     });
     ws.on('error', (err) => finish(err));
     ws.on('close', () => finish(new CairnError(ErrorCode.Unavailable, 'snapshot socket closed before the transfer finished')));

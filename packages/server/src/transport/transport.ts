@@ -2,6 +2,7 @@ import type { Message } from '@cairn/raft';
 import type { WsClientOptions } from '../api/ws.js';
 import { PeerLink, type LinkHost } from './peerLink.js';
 import { sendSnapshot } from './snapshotStream.js';
+import type { PeerKey } from './peerAuth.js';
 
 /**
  * How a member reaches its peers: the contract the raft driver is written against. The
@@ -26,6 +27,8 @@ export interface PeerTransportOptions {
   readonly selfId: bigint;
   /** Client-side TLS for peer connections (CA to trust, certificate to present). */
   readonly tls?: WsClientOptions;
+  /** The cluster's peer key (peerAuth.ts). */
+  readonly key: PeerKey;
   readonly maxFrameBytes: number;
   readonly unreachable: (peer: bigint, dropped: readonly Message[]) => void;
   readonly refused: (peer: bigint, code: string, message: string) => void;
@@ -42,6 +45,7 @@ export class PeerTransport implements RaftTransport {
       clusterId: o.clusterId,
       selfId: o.selfId,
       tls: o.tls ?? {},
+      key: o.key,
       maxFrameBytes: o.maxFrameBytes,
       unreachable: o.unreachable,
       refused: o.refused,
@@ -88,7 +92,7 @@ export class PeerTransport implements RaftTransport {
   sendSnapshot(to: bigint, term: number, next: () => Uint8Array[] | undefined): Promise<{ rows: number }> {
     const url = this.links.get(to)?.urls[0];
     if (url === undefined) return Promise.reject(new Error(`no peer ${to.toString(16)}`));
-    return sendSnapshot({ url, tls: this.host.tls, clusterId: this.o.clusterId, from: this.o.selfId, to, term, maxFrameBytes: this.o.maxFrameBytes, next });
+    return sendSnapshot({ url, tls: this.host.tls, key: this.o.key, clusterId: this.o.clusterId, from: this.o.selfId, to, term, maxFrameBytes: this.o.maxFrameBytes, next });
   }
 
   close(): void {
