@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MemberObserver } from '../member.js';
 
 /** What the gauges read at scrape time. */
@@ -30,6 +30,9 @@ export class Metrics implements MemberObserver {
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
+    // Process and Node.js figures (RSS, heap, external memory, event-loop lag): what a memory
+    // or latency problem is diagnosed with.
+    collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'cairn_server_requests_total',
       help: 'Client requests answered, by method and result code (ok or the error code).',

@@ -14,10 +14,10 @@ import type { BatchOp } from './backend.js';
  */
 
 /** Buffers are reused up to this size; a bigger batch gets a one-off buffer. */
-const MAX_POOLED_BUFFER_BYTES = 8 * 1024 * 1024;
+const MAX_POOLED_BUFFER_BYTES = 4 * 1024 * 1024;
 const MIN_BUFFER_BYTES = 64 * 1024;
-/** Free buffers kept for reuse (one per write in flight is enough). */
-const MAX_POOLED_BUFFERS = 8;
+/** Free buffers kept for reuse (the driver has at most a few writes in flight). */
+const MAX_POOLED_BUFFERS = 4;
 
 type ToWorker =
   | { readonly t: 'open'; readonly dbId: number; readonly handle: bigint }
