@@ -18,7 +18,9 @@ describe('RawNode and the Ready contract', () => {
     expect(rd.mustSync).toBe(true);
     expect(rd.hardState).toMatchObject({ term: 2, vote: 1n });
     expect(rd.softState).toEqual({ lead: 0n, raftState: 'candidate' });
-    expect(rd.messages.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
+    // The new term and vote are not durable yet: the vote requests wait for the persist.
+    expect(rd.messages).toEqual([]);
+    expect(rd.messagesAfterPersist.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
     n.advance();
     expect(n.hasReady()).toBe(false);
   });
