@@ -197,6 +197,11 @@ export class RaftDriver {
     return this.log.persistedHardState.term;
   }
 
+  /** Raft's current term (possibly not yet persisted). */
+  get currentTerm(): number {
+    return this.node.raft.term;
+  }
+
   /** The commit index, as persisted. */
   get committed(): number {
     return this.log.persistedHardState.commit;
