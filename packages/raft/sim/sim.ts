@@ -267,6 +267,8 @@ export class Sim {
     const n = m.node;
     if (n === null) return;
     n.dirty = false;
+    // While a write is in flight, the driver sends what may leave now (takeMessages).
+    if (n.inflight !== null && this.rng.nextFloat() < 0.5) for (const msg of n.rn.takeMessages()) this.net.send(msg, this.now);
     while (n.inflight === null && n.rn.hasReady()) {
       const rd = n.rn.ready();
       const r = n.rn.raft;

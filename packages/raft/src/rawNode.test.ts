@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Cluster, enc, newNode } from '../test/cluster.js';
+import { makeMessage } from './types.js';
 import { ProposalDroppedError } from './errors.js';
 import { MemoryStorage } from './storage.js';
 
@@ -85,5 +86,41 @@ describe('RawNode and the Ready contract', () => {
     expect(c.trace.some((m) => m.type === 'MsgSnap' && m.to === 4n)).toBe(true);
     expect(c.node(4n).rn.raft.log.lastIndex()).toBe(c.node(1n).rn.raft.log.lastIndex());
     expect(c.node(4n).rn.status().confState.learners).toEqual([4n]);
+  });
+});
+
+describe('takeMessages: what may leave while a write is in flight', () => {
+  it("a leader's heartbeats and appends of newer entries leave before the pending Ready is persisted", () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const l = c.node(1n).rn;
+    l.propose(enc('a'));
+    const rd = l.ready(); // its write is in flight from here on
+    expect(rd.entries.length).toBe(1);
+    l.propose(enc('b'));
+    l.tick();
+    const now = l.takeMessages();
+    expect(now.filter((m) => m.type === 'MsgApp' && m.entries.some((e) => e.data.length === 1 && e.data[0] === 0x62)).map((m) => m.to)).toEqual([2n, 3n]);
+    expect(now.some((m) => m.type === 'MsgHeartbeat')).toBe(true);
+    // Nothing of it counts for the leader itself until the writes land.
+    expect(l.raft.prs.progress.get(1n)!.match).toBeLessThan(rd.entries[0]!.index);
+    c.node(1n).storage.append(rd.entries); // the first write lands
+    l.advance();
+    expect(l.raft.prs.progress.get(1n)!.match).toBe(rd.entries[0]!.index);
+  });
+
+  it('nothing leaves early while a new term or vote is not yet durable, and never an acknowledgement', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const n1 = c.node(1n).rn;
+    n1.campaign();
+    expect(n1.takeMessages()).toEqual([]);
+    const rd = n1.ready();
+    expect(rd.messagesAfterPersist.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
+    const f = c.node(2n).rn;
+    f.step(makeMessage({ type: 'MsgHeartbeat', from: 3n, to: 2n, term: 1 }));
+    f.step(makeMessage({ type: 'MsgApp', from: 3n, to: 2n, term: 1, index: 1, logTerm: 1, entries: [{ term: 1, index: 2, type: 'normal', data: enc('x') }] }));
+    const early = f.takeMessages();
+    expect(early.map((m) => m.type)).toEqual(['MsgHeartbeatResp']);
+    expect(f.ready().messagesAfterPersist.map((m) => m.type)).toEqual(['MsgAppResp']);
   });
 });

@@ -29,8 +29,9 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  *    its own new entries toward the commit quorum (thesis §10.2.1), so a commit never rests
  *    on entries that a crash of the leader could still lose.
  *
- * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`; the
- * next `ready()` must wait for `advance()`.
+ * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`, and
+ * `takeMessages()` may send what they produced at once; the next `ready()` must wait for
+ * `advance()`.
  */
 export interface Ready {
   /** Set when the leader or role changed. Informational; never persisted. */
@@ -176,6 +177,24 @@ export class RawNode {
     if (r.log.unstable.snapshot !== null) return true;
     if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
+  }
+
+  /**
+   * Messages that may leave now, outside a Ready: typically while the last Ready's write is
+   * still in flight (between `ready()` and `advance()`), so that a leader's heartbeats, and its
+   * appends of entries proposed since that Ready, are not held behind its fsync. They are of
+   * the kind of `Ready.messages` (never a vote or an acknowledgement, which wait for the next
+   * Ready), and there are none while term or vote differ from the last HardState the driver
+   * persisted. Entries sent this way reach the disk of this node in a later Ready; until then
+   * the leader does not count them for itself.
+   */
+  takeMessages(): Message[] {
+    const r = this.raft;
+    if (r.term !== this.prevHard.term || r.vote !== this.prevHard.vote) return [];
+    r.flushAppends();
+    const out = r.msgs;
+    r.msgs = [];
+    return out;
   }
 
   /** Collects pending work. Call `advance()` once it has been handled (see Ready). */

@@ -95,7 +95,8 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  *      entries toward the commit quorum. Every `snapshotCount` applied entries, move the
  *      log's base (compaction).
  *
- * So an acknowledged write is on a majority of disks (the leader's own counts only once
+ * While the loop waits on step 3, new input's messages of the step-1 kind leave at once
+ * (sendSoon). So an acknowledged write is on a majority of disks (the leader's own counts only once
  * written), a follower acknowledges only entries it has written, and a term or vote is on
  * disk before any message of the Ready that changed it leaves (raft then puts every message
  * in `messagesAfterPersist`).
@@ -111,6 +112,7 @@ export class RaftDriver {
   private ticker: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
+  private sendQueued = false;
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
@@ -265,12 +267,29 @@ export class RaftDriver {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
+      this.sendSoon();
       return;
     }
     this.running = true;
     if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
     // One macrotask of slack: every proposal of this I/O turn joins the same Ready.
     setImmediate(() => void this.loop());
+  }
+
+  /**
+   * While the loop waits on a write, what may leave now leaves (RawNode.takeMessages): the
+   * leader's heartbeats, and its appends of entries proposed since the Ready being written,
+   * are not held behind its fsync. Once per I/O turn, so a burst of proposals shares MsgApps.
+   */
+  private sendSoon(): void {
+    if (this.sendQueued) return;
+    this.sendQueued = true;
+    setImmediate(() => {
+      this.sendQueued = false;
+      if (this.stopped) return;
+      const msgs = this.node.takeMessages();
+      if (msgs.length > 0) this.send(msgs);
+    });
   }
 
   /** Runs `fn` alone on the disk (no loop write in flight). */
