@@ -429,7 +429,7 @@ export class Member implements Proposer {
       if (w.term >= term) continue;
       this.waiters.delete(seq);
       clearTimeout(w.timer);
-      w.reject(new CairnError(ErrorCode.Timeout, 'request timed out, possibly due to previous leader failure'));
+      w.reject(new CairnError(ErrorCode.Timeout, `request timed out, possibly due to previous leader failure (proposed in term ${w.term}, now applying term ${term})`));
     }
   }
 
