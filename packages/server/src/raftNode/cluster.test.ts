@@ -27,6 +27,8 @@ describe('members of one cluster (in one process, real driver and storage)', () 
     const [a, b2, c] = await net.startAll();
     const leader = await net.leader();
     const follower = [a!, b2!, c!].find((m) => m !== leader)!;
+    // The leader may know it leads a moment before the follower hears of it.
+    await vi.waitFor(() => expect(follower.leaderId).toBe(leader.memberId));
     const r = await follower.propose({ put: { key: b('k'), value: b('from a follower') } });
     expect(r.header.memberId).toBe(follower.memberId);
     expect(await value(follower, 'k')).toBe('from a follower');
