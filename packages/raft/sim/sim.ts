@@ -162,6 +162,7 @@ export class Sim {
       applied: snap.metadata.index,
       maxUncommittedEntriesBytes: this.maxUncommitted,
       unsafeCommitPreviousTermByCounting: this.opts.unsafeCommit === true,
+      unsafeCountUnpersistedSelf: this.opts.unsafeSelfCount === true,
     });
     // Volatile state is rebuilt from the durable snapshot; committed entries are re-applied.
     m.node = { rn, sm: KvStateMachine.restore(snap.data), appliedIndex: snap.metadata.index, confState: snap.metadata.confState, dirty: false, inflight: null, checkedCommit: rn.raft.log.committed };

@@ -22,6 +22,8 @@ export interface SimOptions {
   rounds?: number;
   /** TEST ONLY: run every node with the broken Figure 8 commit rule. */
   unsafeCommit?: boolean;
+  /** TEST ONLY: leaders count their own entries toward commit before they are durable. */
+  unsafeSelfCount?: boolean;
   /** TEST ONLY: serve reads from the contacted node's state without ReadIndex (stale reads). */
   unsafeLocalReads?: boolean;
   /** Receives a human-readable line per notable event. */

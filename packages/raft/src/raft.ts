@@ -37,6 +37,12 @@ export interface Config {
    * counting replicas (the Figure 8 bug). Exists so the simulator can prove it catches it.
    */
   unsafeCommitPreviousTermByCounting?: boolean;
+  /**
+   * TEST ONLY — deliberately breaks durability: the leader counts its own entries toward the
+   * commit quorum when it appends them, before they are on its disk (the rule before thesis
+   * §10.2.1 was applied). Exists so the simulator can prove it catches it.
+   */
+  unsafeCountUnpersistedSelf?: boolean;
 }
 
 export type StepFn = (r: Raft, m: Message) => void;
@@ -87,6 +93,7 @@ export class Raft {
   readonly maxMsgSize: number;
   readonly maxUncommittedSize: number;
   readonly unsafeCommit: boolean;
+  readonly unsafeSelfCount: boolean;
   private readonly rng: Rng;
   readonly logger: Logger | undefined;
 
@@ -102,6 +109,7 @@ export class Raft {
     this.maxMsgSize = c.maxSizePerMsgBytes;
     this.maxUncommittedSize = c.maxUncommittedEntriesBytes ?? 0;
     this.unsafeCommit = c.unsafeCommitPreviousTermByCounting === true;
+    this.unsafeSelfCount = c.unsafeCountUnpersistedSelf === true;
     this.rng = c.rng;
     this.logger = c.logger;
     this.log = new RaftLog(c.storage);
@@ -446,11 +454,13 @@ export class Raft {
     for (const e of ents) size += e.data.length;
     if (this.maxUncommittedSize > 0 && size > 0 && this.uncommittedSize > 0 && this.uncommittedSize + size > this.maxUncommittedSize) return false;
     this.uncommittedSize += size;
-    this.log.append(ents);
+    const last = this.log.append(ents);
     this.confs.appended(ents);
     // No self-acknowledgement here: the leader's own match moves in `persisted()`, once the
     // driver reports these entries durable. Followers may persist and acknowledge them first.
+    if (this.unsafeSelfCount) this.prs.progress.get(this.id)?.maybeUpdate(last);
     this.syncConfig();
+    if (this.unsafeSelfCount) this.maybeCommit();
     return true;
   }
 
