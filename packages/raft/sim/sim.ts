@@ -11,6 +11,7 @@ import {
   type Message,
   type NodeId,
   type Ready,
+  type ReadState,
 } from '../src/index.js';
 import { Checker, Violation } from './checker.js';
 import { KvStateMachine, decodeCommand, encodeCommand, type KvCommand } from './kv.js';
@@ -269,7 +270,11 @@ export class Sim {
     if (n === null) return;
     n.dirty = false;
     // While a write is in flight, the driver sends what may leave now (takeMessages).
-    if (n.inflight !== null && this.rng.nextFloat() < 0.5) for (const msg of n.rn.takeMessages()) this.net.send(msg, this.now);
+    if (n.inflight !== null && this.rng.nextFloat() < 0.5) {
+      for (const msg of n.rn.takeMessages()) this.net.send(msg, this.now);
+      this.readStates(m, n.rn.takeReadStates());
+      this.serveReads(m, n);
+    }
     while (n.inflight === null && n.rn.hasReady()) {
       const rd = n.rn.ready();
       const r = n.rn.raft;
@@ -349,11 +354,7 @@ export class Sim {
         this.log(`node ${m.id} installed snapshot at ${n.appliedIndex}`);
       }
       for (const e of rd.committedEntries) this.apply(m, n, e);
-      for (const rs of rd.readStates) {
-        const opId = Number(new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset).getBigUint64(0));
-        const c = this.clients.findIndex((op) => op !== null && op.opId === opId && op.node === m.id);
-        if (c >= 0) this.clients[c]!.readIndex = rs.index;
-      }
+      this.readStates(m, rd.readStates);
       n.rn.advance();
       this.checkCommitDurable(m);
       this.serveReads(m, n);
@@ -399,6 +400,14 @@ export class Sim {
     const out = n.sm.apply(cmd);
     const c = this.clients.findIndex((op) => op !== null && op.opId === cmd.op && op.node === m.id);
     if (c >= 0 && out !== undefined) this.completeOp(c, cmd.kind === 'cas' ? out : undefined);
+  }
+
+  private readStates(m: Machine, states: readonly ReadState[]): void {
+    for (const rs of states) {
+      const opId = Number(new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset).getBigUint64(0));
+      const c = this.clients.findIndex((op) => op !== null && op.opId === opId && op.node === m.id);
+      if (c >= 0) this.clients[c]!.readIndex = rs.index;
+    }
   }
 
   private serveReads(m: Machine, n: Node): void {

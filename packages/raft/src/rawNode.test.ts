@@ -109,6 +109,23 @@ describe('takeMessages: what may leave while a write is in flight', () => {
     expect(l.raft.prs.progress.get(1n)!.match).toBe(rd.entries[0]!.index);
   });
 
+  it('a read confirmed by a heartbeat round while a write is in flight is handed out at once', () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const leader = c.node(1n);
+    const committed = leader.rn.raft.log.committed;
+    leader.rn.propose(enc('a'));
+    leader.rn.ready(); // 'a' is being written
+    leader.rn.readIndex(enc('r1'));
+    for (const m of leader.rn.takeMessages()) {
+      if (m.type !== 'MsgHeartbeat') continue;
+      const f = c.node(m.to);
+      f.rn.step(m);
+      for (const resp of c.drain(f)) if (resp.type === 'MsgHeartbeatResp') leader.rn.step(resp);
+    }
+    expect(leader.rn.takeReadStates()).toEqual([{ index: committed, requestCtx: enc('r1') }]);
+  });
+
   it('nothing leaves early while a new term or vote is not yet durable, and never an acknowledgement', () => {
     const c = new Cluster([1n, 2n, 3n]);
     const n1 = c.node(1n).rn;

@@ -197,6 +197,17 @@ export class RawNode {
     return out;
   }
 
+  /**
+   * Read states confirmed since the last Ready, handed out at once (e.g. while a write is in
+   * flight): a ReadState depends on no pending write of this node (the commit index it carries
+   * already rests on a majority of disks), only on applying up to its index.
+   */
+  takeReadStates(): ReadState[] {
+    const out = this.raft.readStates;
+    this.raft.readStates = [];
+    return out;
+  }
+
   /** Collects pending work. Call `advance()` once it has been handled (see Ready). */
   ready(): Ready {
     const r = this.raft;

@@ -279,7 +279,8 @@ export class RaftDriver {
   /**
    * While the loop waits on a write, what may leave now leaves (RawNode.takeMessages): the
    * leader's heartbeats, and its appends of entries proposed since the Ready being written,
-   * are not held behind its fsync. Once per I/O turn, so a burst of proposals shares MsgApps.
+   * are not held behind its fsync, nor are ReadIndex confirmations. Once per I/O turn, so a
+   * burst of proposals shares MsgApps.
    */
   private sendSoon(): void {
     if (this.sendQueued) return;
@@ -289,6 +290,8 @@ export class RaftDriver {
       if (this.stopped) return;
       const msgs = this.node.takeMessages();
       if (msgs.length > 0) this.send(msgs);
+      // Reads confirmed meanwhile need not wait for the write either (only for applied).
+      for (const rs of this.node.takeReadStates()) this.reads.readState(rs);
     });
   }
 
