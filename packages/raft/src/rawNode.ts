@@ -12,7 +12,7 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  * 1. `messages` may be sent at once: before, or while, the Ready's state is persisted. They
  *    promise nothing about this node's disk (the leader's MsgApp and heartbeats, forwarded
  *    proposals and reads, pre-vote requests, MsgTimeoutNow, MsgSnap). Raft puts nothing here
- *    when the Ready changes term or vote: then every message waits for step 2.
+ *    when the Ready changes term or vote: then every message is in `messagesAfterPersist`.
  * 2. Persist `snapshot` (if any), then `entries`, then `hardState` — durably (fsync when
  *    `mustSync`). The entries replace any persisted entries at the same or higher indices.
  *    After a crash in the middle, whatever of them is not on disk is simply lost: that is
@@ -23,15 +23,15 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  * 4. Apply `snapshot` to the state machine, then `committedEntries` in order (calling
  *    `applyConfChange` for confChange entries), and serve `readStates` once applied reaches
  *    their index. Committed entries may include entries of this same Ready on a follower
- *    (the leader's commit covers them): apply them no earlier than they are persisted, or
- *    in the same atomic write.
+ *    (the leader's commit covers them): their effects must not become durable or visible
+ *    before those entries are (the server writes entries and effects in one atomic batch).
  * 5. Call `advance()`: it tells raft that step 2 is durable. Only then does a leader count
  *    its own new entries toward the commit quorum (thesis §10.2.1), so a commit never rests
  *    on entries that a crash of the leader could still lose.
  *
  * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`, and
- * `takeMessages()` may send what they produced at once; the next `ready()` must wait for
- * `advance()`.
+ * `takeMessages()` / `takeReadStates()` hand out at once what they produced that needs no
+ * persist; the next `ready()` must wait for `advance()`.
  */
 export interface Ready {
   /** Set when the leader or role changed. Informational; never persisted. */
@@ -46,7 +46,7 @@ export interface Ready {
   readonly messagesAfterPersist: readonly Message[];
   readonly snapshot?: Snapshot;
   readonly readStates: readonly ReadState[];
-  /** Whether step 1 must be synchronous-durable (term/vote changed or entries appended). */
+  /** Whether step 2 must be synchronous-durable (term/vote changed or entries appended). */
   readonly mustSync: boolean;
 }
 
