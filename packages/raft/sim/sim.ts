@@ -271,7 +271,7 @@ export class Sim {
     n.dirty = false;
     // While a write is in flight, the driver sends what may leave now (takeMessages).
     if (n.inflight !== null && this.rng.nextFloat() < 0.5) {
-      for (const msg of n.rn.takeMessages()) this.net.send(msg, this.now);
+      for (const msg of n.rn.takeMessages(this.rng.nextFloat() < 0.5)) this.net.send(msg, this.now);
       this.readStates(m, n.rn.takeReadStates());
       this.serveReads(m, n);
     }

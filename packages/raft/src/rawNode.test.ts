@@ -102,6 +102,13 @@ describe('takeMessages: what may leave while a write is in flight', () => {
     const now = l.takeMessages();
     expect(now.filter((m) => m.type === 'MsgApp' && m.entries.some((e) => e.data.length === 1 && e.data[0] === 0x62)).map((m) => m.to)).toEqual([2n, 3n]);
     expect(now.some((m) => m.type === 'MsgHeartbeat')).toBe(true);
+    // Without appends, only the rest leaves; the appends wait for the next Ready.
+    l.propose(enc('c'));
+    l.tick();
+    l.tick();
+    const rest = l.takeMessages(false);
+    expect(rest.some((m) => m.type === 'MsgHeartbeat')).toBe(true);
+    expect(rest.some((m) => m.type === 'MsgApp')).toBe(false);
     // Nothing of it counts for the leader itself until the writes land.
     expect(l.raft.prs.progress.get(1n)!.match).toBeLessThan(rd.entries[0]!.index);
     c.node(1n).storage.append(rd.entries); // the first write lands

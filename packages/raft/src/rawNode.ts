@@ -186,11 +186,17 @@ export class RawNode {
    * the kind of `Ready.messages` (never a vote or an acknowledgement, which wait for the next
    * Ready), and there are none while term or vote differ from the last HardState the driver
    * persisted. Entries sent this way reach the disk of this node in a later Ready; until then
-   * the leader does not count them for itself.
+   * the leader does not count them for itself. With `appends` false, MsgApp and MsgSnap stay
+   * for the next Ready (so that appends keep batching per Ready) and only the rest leaves.
    */
-  takeMessages(): Message[] {
+  takeMessages(appends = true): Message[] {
     const r = this.raft;
     if (r.term !== this.prevHard.term || r.vote !== this.prevHard.vote) return [];
+    if (!appends) {
+      const out = r.msgs.filter((m) => m.type !== 'MsgApp' && m.type !== 'MsgSnap');
+      if (out.length > 0) r.msgs = r.msgs.filter((m) => m.type === 'MsgApp' || m.type === 'MsgSnap');
+      return out;
+    }
     r.flushAppends();
     const out = r.msgs;
     r.msgs = [];
