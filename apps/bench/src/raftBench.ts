@@ -56,11 +56,12 @@ export async function raftCommitBench(opts: { durationMs: number; batch: number 
     for (const n of nodes.values()) {
       while (n.rn.hasReady()) {
         const rd = n.rn.ready();
-        // Persist, then send, then apply, then advance.
+        // Send what may leave now, persist, send what needed the persist, apply, advance.
+        for (const m of rd.messages) out.push(m);
         if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
         n.storage.append(rd.entries);
         if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
-        for (const m of rd.messages) out.push(m);
+        for (const m of rd.messagesAfterPersist) out.push(m);
         for (const e of rd.committedEntries) {
           n.applied = e.index;
           if (e.type === 'normal' && e.data.length > 0) n.appliedProposals++;

@@ -193,6 +193,25 @@ describe('CairnClient', () => {
     expect(puts).toBe(3);
   });
 
+  it('retries a write that a live member refuses during an election soon after the new leader is up', async () => {
+    // The member says "no leader" for 800 ms (an election), then takes the write. A back-off
+    // that kept doubling to maxBackoffMs would retry only ~750 ms after that.
+    const startedAt = Date.now();
+    let attempts = 0;
+    const s = await server({
+      'kv.put': () => {
+        attempts++;
+        if (Date.now() - startedAt < 800) throw new CairnError(ErrorCode.NoLeader);
+        return { header: header(5n) };
+      },
+    });
+    const c = client([s.endpoint], { requestTimeoutMs: 5000 });
+    const res = await c.kv.put('k', 'v');
+    expect(res.header.revision).toBe(5n);
+    expect(Date.now() - startedAt - 800).toBeLessThan(400);
+    expect(attempts).toBeGreaterThan(3);
+  });
+
   it('refuses a member of another cluster on reconnect', async () => {
     const a = await server({ 'kv.range': () => ({ header: header(), kvs: [], more: false, count: 0 }) });
     const c = client([a.endpoint]);

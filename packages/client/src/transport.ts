@@ -43,6 +43,12 @@ export interface CairnClientOptions {
   readonly initialBackoffMs?: number;
   /** Default 1000. */
   readonly maxBackoffMs?: number;
+  /**
+   * Cap of the back-off while a live member answers that the cluster has no leader right now
+   * (`no_leader`, `leader_changed`, `unavailable`): an election takes about one election
+   * timeout, and a long back-off would add itself to every failover. Default 100.
+   */
+  readonly maxLeaderBackoffMs?: number;
 }
 
 export interface CallOptions {
@@ -106,6 +112,7 @@ export class Transport {
   private readonly logger: Logger;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly maxLeaderBackoffMs: number;
   private connection: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
   /** Index of the endpoint the next dial tries (round robin). */
@@ -129,6 +136,7 @@ export class Transport {
     this.logger = options.logger ?? {};
     this.initialBackoffMs = options.initialBackoffMs ?? 50;
     this.maxBackoffMs = options.maxBackoffMs ?? 1000;
+    this.maxLeaderBackoffMs = options.maxLeaderBackoffMs ?? 100;
   }
 
   /** Connects now (instead of on the first request) and returns what the member said. */
@@ -170,7 +178,9 @@ export class Transport {
           }
           if (scope.error !== undefined || !this.mayRetry(descriptor, options, e)) throw e;
           this.logger.debug?.('retrying request', { method: descriptor.method, attempt, error: e.message });
-          await scope.sleep(this.backoff(attempt));
+          // A member that answers "no leader" is up: the cluster is electing, and the retry
+          // should land soon after the new leader does.
+          await scope.sleep(transientServerCodes.has(e.code) ? this.backoff(attempt, Math.min(this.maxLeaderBackoffMs, this.maxBackoffMs)) : this.backoff(attempt));
         }
       }
     } finally {
@@ -228,8 +238,8 @@ export class Transport {
     return descriptor.idempotent || notAppliedCodes.has(err.code);
   }
 
-  private backoff(attempt: number): number {
-    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(attempt, 20));
+  private backoff(attempt: number, cap = this.maxBackoffMs): number {
+    const base = Math.min(cap, this.initialBackoffMs * 2 ** Math.min(attempt, 20));
     // ±20% jitter so that many clients losing one member do not come back in step.
     return Math.round(base * (0.8 + 0.4 * Math.random()));
   }

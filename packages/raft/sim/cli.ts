@@ -1,6 +1,7 @@
 // pnpm sim --seed S [--verbose [--messages]] [--rounds R] [--unsafe]   replay one seed (exactly)
 // pnpm sim --seeds N [--from F] [--unsafe]                run seeds F..F+N-1, print a summary
-// --unsafe: the broken Figure 8 commit rule; --stale-reads: reads served locally (both test-only)
+// --unsafe: the broken Figure 8 commit rule; --stale-reads: reads served locally;
+// --unsafe-self-count: leaders count their own entries before they are durable (all test-only)
 import { checkSeedHistory } from './linearizable.js';
 import { runSeed, type SimResult } from './sim.js';
 
@@ -12,10 +13,11 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const unsafe = flag('unsafe');
 const staleReads = flag('stale-reads');
+const unsafeSelfCount = flag('unsafe-self-count');
 const rounds = arg('rounds') !== undefined ? Number(arg('rounds')) : undefined;
 
 function runOne(seed: number, verbose: boolean): SimResult {
-  const r = runSeed({ seed, unsafeCommit: unsafe, unsafeLocalReads: staleReads, ...(rounds !== undefined ? { rounds } : {}), ...(verbose ? { trace: (l: string) => console.log(l), traceMessages: flag('messages') } : {}) });
+  const r = runSeed({ seed, unsafeCommit: unsafe, unsafeLocalReads: staleReads, unsafeSelfCount, ...(rounds !== undefined ? { rounds } : {}), ...(verbose ? { trace: (l: string) => console.log(l), traceMessages: flag('messages') } : {}) });
   if (r.ok) {
     const lin = checkSeedHistory(r.history);
     if (lin.verdict === 'not-linearizable') return { ...r, ok: false, violation: `linearizability: ${lin.detail}` };
@@ -23,7 +25,7 @@ function runOne(seed: number, verbose: boolean): SimResult {
   return r;
 }
 
-const replay = (seed: number): string => `pnpm sim --seed ${seed}${unsafe ? ' --unsafe' : ''}${staleReads ? ' --stale-reads' : ''}${rounds !== undefined ? ` --rounds ${rounds}` : ''} --verbose`;
+const replay = (seed: number): string => `pnpm sim --seed ${seed}${unsafe ? ' --unsafe' : ''}${staleReads ? ' --stale-reads' : ''}${unsafeSelfCount ? ' --unsafe-self-count' : ''}${rounds !== undefined ? ` --rounds ${rounds}` : ''} --verbose`;
 
 if (arg('seed') !== undefined) {
   const seed = Number(arg('seed'));

@@ -1,6 +1,7 @@
 // The nemesis: crashes and partitions, drawn from the simulation's PRNG.
-import type { NodeId } from '../src/index.js';
+import type { NodeId, Ready } from '../src/index.js';
 import type { Sim } from './sim.js';
+import type { Machine } from './types.js';
 
 export class Nemesis {
   /**
@@ -52,6 +53,19 @@ export class Nemesis {
         if (m.node !== null) this.sim.crash(m, 2 + rng.nextInt(30));
       }
     }
+  }
+
+  /**
+   * Sometimes a node dies while its write is in flight, after the Ready's `messages` left
+   * (a leader's appends reached followers that its own disk never got).
+   */
+  crashMidWrite(m: Machine, rd: Ready): boolean {
+    const rng = this.sim.rng;
+    if (rd.entries.length === 0 && rd.hardState === undefined) return false;
+    if (rng.nextFloat() >= this.crashRate) return false;
+    this.sim.log(`crash ${m.id} with its write in flight (entries ${rd.entries[0]?.index ?? '-'}..${rd.entries[rd.entries.length - 1]?.index ?? '-'})`);
+    this.sim.crash(m, this.churn ? 2 + rng.nextInt(30) : 5 + rng.nextInt(100));
+    return true;
   }
 
   maybeCrash(): void {

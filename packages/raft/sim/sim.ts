@@ -10,6 +10,8 @@ import {
   type Entry,
   type Message,
   type NodeId,
+  type Ready,
+  type ReadState,
 } from '../src/index.js';
 import { Checker, Violation } from './checker.js';
 import { KvStateMachine, decodeCommand, encodeCommand, type KvCommand } from './kv.js';
@@ -161,14 +163,15 @@ export class Sim {
       applied: snap.metadata.index,
       maxUncommittedEntriesBytes: this.maxUncommitted,
       unsafeCommitPreviousTermByCounting: this.opts.unsafeCommit === true,
+      unsafeCountUnpersistedSelf: this.opts.unsafeSelfCount === true,
     });
     // Volatile state is rebuilt from the durable snapshot; committed entries are re-applied.
-    m.node = { rn, sm: KvStateMachine.restore(snap.data), appliedIndex: snap.metadata.index, confState: snap.metadata.confState, dirty: false };
+    m.node = { rn, sm: KvStateMachine.restore(snap.data), appliedIndex: snap.metadata.index, confState: snap.metadata.confState, dirty: false, inflight: null, checkedCommit: rn.raft.log.committed };
     m.restartAt = -1;
     this.log(`start ${m.id} (term ${m.disk.getHardState().term}, log ${m.disk.firstIndex()}..${m.disk.lastIndex()})`);
   }
 
-  /** Crash: all in-memory state, including unpersisted Ready output, is lost. */
+  /** Crash: all in-memory state, including a Ready whose write was still in flight, is lost. */
   crash(m: Machine, restartAfter: number): void {
     m.node = null;
     this.net.dropFrom(m.id);
@@ -206,6 +209,7 @@ export class Sim {
 
   private round(): void {
     for (const m of this.machines) if (m.node === null && m.restartAt >= 0 && m.restartAt <= this.now) this.start(m);
+    this.finishWrites();
     this.deliver();
     for (const m of this.machines) {
       if (m.node === null) continue;
@@ -213,6 +217,7 @@ export class Sim {
       if (this.faultsOn && this.rng.nextFloat() < 0.05) continue;
       m.node.rn.tick();
       m.node.dirty = true;
+      this.checkCommitDurable(m);
     }
     this.clientActions();
     if (this.faultsOn) this.nemesis.faultActions();
@@ -247,6 +252,7 @@ export class Sim {
       if (to?.node == null) continue;
       if (this.opts.traceMessages === true) this.log(`  ${describeMessage(msg)}`);
       to.node.rn.step(msg);
+      this.checkCommitDurable(to);
       // Readies are handled either right away or later in the round: a crash in between
       // loses the unpersisted state (and the messages that depended on it).
       if (this.rng.nextFloat() < 0.7) this.handleReady(to);
@@ -254,13 +260,22 @@ export class Sim {
     }
   }
 
-  /** The driver loop body: persist -> send -> apply -> advance, with invariant checks. */
+  /**
+   * The driver loop, as the server runs it: take a Ready, send what may leave at once, and
+   * start its write. The write completes now or in a later round (`finishWrites`); meanwhile
+   * the node keeps taking messages and ticks, and may crash, losing what was not written.
+   */
   private handleReady(m: Machine): void {
     const n = m.node;
     if (n === null) return;
     n.dirty = false;
-    const disk = m.disk;
-    while (n.rn.hasReady()) {
+    // While a write is in flight, the driver sends what may leave now (takeMessages).
+    if (n.inflight !== null && this.rng.nextFloat() < 0.5) {
+      for (const msg of n.rn.takeMessages(this.rng.nextFloat() < 0.5)) this.net.send(msg, this.now);
+      this.readStates(m, n.rn.takeReadStates());
+      this.serveReads(m, n);
+    }
+    while (n.inflight === null && n.rn.hasReady()) {
       const rd = n.rn.ready();
       const r = n.rn.raft;
       if (rd.softState !== undefined) {
@@ -270,7 +285,40 @@ export class Sim {
           if (this.faultsOn) this.nemesis.leaderElected(m.id);
         }
       }
-      // 1. persist
+      // 1. send what promises nothing about this node's disk (a leader's appends, heartbeats)
+      for (const msg of rd.messages) this.net.send(msg, this.now);
+      n.inflight = rd;
+      if (!this.faultsOn) {
+        this.finishWrite(m, n);
+        continue;
+      }
+      // A crash while the write is in flight: the Ready's entries and HardState are lost.
+      if (this.nemesis.crashMidWrite(m, rd)) return;
+      // The write often outlasts the delivery of the messages just sent (and their answers).
+      if (this.rng.nextFloat() < 0.4) return;
+      this.finishWrite(m, n);
+    }
+  }
+
+  /** Completes the writes still in flight, each with some probability (the rest wait a round). */
+  private finishWrites(): void {
+    for (const m of this.machines) {
+      const n = m.node;
+      if (n === null || n.inflight === null) continue;
+      if (this.faultsOn && this.rng.nextFloat() < 0.3) continue;
+      this.finishWrite(m, n);
+      this.handleReady(m);
+    }
+  }
+
+  /** The write of the Ready in flight lands: persist -> send the rest -> apply -> advance. */
+  private finishWrite(m: Machine, n: Node): void {
+    const rd: Ready = n.inflight!;
+    n.inflight = null;
+    const disk = m.disk;
+    const r = n.rn.raft;
+    {
+      // 2. persist
       if (rd.snapshot !== undefined) disk.applySnapshot(rd.snapshot);
       if (rd.entries.length > 0) {
         const first = rd.entries[0]!;
@@ -296,9 +344,9 @@ export class Sim {
           this.checker.committedUpTo(rd.hardState.commit, (i) => entryAt(disk, i), r.term);
         }
       }
-      // 2. send (only after the state above is durable)
-      for (const msg of rd.messages) this.net.send(msg, this.now);
-      // 3. apply
+      // 3. send votes and acknowledgements (only now: they promise what step 2 made durable)
+      for (const msg of rd.messagesAfterPersist) this.net.send(msg, this.now);
+      // 4. apply
       if (rd.snapshot !== undefined) {
         n.sm = KvStateMachine.restore(rd.snapshot.data);
         n.appliedIndex = rd.snapshot.metadata.index;
@@ -306,13 +354,34 @@ export class Sim {
         this.log(`node ${m.id} installed snapshot at ${n.appliedIndex}`);
       }
       for (const e of rd.committedEntries) this.apply(m, n, e);
-      for (const rs of rd.readStates) {
-        const opId = Number(new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset).getBigUint64(0));
-        const c = this.clients.findIndex((op) => op !== null && op.opId === opId && op.node === m.id);
-        if (c >= 0) this.clients[c]!.readIndex = rs.index;
-      }
+      this.readStates(m, rd.readStates);
       n.rn.advance();
+      this.checkCommitDurable(m);
       this.serveReads(m, n);
+    }
+  }
+
+  /**
+   * The rule behind every acknowledged write: when a leader advances its commit index, the
+   * entry there is on the disks of a majority of its voters (the leader's own disk counts
+   * only once its write landed, not when the entry was appended in memory).
+   */
+  private checkCommitDurable(m: Machine): void {
+    const n = m.node;
+    if (n === null) return;
+    const r = n.rn.raft;
+    const c = r.log.committed;
+    if (c <= n.checkedCommit) return;
+    n.checkedCommit = c;
+    if (r.state !== 'leader') return;
+    const t = r.log.term(c);
+    let durable = 0;
+    for (const v of r.prs.voters) {
+      const d = this.machine(v)?.disk;
+      if (d !== undefined && durableAt(d, c, t)) durable++;
+    }
+    if (2 * durable <= r.prs.voters.length) {
+      throw new Violation('durable commit quorum', `leader ${m.id} committed ${c} (term ${t}) held durably by ${durable} of ${r.prs.voters.length} voters`);
     }
   }
 
@@ -331,6 +400,14 @@ export class Sim {
     const out = n.sm.apply(cmd);
     const c = this.clients.findIndex((op) => op !== null && op.opId === cmd.op && op.node === m.id);
     if (c >= 0 && out !== undefined) this.completeOp(c, cmd.kind === 'cas' ? out : undefined);
+  }
+
+  private readStates(m: Machine, states: readonly ReadState[]): void {
+    for (const rs of states) {
+      const opId = Number(new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset).getBigUint64(0));
+      const c = this.clients.findIndex((op) => op !== null && op.opId === opId && op.node === m.id);
+      if (c >= 0) this.clients[c]!.readIndex = rs.index;
+    }
   }
 
   private serveReads(m: Machine, n: Node): void {
@@ -540,6 +617,13 @@ export class Sim {
     const nodes = this.machines.map((m) => `${m.id}:${m.node === null ? 'down' : `${m.node.rn.raft.state}/t${m.node.rn.raft.term}/c${m.node.rn.raft.log.committed}/l${m.node.rn.raft.log.lastIndex()}`}`).join(' ');
     throw new Violation('liveness', `no proposal committed within ${LIVENESS_BOUND} ticks after healing (refCommit ${refCommit}); ${desc}; ${nodes}`);
   }
+}
+
+/** Whether a disk holds entry (i, t), or a snapshot covering it. */
+function durableAt(disk: MemoryStorage, i: number, t: number | undefined): boolean {
+  if (disk.snapshot().metadata.index >= i) return true;
+  if (i < disk.firstIndex() || i > disk.lastIndex()) return false;
+  return disk.term(i) === t;
 }
 
 function entryAt(disk: MemoryStorage, i: number): Entry | undefined {

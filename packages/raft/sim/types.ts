@@ -1,5 +1,5 @@
 // Types and constants shared by the simulator's parts.
-import type { ConfState, MemoryStorage, NodeId, RawNode } from '../src/index.js';
+import type { ConfState, MemoryStorage, NodeId, RawNode, Ready } from '../src/index.js';
 import type { KvStateMachine } from './kv.js';
 
 export type KvInput =
@@ -22,6 +22,8 @@ export interface SimOptions {
   rounds?: number;
   /** TEST ONLY: run every node with the broken Figure 8 commit rule. */
   unsafeCommit?: boolean;
+  /** TEST ONLY: leaders count their own entries toward commit before they are durable. */
+  unsafeSelfCount?: boolean;
   /** TEST ONLY: serve reads from the contacted node's state without ReadIndex (stale reads). */
   unsafeLocalReads?: boolean;
   /** Receives a human-readable line per notable event. */
@@ -84,6 +86,10 @@ export interface Node {
   confState: ConfState;
   /** Inputs were fed since the last Ready was handled. */
   dirty: boolean;
+  /** The Ready whose write is in flight: its `messages` left, the rest waits for the write. */
+  inflight: Ready | null;
+  /** Highest commit index already checked against the disks (checkCommitDurable). */
+  checkedCommit: number;
 }
 
 export interface Machine {

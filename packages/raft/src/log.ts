@@ -93,6 +93,16 @@ export class RaftLog {
     return this.unstable.lastIndex() ?? this.storage.lastIndex();
   }
 
+  /**
+   * The last index up to which this log is known durable: the persisted prefix that the
+   * unstable tail does not replace. Entries handed out in a Ready count only after `advance()`.
+   * 0 while a received snapshot is not yet persisted.
+   */
+  stableIndex(): number {
+    if (this.unstable.snapshot !== null) return 0;
+    return Math.min(this.unstable.offset - 1, this.storage.lastIndex());
+  }
+
   /** Term of entry i, or undefined if i is compacted or beyond lastIndex(). */
   term(i: number): number | undefined {
     const dummy = this.firstIndex() - 1;

@@ -1,7 +1,7 @@
 // Unit tests named after sentences of the Raft paper (Ongaro & Ousterhout, 2014) and the
 // thesis (Ongaro, 2014).
 import { describe, expect, it } from 'vitest';
-import { Cluster, enc, newNode, newStorage } from '../test/cluster.js';
+import { Cluster, dec, enc, newNode, newStorage } from '../test/cluster.js';
 import { ProposalDroppedError } from './errors.js';
 import { MemoryStorage } from './storage.js';
 import type { Entry, Message, NodeId } from './types.js';
@@ -81,7 +81,7 @@ describe('§5.3 log replication', () => {
     const s = storageWithLog([1n, 2n], [2, 2], 2);
     const rn = newNode(2n, s);
     rn.step(makeMessage({ type: 'MsgApp', from: 1n, to: 2n, term: 3, index: 3, logTerm: 3, entries: [{ term: 3, index: 4, type: 'normal', data: enc('x') }] }));
-    const resp = rn.ready().messages.find((m) => m.type === 'MsgAppResp')!;
+    const resp = rn.ready().messagesAfterPersist.find((m) => m.type === 'MsgAppResp')!;
     // The rejection carries the conflicting term and the first index holding it.
     expect(resp).toMatchObject({ reject: true, index: 3, logTerm: 2, rejectHint: 2 });
   });
@@ -93,7 +93,7 @@ describe('§5.4 safety', () => {
     const vote = (index: number, logTerm: number): boolean => {
       const rn = mk();
       rn.step(makeMessage({ type: 'MsgVote', from: 1n, to: 2n, term: 3, index, logTerm }));
-      return !rn.ready().messages.find((m) => m.type === 'MsgVoteResp')!.reject;
+      return !rn.ready().messagesAfterPersist.find((m) => m.type === 'MsgVoteResp')!.reject;
     };
     expect(vote(10, 1)).toBe(false); // lower last term, however long
     expect(vote(2, 2)).toBe(false); // same last term, shorter
@@ -351,5 +351,116 @@ describe('§7 log compaction', () => {
   it('a proposal is dropped with a typed error when there is no leader', () => {
     const c = new Cluster([1n, 2n, 3n]);
     expect(dropped(() => c.node(2n).rn.propose(enc('x')))).toBe('noLeader');
+  });
+});
+
+describe('thesis §10.2.1 the leader writes to its disk in parallel with replication', () => {
+  /** A leader (node 1) of `ids` with every Ready handled; returns the cluster. */
+  function settled(ids: NodeId[]): Cluster {
+    const c = new Cluster(ids);
+    c.campaign(1n);
+    c.tickAll(2);
+    expect(c.node(1n).rn.raft.state).toBe('leader');
+    return c;
+  }
+  /** Persists a Ready into a node's storage (what the driver's write does). */
+  function persist(n: ReturnType<Cluster['node']>, rd: ReturnType<ReturnType<Cluster['node']>['rn']['ready']>): void {
+    if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
+    n.storage.append(rd.entries);
+    if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
+  }
+
+  it("the leader's appends to followers may leave before its own write of the same entries", () => {
+    const c = settled([1n, 2n, 3n]);
+    const l = c.node(1n).rn;
+    l.propose(enc('x'));
+    const rd = l.ready();
+    expect(rd.entries.map((e) => dec(e.data))).toEqual(['x']);
+    const apps = rd.messages.filter((m) => m.type === 'MsgApp');
+    expect(apps.map((m) => m.to)).toEqual([2n, 3n]);
+    for (const m of apps) expect(m.entries.map((e) => dec(e.data))).toEqual(['x']);
+    expect(rd.messagesAfterPersist).toEqual([]);
+  });
+
+  it('a leader does not count its own unpersisted entry toward commit', () => {
+    const c = settled([1n, 2n, 3n]);
+    const leader = c.node(1n);
+    const f2 = c.node(2n);
+    const before = leader.rn.raft.log.committed;
+    leader.rn.propose(enc('x'));
+    const rd = leader.rn.ready(); // the leader's write of 'x' is now "in flight"
+    const index = rd.entries[0]!.index;
+    for (const m of rd.messages) if (m.to === 2n) f2.rn.step(m);
+    // Node 2 persists 'x' and acknowledges it; node 3 is silent. One durable copy of three.
+    const acks = c.drain(f2).filter((m) => m.type === 'MsgAppResp' && !m.reject);
+    expect(acks.map((m) => m.index)).toEqual([index]);
+    for (const m of acks) leader.rn.step(m);
+    expect(leader.rn.raft.log.committed).toBe(before);
+    // The leader's write lands: now two of three disks hold it, and it commits.
+    persist(leader, rd);
+    leader.rn.advance();
+    expect(leader.rn.raft.log.committed).toBe(index);
+    const next = leader.rn.ready();
+    expect(next.committedEntries.map((e) => dec(e.data))).toEqual(['x']);
+    // The followers learn the new commit index at once.
+    expect(next.messages.filter((m) => m.type === 'MsgApp' && m.commit === index).map((m) => m.to)).toEqual([2n, 3n]);
+  });
+
+  it('a majority of followers commits an entry the leader has not yet written', () => {
+    const c = settled([1n, 2n, 3n, 4n, 5n]);
+    const leader = c.node(1n);
+    leader.rn.propose(enc('x'));
+    const rd = leader.rn.ready();
+    const index = rd.entries[0]!.index;
+    for (const id of [2n, 3n, 4n]) {
+      const f = c.node(id);
+      for (const m of rd.messages) if (m.to === id) f.rn.step(m);
+      for (const m of c.drain(f)) if (m.type === 'MsgAppResp') leader.rn.step(m);
+    }
+    // Three of five disks hold it without the leader's: that is a majority (thesis §10.2.1).
+    expect(leader.rn.raft.log.committed).toBe(index);
+  });
+
+  it('a single member commits its entry only once its own write lands', () => {
+    const c = new Cluster([1n]);
+    c.campaign(1n);
+    const n = c.node(1n);
+    n.rn.propose(enc('x'));
+    const rd = n.rn.ready();
+    const index = rd.entries[0]!.index;
+    expect(rd.committedEntries).toEqual([]);
+    expect(n.rn.raft.log.committed).toBeLessThan(index);
+    persist(n, rd);
+    n.rn.advance();
+    expect(n.rn.ready().committedEntries.map((e) => dec(e.data))).toEqual(['x']);
+  });
+
+  it('a follower acknowledges appended entries only after it has persisted them', () => {
+    const c = settled([1n, 2n, 3n]);
+    const leader = c.node(1n);
+    leader.rn.propose(enc('x'));
+    const app = leader.rn.ready().messages.find((m) => m.type === 'MsgApp' && m.to === 2n)!;
+    const f2 = c.node(2n).rn;
+    f2.step(app);
+    const rd = f2.ready();
+    expect(rd.entries.map((e) => dec(e.data))).toEqual(['x']);
+    expect(rd.messages.some((m) => m.type === 'MsgAppResp')).toBe(false);
+    expect(rd.messagesAfterPersist.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', rd.entries[0]!.index]]);
+  });
+
+  it('a vote, and every message of a Ready that changes term or vote, waits until that state is durable', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const n2 = c.node(2n).rn;
+    n2.step(makeMessage({ type: 'MsgVote', from: 1n, to: 2n, term: 2, index: 1, logTerm: 1 }));
+    const voter = n2.ready();
+    expect(voter.hardState).toMatchObject({ term: 2, vote: 1n });
+    expect(voter.messages).toEqual([]);
+    expect(voter.messagesAfterPersist.map((m) => [m.type, m.reject])).toEqual([['MsgVoteResp', false]]);
+    const n1 = c.node(1n).rn;
+    n1.campaign();
+    const candidate = n1.ready();
+    expect(candidate.hardState).toMatchObject({ term: 2, vote: 1n });
+    expect(candidate.messages).toEqual([]);
+    expect(candidate.messagesAfterPersist.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
   });
 });

@@ -37,6 +37,12 @@ export interface Config {
    * counting replicas (the Figure 8 bug). Exists so the simulator can prove it catches it.
    */
   unsafeCommitPreviousTermByCounting?: boolean;
+  /**
+   * TEST ONLY — deliberately breaks durability: the leader counts its own entries toward the
+   * commit quorum when it appends them, before they are on its disk (the rule before thesis
+   * §10.2.1 was applied). Exists so the simulator can prove it catches it.
+   */
+  unsafeCountUnpersistedSelf?: boolean;
 }
 
 export type StepFn = (r: Raft, m: Message) => void;
@@ -58,7 +64,10 @@ export class Raft {
   state: StateType = 'follower';
   readonly log: RaftLog;
   readonly prs: ProgressTracker;
+  /** Messages that may leave before this node's pending state is durable (see Ready.messages). */
   msgs: Message[] = [];
+  /** Responses that promise durable state: they leave only after the Ready is persisted. */
+  msgsAfterPersist: Message[] = [];
   readStates: ReadState[] = [];
   readOnly = new ReadOnly();
   /** ReadIndex requests held until the leader commits an entry of its term. */
@@ -84,6 +93,7 @@ export class Raft {
   readonly maxMsgSize: number;
   readonly maxUncommittedSize: number;
   readonly unsafeCommit: boolean;
+  readonly unsafeSelfCount: boolean;
   private readonly rng: Rng;
   readonly logger: Logger | undefined;
 
@@ -99,6 +109,7 @@ export class Raft {
     this.maxMsgSize = c.maxSizePerMsgBytes;
     this.maxUncommittedSize = c.maxUncommittedEntriesBytes ?? 0;
     this.unsafeCommit = c.unsafeCommitPreviousTermByCounting === true;
+    this.unsafeSelfCount = c.unsafeCountUnpersistedSelf === true;
     this.rng = c.rng;
     this.logger = c.logger;
     this.log = new RaftLog(c.storage);
@@ -136,7 +147,8 @@ export class Raft {
     const last = this.log.lastIndex();
     this.prs.setConfig(cs, (id, p) => {
       p.next = last + 1;
-      if (id === this.id) p.match = last;
+      // The leader counts for itself only what is on its disk (thesis §10.2.1).
+      if (id === this.id) p.match = this.log.stableIndex();
     });
     this.logger?.info(`raft ${this.id}: membership voters=[${cs.voters.join(',')}] learners=[${cs.learners.join(',')}]`);
     if (this.state !== 'leader') return;
@@ -169,9 +181,10 @@ export class Raft {
     this.abortLeaderTransfer();
     this.prs.resetVotes();
     const last = this.log.lastIndex();
+    const stable = this.log.stableIndex();
     for (const id of this.prs.ids) {
       const p = this.prs.progress.get(id)!;
-      p.match = id === this.id ? last : 0;
+      p.match = id === this.id ? stable : 0;
       p.next = last + 1;
       p.becomeProbeFresh();
       p.recentActive = false;
@@ -331,7 +344,12 @@ export class Raft {
 
   // ---- sending ----
 
-  /** Queues a message; it leaves the node via Ready only after the Ready's state is persisted. */
+  /**
+   * Queues a message. Responses that vote or acknowledge entries (MsgVoteResp, MsgPreVoteResp,
+   * MsgAppResp) promise durable state, so they wait in `msgsAfterPersist`; everything else may
+   * leave while the Ready's state is being persisted (RawNode still holds all of it back when
+   * term or vote changed in that Ready).
+   */
   send(m: Message): void {
     let msg = m;
     if (msg.from === NONE) msg = { ...msg, from: this.id };
@@ -343,7 +361,8 @@ export class Raft {
     }
     // Forwarded proposals and read requests stay term-less (term 0): the leader treats them
     // like local requests, and they never change anyone's term.
-    this.msgs.push(msg);
+    if (msg.type === 'MsgAppResp' || msg.type === 'MsgVoteResp' || msg.type === 'MsgPreVoteResp') this.msgsAfterPersist.push(msg);
+    else this.msgs.push(msg);
   }
 
   /** Sends entries (or a snapshot) to `to` if its progress allows. Returns whether a message was sent. */
@@ -437,10 +456,24 @@ export class Raft {
     this.uncommittedSize += size;
     const last = this.log.append(ents);
     this.confs.appended(ents);
-    this.prs.progress.get(this.id)?.maybeUpdate(last);
+    // No self-acknowledgement here: the leader's own match moves in `persisted()`, once the
+    // driver reports these entries durable. Followers may persist and acknowledge them first.
+    if (this.unsafeSelfCount) this.prs.progress.get(this.id)?.maybeUpdate(last);
     this.syncConfig();
-    this.maybeCommit();
+    if (this.unsafeSelfCount) this.maybeCommit();
     return true;
+  }
+
+  /**
+   * The driver made the log durable up to `log.stableIndex()` (RawNode.advance). A leader now
+   * counts itself as holding those entries, which may commit them (thesis §10.2.1: the leader
+   * writes to its disk in parallel with replication and counts itself only once durable).
+   */
+  persisted(): void {
+    if (this.state !== 'leader') return;
+    const self = this.prs.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(this.log.stableIndex())) return;
+    if (this.maybeCommit() && this.state === 'leader') this.bcastAppend();
   }
 
   committedEntryInCurrentTerm(): boolean {

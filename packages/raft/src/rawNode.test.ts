@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Cluster, enc, newNode } from '../test/cluster.js';
+import { makeMessage } from './types.js';
 import { ProposalDroppedError } from './errors.js';
 import { MemoryStorage } from './storage.js';
 
@@ -18,7 +19,9 @@ describe('RawNode and the Ready contract', () => {
     expect(rd.mustSync).toBe(true);
     expect(rd.hardState).toMatchObject({ term: 2, vote: 1n });
     expect(rd.softState).toEqual({ lead: 0n, raftState: 'candidate' });
-    expect(rd.messages.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
+    // The new term and vote are not durable yet: the vote requests wait for the persist.
+    expect(rd.messages).toEqual([]);
+    expect(rd.messagesAfterPersist.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
     n.advance();
     expect(n.hasReady()).toBe(false);
   });
@@ -83,5 +86,65 @@ describe('RawNode and the Ready contract', () => {
     expect(c.trace.some((m) => m.type === 'MsgSnap' && m.to === 4n)).toBe(true);
     expect(c.node(4n).rn.raft.log.lastIndex()).toBe(c.node(1n).rn.raft.log.lastIndex());
     expect(c.node(4n).rn.status().confState.learners).toEqual([4n]);
+  });
+});
+
+describe('takeMessages: what may leave while a write is in flight', () => {
+  it("a leader's heartbeats and appends of newer entries leave before the pending Ready is persisted", () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const l = c.node(1n).rn;
+    l.propose(enc('a'));
+    const rd = l.ready(); // its write is in flight from here on
+    expect(rd.entries.length).toBe(1);
+    l.propose(enc('b'));
+    l.tick();
+    const now = l.takeMessages();
+    expect(now.filter((m) => m.type === 'MsgApp' && m.entries.some((e) => e.data.length === 1 && e.data[0] === 0x62)).map((m) => m.to)).toEqual([2n, 3n]);
+    expect(now.some((m) => m.type === 'MsgHeartbeat')).toBe(true);
+    // Without appends, only the rest leaves; the appends wait for the next Ready.
+    l.propose(enc('c'));
+    l.tick();
+    l.tick();
+    const rest = l.takeMessages(false);
+    expect(rest.some((m) => m.type === 'MsgHeartbeat')).toBe(true);
+    expect(rest.some((m) => m.type === 'MsgApp')).toBe(false);
+    // Nothing of it counts for the leader itself until the writes land.
+    expect(l.raft.prs.progress.get(1n)!.match).toBeLessThan(rd.entries[0]!.index);
+    c.node(1n).storage.append(rd.entries); // the first write lands
+    l.advance();
+    expect(l.raft.prs.progress.get(1n)!.match).toBe(rd.entries[0]!.index);
+  });
+
+  it('a read confirmed by a heartbeat round while a write is in flight is handed out at once', () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const leader = c.node(1n);
+    const committed = leader.rn.raft.log.committed;
+    leader.rn.propose(enc('a'));
+    leader.rn.ready(); // 'a' is being written
+    leader.rn.readIndex(enc('r1'));
+    for (const m of leader.rn.takeMessages()) {
+      if (m.type !== 'MsgHeartbeat') continue;
+      const f = c.node(m.to);
+      f.rn.step(m);
+      for (const resp of c.drain(f)) if (resp.type === 'MsgHeartbeatResp') leader.rn.step(resp);
+    }
+    expect(leader.rn.takeReadStates()).toEqual([{ index: committed, requestCtx: enc('r1') }]);
+  });
+
+  it('nothing leaves early while a new term or vote is not yet durable, and never an acknowledgement', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const n1 = c.node(1n).rn;
+    n1.campaign();
+    expect(n1.takeMessages()).toEqual([]);
+    const rd = n1.ready();
+    expect(rd.messagesAfterPersist.map((m) => m.type)).toEqual(['MsgVote', 'MsgVote']);
+    const f = c.node(2n).rn;
+    f.step(makeMessage({ type: 'MsgHeartbeat', from: 3n, to: 2n, term: 1 }));
+    f.step(makeMessage({ type: 'MsgApp', from: 3n, to: 2n, term: 1, index: 1, logTerm: 1, entries: [{ term: 1, index: 2, type: 'normal', data: enc('x') }] }));
+    const early = f.takeMessages();
+    expect(early.map((m) => m.type)).toEqual(['MsgHeartbeatResp']);
+    expect(f.ready().messagesAfterPersist.map((m) => m.type)).toEqual(['MsgAppResp']);
   });
 });

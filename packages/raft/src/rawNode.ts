@@ -7,15 +7,31 @@ import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadStat
 import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from './types.js';
 
 /**
- * Everything the driver must do after inputs were fed to the node. Handle a Ready in this
- * order, then call `advance()`:
- * 1. Persist `snapshot` (if any), then `entries`, then `hardState` — durably (fsync when
+ * Everything the driver must do after inputs were fed to the node. The contract, in order:
+ *
+ * 1. `messages` may be sent at once: before, or while, the Ready's state is persisted. They
+ *    promise nothing about this node's disk (the leader's MsgApp and heartbeats, forwarded
+ *    proposals and reads, pre-vote requests, MsgTimeoutNow, MsgSnap). Raft puts nothing here
+ *    when the Ready changes term or vote: then every message is in `messagesAfterPersist`.
+ * 2. Persist `snapshot` (if any), then `entries`, then `hardState` — durably (fsync when
  *    `mustSync`). The entries replace any persisted entries at the same or higher indices.
- * 2. Send `messages` (only now: they may promise what step 1 made durable, e.g. a vote or an
- *    acknowledged entry).
- * 3. Apply `snapshot` to the state machine, then `committedEntries` in order (calling
+ *    After a crash in the middle, whatever of them is not on disk is simply lost: that is
+ *    safe, because nothing that depends on it left the node.
+ * 3. Only once step 2 is durable: send `messagesAfterPersist` (votes, pre-votes and append
+ *    responses: each promises a term, a vote or entries that step 2 wrote), and make the
+ *    effects of `committedEntries` visible (answers to clients).
+ * 4. Apply `snapshot` to the state machine, then `committedEntries` in order (calling
  *    `applyConfChange` for confChange entries), and serve `readStates` once applied reaches
- *    their index.
+ *    their index. Committed entries may include entries of this same Ready on a follower
+ *    (the leader's commit covers them): their effects must not become durable or visible
+ *    before those entries are (the server writes entries and effects in one atomic batch).
+ * 5. Call `advance()`: it tells raft that step 2 is durable. Only then does a leader count
+ *    its own new entries toward the commit quorum (thesis §10.2.1), so a commit never rests
+ *    on entries that a crash of the leader could still lose.
+ *
+ * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`, and
+ * `takeMessages()` / `takeReadStates()` hand out at once what they produced that needs no
+ * persist; the next `ready()` must wait for `advance()`.
  */
 export interface Ready {
   /** Set when the leader or role changed. Informational; never persisted. */
@@ -24,10 +40,13 @@ export interface Ready {
   readonly hardState?: HardState;
   readonly entries: readonly Entry[];
   readonly committedEntries: readonly Entry[];
+  /** May be sent before the Ready is persisted (step 1). */
   readonly messages: readonly Message[];
+  /** Must not be sent before the Ready is persisted (step 3). */
+  readonly messagesAfterPersist: readonly Message[];
   readonly snapshot?: Snapshot;
   readonly readStates: readonly ReadState[];
-  /** Whether step 1 must be synchronous-durable (term/vote changed or entries appended). */
+  /** Whether step 2 must be synchronous-durable (term/vote changed or entries appended). */
   readonly mustSync: boolean;
 }
 
@@ -156,8 +175,43 @@ export class RawNode {
     if (ss.lead !== this.prevSoft.lead || ss.raftState !== this.prevSoft.raftState) return true;
     if (!isHardStateEqual(r.hardState(), this.prevHard)) return true;
     if (r.log.unstable.snapshot !== null) return true;
-    if (r.msgs.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextCommittedEnts()) return true;
+    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
+  }
+
+  /**
+   * Messages that may leave now, outside a Ready: typically while the last Ready's write is
+   * still in flight (between `ready()` and `advance()`), so that a leader's heartbeats, and its
+   * appends of entries proposed since that Ready, are not held behind its fsync. They are of
+   * the kind of `Ready.messages` (never a vote or an acknowledgement, which wait for the next
+   * Ready), and there are none while term or vote differ from the last HardState the driver
+   * persisted. Entries sent this way reach the disk of this node in a later Ready; until then
+   * the leader does not count them for itself. With `appends` false, MsgApp and MsgSnap stay
+   * for the next Ready (so that appends keep batching per Ready) and only the rest leaves.
+   */
+  takeMessages(appends = true): Message[] {
+    const r = this.raft;
+    if (r.term !== this.prevHard.term || r.vote !== this.prevHard.vote) return [];
+    if (!appends) {
+      const out = r.msgs.filter((m) => m.type !== 'MsgApp' && m.type !== 'MsgSnap');
+      if (out.length > 0) r.msgs = r.msgs.filter((m) => m.type === 'MsgApp' || m.type === 'MsgSnap');
+      return out;
+    }
+    r.flushAppends();
+    const out = r.msgs;
+    r.msgs = [];
+    return out;
+  }
+
+  /**
+   * Read states confirmed since the last Ready, handed out at once (e.g. while a write is in
+   * flight): a ReadState depends on no pending write of this node (the commit index it carries
+   * already rests on a majority of disks), only on applying up to its index.
+   */
+  takeReadStates(): ReadState[] {
+    const out = this.raft.readStates;
+    this.raft.readStates = [];
+    return out;
   }
 
   /** Collects pending work. Call `advance()` once it has been handled (see Ready). */
@@ -168,14 +222,21 @@ export class RawNode {
     const hs = r.hardState();
     const snap = r.log.unstable.snapshot;
     const entries = r.log.unstableEntries();
+    const voteChanged = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
+    // A new term or vote is not durable yet: messages sent in it (a candidate's vote requests,
+    // a new leader's appends) must not leave before it is, or a crash could let this node
+    // act twice in one term (e.g. vote again, or two leaders of one term).
+    const early = voteChanged ? [] : r.msgs;
+    const late = voteChanged ? r.msgs.concat(r.msgsAfterPersist) : r.msgsAfterPersist;
     const rd: {
       -readonly [K in keyof Ready]: Ready[K];
     } = {
       entries,
       committedEntries: r.log.nextCommittedEnts(MAX_COMMITTED_BYTES_PER_READY),
-      messages: r.msgs,
+      messages: early,
+      messagesAfterPersist: late,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote,
+      mustSync: entries.length > 0 || voteChanged,
     };
     if (ss.lead !== this.prevSoft.lead || ss.raftState !== this.prevSoft.raftState) {
       rd.softState = ss;
@@ -184,12 +245,17 @@ export class RawNode {
     if (!isHardStateEqual(hs, this.prevHard)) rd.hardState = hs;
     if (snap !== null) rd.snapshot = snap;
     r.msgs = [];
+    r.msgsAfterPersist = [];
     r.readStates = [];
     this.pending = rd;
     return rd;
   }
 
-  /** Acknowledges that the last Ready was handled: its entries and snapshot are durable and its committed entries applied. */
+  /**
+   * Acknowledges that the last Ready was handled: its snapshot, entries and HardState are
+   * durable and its committed entries applied. A leader counts its newly durable entries
+   * toward the commit quorum here, which may produce another Ready (commit, appends).
+   */
   advance(): void {
     const rd = this.pending;
     if (rd === undefined) throw new Error('raft: advance without ready');
@@ -204,6 +270,7 @@ export class RawNode {
     if (last !== undefined) log.stableTo(last.index, last.term);
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) log.appliedTo(lastApplied.index);
+    this.raft.persisted();
   }
 
   status(): Status {

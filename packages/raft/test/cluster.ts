@@ -98,10 +98,11 @@ export class Cluster {
     const out: Message[] = [];
     while (n.rn.hasReady()) {
       const rd = n.rn.ready();
+      out.push(...rd.messages); // may leave before the persist below
       if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
       n.storage.append(rd.entries);
       if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
-      out.push(...rd.messages);
+      out.push(...rd.messagesAfterPersist);
       if (rd.snapshot !== undefined) n.applied = [];
       for (const e of rd.committedEntries) {
         n.applied.push(e);

@@ -54,6 +54,17 @@ describe('raft simulator', () => {
     console.log(`unsafe commit rule caught at seed ${caught!.seed}: ${caught!.violation} (replay: pnpm sim --seed ${caught!.seed} --unsafe --verbose)`);
   }, 600_000);
 
+  it('catches a leader that counts its own entry toward commit before it is durable (thesis §10.2.1)', () => {
+    let caught: SimResult | undefined;
+    for (let seed = 1; seed <= SEEDS && caught === undefined; seed++) {
+      const r = runSeed({ seed, unsafeSelfCount: true });
+      if (!r.ok) caught = r;
+    }
+    expect(caught, 'counting unpersisted self-entries survived the whole CI budget').toBeDefined();
+    expect(caught!.violation).toMatch(/durable commit quorum/);
+    console.log(`unpersisted self-count caught at seed ${caught!.seed}: ${caught!.violation} (replay: pnpm sim --seed ${caught!.seed} --unsafe-self-count --verbose)`);
+  }, 600_000);
+
   it('catches stale reads (served locally instead of through ReadIndex) with the linearizability check', () => {
     let caught: number | undefined;
     for (let seed = 1; seed <= SEEDS && caught === undefined; seed++) {

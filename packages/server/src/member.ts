@@ -136,6 +136,8 @@ interface Waiter {
   timer: NodeJS.Timeout;
   /** When it times out (performance.now() ms). */
   deadlineMs: number;
+  /** Raft's term when it was proposed: its entry, if any, has this term (or, rarely, a later one). */
+  readonly term: number;
 }
 
 /** etcd's default minimum lease TTL with a 1 s election timeout: ceil(1.5 s). */
@@ -193,6 +195,8 @@ export class Member implements Proposer {
   private readonly leaderWatchers = new Set<(ss: SoftState) => void>();
   private publishTimer: (() => void) | undefined;
   private lastLead = 0n;
+  /** Term of the last entry applied (see endTermWaits). */
+  private appliedEntryTerm = 0;
   readonly admin: ClusterAdmin;
   readonly peerRpc: PeerRpc;
   /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
@@ -388,7 +392,7 @@ export class Member implements Proposer {
 
   private wait<T>(seq: bigint, propose: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const w: Waiter = { resolve: resolve as (v: never) => void, reject, timer: undefined as unknown as NodeJS.Timeout, deadlineMs: 0 };
+      const w: Waiter = { resolve: resolve as (v: never) => void, reject, timer: undefined as unknown as NodeJS.Timeout, deadlineMs: 0, term: this.driver.currentTerm };
       this.arm(seq, w, this.requestTimeoutMs, 'request timed out');
       this.waiters.set(seq, w);
       try {
@@ -469,8 +473,27 @@ export class Member implements Proposer {
     this.answers.push({ waiter: w, outcome });
   }
 
+  /**
+   * An entry of a newer term is being applied. Terms never decrease along the log, so every
+   * committed entry of an older term is already applied: a proposal made in an older term and
+   * still unanswered was lost with its leader. It fails now (outcome unknown, as after the
+   * grace of shortenWaits, since in a rare case a leader re-elected in a term this member had
+   * not heard of appended it with that later term) instead of a full election timeout later.
+   */
+  private endTermWaits(term: number): void {
+    if (term <= this.appliedEntryTerm) return;
+    this.appliedEntryTerm = term;
+    for (const [seq, w] of this.waiters) {
+      if (w.term >= term) continue;
+      this.waiters.delete(seq);
+      clearTimeout(w.timer);
+      w.reject(new CairnError(ErrorCode.Timeout, `request timed out, possibly due to previous leader failure (proposed in term ${w.term}, now applying term ${term})`));
+    }
+  }
+
   private applyNormal(e: Entry): void {
     const index = BigInt(e.index);
+    this.endTermWaits(e.term);
     if (e.data.length === 0) {
       this.applierRef.applyEmpty(index, e.term);
       return;
@@ -493,6 +516,7 @@ export class Member implements Proposer {
   }
 
   private applyConfChange(e: Entry, cc: ConfChange, cs: ConfState): void {
+    this.endTermWaits(e.term);
     const ctx = decodeConfContext(cc.context);
     const outcome = this.applierRef.applyConfChange(BigInt(e.index), e.term, cc, ctx.member, cs);
     this.updatePeers();

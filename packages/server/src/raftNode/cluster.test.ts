@@ -27,6 +27,8 @@ describe('members of one cluster (in one process, real driver and storage)', () 
     const [a, b2, c] = await net.startAll();
     const leader = await net.leader();
     const follower = [a!, b2!, c!].find((m) => m !== leader)!;
+    // The leader may know it leads a moment before the follower hears of it.
+    await vi.waitFor(() => expect(follower.leaderId).toBe(leader.memberId));
     const r = await follower.propose({ put: { key: b('k'), value: b('from a follower') } });
     expect(r.header.memberId).toBe(follower.memberId);
     expect(await value(follower, 'k')).toBe('from a follower');
@@ -70,6 +72,41 @@ describe('members of one cluster (in one process, real driver and storage)', () 
     net.heal(old);
     await vi.waitFor(async () => expect(await value(old, 'acked', true)).toBe('1'));
     expect(await value(old, 'lost', true)).toBeUndefined();
+  }, 30_000);
+});
+
+describe('failover', () => {
+  it('fails a proposal lost with its leader once the new leader commits, not an election timeout later', async () => {
+    net = new LocalNet(3);
+    // A long election timeout (2 s): the old grace (one election timeout after the leader
+    // changed) would outlast the test's wait below.
+    const members = await net.startAll({ raft: { tickMs: 10, electionTicks: 200 } });
+    const old = await net.leader();
+    const follower = members.find((m) => m !== old)!;
+    // The old leader dies the moment the forwarded proposal reaches it: taken off the wire, never appended.
+    const deliver = old.messages.bind(old);
+    let died: () => void = () => undefined;
+    const dead = new Promise<void>((resolve) => (died = resolve));
+    old.messages = (from, msgs) => {
+      if (!msgs.some((m) => m.type === 'MsgProp')) return deliver(from, msgs);
+      net!.isolate(old);
+      died();
+    };
+    const lost = follower.propose({ put: { key: b('lost'), value: b('1') } });
+    const outcome = lost.then(
+      () => 'answered',
+      (err: unknown) => err,
+    );
+    await dead;
+    const fresh = await net.leader();
+    expect(fresh).not.toBe(old);
+    const t0 = Date.now();
+    const err = await outcome;
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/previous leader failure \(proposed in term \d+, now applying term \d+\)/) });
+    expect(Date.now() - t0).toBeLessThan(1500);
+    // The cluster takes writes again, through the same member.
+    await follower.propose({ put: { key: b('after'), value: b('1') } });
+    expect(await value(fresh, 'lost', true)).toBeUndefined();
   }, 30_000);
 });
 

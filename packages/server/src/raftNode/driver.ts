@@ -84,13 +84,24 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  * Drives one member's raft node (docs/raft.md's loop): ticks on a timer, feeds it peers'
  * messages and local proposals, and handles each Ready in order:
  *
- *   1. apply its committed entries to the state machine in memory;
- *   2. persist its entries and HardState together with what step 1 changed, in one atomic
+ *   1. send `messages` at once: they promise nothing about this member's disk, so a leader's
+ *      appends reach the followers while its own write is in flight (thesis §10.2.1);
+ *   2. apply its committed entries to the state machine in memory;
+ *   3. persist its entries and HardState together with what step 2 changed, in one atomic
  *      RocksDB write (fsynced when raft says so): many requests share one fsync, and the
  *      applied index always lands with the data it produced;
- *   3. only then release what step 1 made (the proposers' answers, watch events, ReadIndex
- *      reads) and send its messages (they may promise what 2 made durable);
- *   4. advance; every `snapshotCount` applied entries, move the log's base (compaction).
+ *   4. only then release what step 2 made (the proposers' answers, watch events, ReadIndex
+ *      reads) and send `messagesAfterPersist` (votes and append acknowledgements: they
+ *      promise what 3 made durable);
+ *   5. advance: raft learns the write landed, and only now does a leader count its own new
+ *      entries toward the commit quorum. Every `snapshotCount` applied entries, move the
+ *      log's base (compaction).
+ *
+ * While the loop waits on step 3, new input's messages of the step-1 kind leave at once
+ * (sendSoon). So an acknowledged write is on a majority of disks (the leader's own counts only once
+ * written), a follower acknowledges only entries it has written, and a term or vote is on
+ * disk before any message of the Ready that changed it leaves (raft then puts every message
+ * in `messagesAfterPersist`).
  *
  * The state machine's part of a write needs no fsync of its own: after a crash the log
  * replays from the applied index that is on disk. A follower that needs entries the log no longer has gets the
@@ -103,6 +114,7 @@ export class RaftDriver {
   private ticker: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
+  private sendQueued = false;
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
@@ -189,6 +201,11 @@ export class RaftDriver {
     return this.log.persistedHardState.term;
   }
 
+  /** Raft's current term (possibly not yet persisted). */
+  get currentTerm(): number {
+    return this.node.raft.term;
+  }
+
   /** The commit index, as persisted. */
   get committed(): number {
     return this.log.persistedHardState.commit;
@@ -252,12 +269,33 @@ export class RaftDriver {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
+      this.sendSoon();
       return;
     }
     this.running = true;
     if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
     // One macrotask of slack: every proposal of this I/O turn joins the same Ready.
     setImmediate(() => void this.loop());
+  }
+
+  /**
+   * While the loop waits on a write, what may leave now leaves (RawNode.takeMessages): the
+   * leader's heartbeats (and so ReadIndex rounds), forwarded proposals and ReadIndex
+   * confirmations are not held behind its fsync. Appends wait for the next Ready, as one
+   * MsgApp per follower: sending each I/O turn's proposals at once measured slower at 128 in
+   * flight (followers then fsync smaller batches). Once per I/O turn.
+   */
+  private sendSoon(): void {
+    if (this.sendQueued) return;
+    this.sendQueued = true;
+    setImmediate(() => {
+      this.sendQueued = false;
+      if (this.stopped) return;
+      const msgs = this.node.takeMessages(false);
+      if (msgs.length > 0) this.send(msgs);
+      // Reads confirmed meanwhile need not wait for the write either (only for applied).
+      for (const rs of this.node.takeReadStates()) this.reads.readState(rs);
+    });
   }
 
   /** Runs `fn` alone on the disk (no loop write in flight). */
@@ -290,6 +328,8 @@ export class RaftDriver {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    // 1. Send what may leave before the write (the leader's appends and heartbeats).
+    if (rd.messages.length > 0) this.send(rd.messages);
     const n = ++this.readyCount;
     const sm = this.o.stateMachine;
     const install = this.pendingInstall;
@@ -313,11 +353,11 @@ export class RaftDriver {
       invariant(rd.snapshot === undefined, 'raft restored a snapshot that was not staged');
     }
 
-    // Apply first, in memory only: nothing of it is visible outside (answers, watch events,
+    // 2. Apply, in memory only: nothing of it is visible outside (answers, watch events,
     // reads) until the write below, which carries both the entries and what they did, lands.
     for (const e of rd.committedEntries) this.apply(e);
 
-    // 1. Persist: entries, HardState and the state machine's batch, one atomic write.
+    // 3. Persist: entries, HardState and the state machine's batch, one atomic write.
     const ops: BatchOp[] = [...this.log.append(rd.entries)];
     if (rd.hardState !== undefined) ops.push(...this.log.setHardState(rd.hardState));
     const batch = sm.drain();
@@ -327,8 +367,8 @@ export class RaftDriver {
     if (rd.hardState !== undefined) this.log.hardStatePersisted(rd.hardState);
     batch?.release();
 
-    // 2. Send (only now: the messages may promise what the write made durable).
-    if (rd.messages.length > 0) this.send(rd.messages);
+    // 4. Send votes and acknowledgements (only now: they promise what the write made durable).
+    if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
 
     if (rd.softState !== undefined) {
       this.soft = rd.softState;
