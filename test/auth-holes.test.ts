@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeServerFrame, encodeFrame, PROTOCOL_VERSION, type ServerFrame } from '@cairn/protocol';
 import { CairnClient, ErrorCode, type CairnError } from '@cairn/client';
 import { ROOT, singleMember, waitFor, type Member } from './support/process.js';
+import { codeOf } from './support/codes.js';
 import { TestCluster } from './support/cluster.js';
 
 // The `ws` package the client library uses (the test package has no dependency of its own).
@@ -90,15 +91,6 @@ class Raw {
 
   close(): void {
     this.ws.close();
-  }
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as CairnError).code;
   }
 }
 

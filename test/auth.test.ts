@@ -17,8 +17,9 @@ import {
   UserGrantRole,
   type RequestDescriptor,
 } from '@cairn/protocol';
-import { CairnClient, ErrorCode, compare, type CairnError } from '@cairn/client';
+import { CairnClient, ErrorCode, compare } from '@cairn/client';
 import { CAIRNCTL_BIN, ROOT, ctl, singleMember, waitFor, type Member } from './support/process.js';
+import { codeOf } from './support/codes.js';
 
 let member: Member;
 let cleanup: () => Promise<void>;
@@ -143,15 +144,6 @@ describe('walkthrough 3: users, roles, authentication', () => {
 
 const client = (o: Partial<ConstructorParameters<typeof CairnClient>[0]> = {}) =>
   new CairnClient({ endpoints: [member.endpoint], dialTimeoutMs: 5000, requestTimeoutMs: 10_000, ...o });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as CairnError).code;
-  }
-}
 
 describe('authorization on every request', () => {
   let root: CairnClient;

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CairnError, ErrorCode } from '@cairn/protocol';
+import { ErrorCode } from '@cairn/protocol';
 import type { Member } from '../member.js';
 import { RocksBackend } from '../storage/rocks.js';
 import { MemoryBackend } from '../storage/memory.js';
 import { HISTORY_START, historyKey } from '../storage/keyspace.js';
-import { b, openMember, tempDir } from '../testing/harness.js';
+import { b, openMember, tempDir, codeOf } from '../testing/harness.js';
 import { crc32c, Crc32c, hashView } from './hash.js';
 import { decodeRecord, encodeRecord } from './kvRecord.js';
 
@@ -35,16 +35,6 @@ async function workload(m: Member): Promise<void> {
   await m.propose({
     txn: { compare: [], success: [{ put: { key: b('d'), value: b('5') } }, { put: { key: b('e'), value: b('6') } }], failure: [] },
   }); // 7
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CairnError);
-    return (err as CairnError).code;
-  }
-  return 'ok';
 }
 
 describe('CRC-32C', () => {
@@ -117,9 +107,9 @@ describe('hashKv', () => {
     const { m } = await member();
     await workload(m);
     await m.propose({ compact: { revision: 4n } });
-    expect(await code(m.hashKv(3n))).toBe(ErrorCode.Compacted);
-    expect(await code(m.hashKv(8n))).toBe(ErrorCode.FutureRevision);
-    expect(await code(m.hashKv(-1n))).toBe(ErrorCode.InvalidArgument);
+    expect(await codeOf(m.hashKv(3n))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.hashKv(8n))).toBe(ErrorCode.FutureRevision);
+    expect(await codeOf(m.hashKv(-1n))).toBe(ErrorCode.InvalidArgument);
     const at = await m.hashKv(4n);
     expect(at).toMatchObject({ compactRevision: 4n, hashRevision: 4n });
   });
@@ -165,10 +155,10 @@ describe('a CORRUPT alarm', () => {
     const { m } = await member();
     await workload(m);
     await m.propose({ alarm: { action: 'activate', memberId: m.memberId, alarm: 'corrupt' } });
-    expect(await code(m.propose({ put: { key: b('x'), value: b('1') } }))).toBe(ErrorCode.Corrupt);
-    expect(await code(m.propose({ compact: { revision: 3n } }))).toBe(ErrorCode.Corrupt);
-    expect(await code(m.range({ key: b('a') }))).toBe(ErrorCode.Corrupt);
-    expect(await code(m.range({ key: b('a'), serializable: true }))).toBe(ErrorCode.Corrupt);
+    expect(await codeOf(m.propose({ put: { key: b('x'), value: b('1') } }))).toBe(ErrorCode.Corrupt);
+    expect(await codeOf(m.propose({ compact: { revision: 3n } }))).toBe(ErrorCode.Corrupt);
+    expect(await codeOf(m.range({ key: b('a') }))).toBe(ErrorCode.Corrupt);
+    expect(await codeOf(m.range({ key: b('a'), serializable: true }))).toBe(ErrorCode.Corrupt);
     // The hash is still served: the operator compares it.
     expect((await m.hashKv()).hashRevision).toBe(7n);
     await m.propose({ alarm: { action: 'deactivate', memberId: m.memberId, alarm: 'corrupt' } });
@@ -181,7 +171,7 @@ describe('a CORRUPT alarm', () => {
     await workload(m);
     await m.propose({ alarm: { action: 'activate', memberId: 12345n, alarm: 'corrupt' } });
     expect((await m.range({ key: b('a') })).count).toBe(1);
-    expect(await code(m.propose({ deleteRange: { key: b('a') } }))).toBe(ErrorCode.Corrupt);
+    expect(await codeOf(m.propose({ deleteRange: { key: b('a') } }))).toBe(ErrorCode.Corrupt);
   });
 });
 
@@ -191,7 +181,7 @@ describe('the peer hashKv request', () => {
     await workload(m);
     const ask = () => m.rpc(2n, 'maintenance.hashKv', { revision: 8n }) as Promise<{ hash: number; hashRevision: bigint }>;
     const [first, second] = [ask(), ask()];
-    expect(await code(ask())).toBe(ErrorCode.Unavailable);
+    expect(await codeOf(ask())).toBe(ErrorCode.Unavailable);
     await m.propose({ put: { key: b('late'), value: b('1') } }); // 8
     const [h1, h2] = await Promise.all([first, second]);
     expect(h1.hashRevision).toBe(8n);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CairnError, ErrorCode, FROM_KEY_END, type KeyValue, type RequestOp } from '@cairn/protocol';
+import { ErrorCode, FROM_KEY_END, type KeyValue, type RequestOp } from '@cairn/protocol';
 import type { Member } from '../member.js';
-import { b, openMember, s, tempDir } from '../testing/harness.js';
+import { b, openMember, s, tempDir, codeOf } from '../testing/harness.js';
 
 /**
  * The store against a model that keeps a full snapshot per revision, over random operation
@@ -86,16 +86,6 @@ const view = (kv: KeyValue): MKv => ({
   version: Number(kv.version),
   lease: Number(kv.lease),
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof CairnError) return err.code;
-    throw err;
-  }
-}
 
 async function run(ops: Op[]): Promise<void> {
   const dir = tempDir();

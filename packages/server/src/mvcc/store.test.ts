@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode, FROM_KEY_END, prefixEnd, type KeyValue } from '@cairn/protocol';
 import type { Member } from '../member.js';
-import { b, openMember, s, tempDir } from '../testing/harness.js';
+import { b, openMember, s, tempDir, codeOf } from '../testing/harness.js';
 
 let dir: { dir: string; cleanup: () => void };
 let m: Member;
@@ -21,16 +21,6 @@ const put = (k: string, v: string, extra: object = {}) => m.propose({ put: { key
 const del = (k: string, end?: Uint8Array, extra: object = {}) =>
   m.propose({ deleteRange: end === undefined ? { key: b(k), ...extra } : { key: b(k), rangeEnd: end, ...extra } });
 const keys = (kvs: KeyValue[]) => kvs.map((kv) => s(kv.key));
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CairnError);
-    return (err as CairnError).code;
-  }
-  return 'ok';
-}
-
 describe('revisions and versions', () => {
   it('starts at revision 1 like etcd and bumps main once per write', async () => {
     expect(m.revision).toBe(1n);
@@ -94,11 +84,11 @@ describe('revisions and versions', () => {
     await m.propose({ put: { key: b('a'), value: b('newer'), ignoreLease: true } });
     kv = (await m.range({ key: b('a') })).kvs[0]!;
     expect(kv.lease).toBe(9n);
-    expect(await code(m.propose({ put: { key: b('nope'), ignoreValue: true } }))).toBe(ErrorCode.KeyNotFound);
-    expect(await code(m.propose({ put: { key: b('nope'), value: b('x'), ignoreLease: true } }))).toBe(ErrorCode.KeyNotFound);
-    expect(await code(m.propose({ put: { key: b('a'), value: b('x'), ignoreValue: true } }))).toBe(ErrorCode.InvalidArgument);
-    expect(await code(m.propose({ put: { key: b('a'), lease: 3n, ignoreLease: true } }))).toBe(ErrorCode.InvalidArgument);
-    expect(await code(m.propose({ put: { key: new Uint8Array(0), value: b('x') } }))).toBe(ErrorCode.EmptyKey);
+    expect(await codeOf(m.propose({ put: { key: b('nope'), ignoreValue: true } }))).toBe(ErrorCode.KeyNotFound);
+    expect(await codeOf(m.propose({ put: { key: b('nope'), value: b('x'), ignoreLease: true } }))).toBe(ErrorCode.KeyNotFound);
+    expect(await codeOf(m.propose({ put: { key: b('a'), value: b('x'), ignoreValue: true } }))).toBe(ErrorCode.InvalidArgument);
+    expect(await codeOf(m.propose({ put: { key: b('a'), lease: 3n, ignoreLease: true } }))).toBe(ErrorCode.InvalidArgument);
+    expect(await codeOf(m.propose({ put: { key: new Uint8Array(0), value: b('x') } }))).toBe(ErrorCode.EmptyKey);
   });
 });
 
@@ -172,7 +162,7 @@ describe('range', () => {
     expect(r.header.revision).toBe(9n);
     const v1 = await m.range({ key: b('b'), revision: 8n });
     expect(s(v1.kvs[0]!.value)).toBe('3');
-    expect(await code(m.range({ key: b('a'), revision: 10n }))).toBe(ErrorCode.FutureRevision);
+    expect(await codeOf(m.range({ key: b('a'), revision: 10n }))).toBe(ErrorCode.FutureRevision);
   });
 });
 
@@ -283,7 +273,7 @@ describe('txn', () => {
     const p = (k: string) => ({ put: { key: b(k), value: b('x') } });
     const d = (k: string, e?: string) => ({ deleteRange: e === undefined ? { key: b(k) } : { key: b(k), rangeEnd: b(e) } });
     const t = (success: object[], failure: object[] = []) => ({ txn: { compare: [], success, failure } });
-    const dup = async (success: object[]) => code(m.propose(t(success) as never));
+    const dup = async (success: object[]) => codeOf(m.propose(t(success) as never));
     expect(await dup([p('a'), p('a')])).toBe(ErrorCode.DuplicateKey);
     expect(await dup([p('a'), d('a')])).toBe(ErrorCode.DuplicateKey);
     expect(await dup([d('a', 'c'), p('b')])).toBe(ErrorCode.DuplicateKey);
@@ -294,8 +284,8 @@ describe('txn', () => {
     expect(await dup([d('a'), d('a', 'c')])).toBe('ok');
     expect(await dup([t([p('z')], [p('z')])])).toBe('ok');
     // the failure branch is checked too, independently
-    expect(await code(m.propose(t([p('q')], [p('q'), p('q')]) as never))).toBe(ErrorCode.DuplicateKey);
-    expect(await code(m.propose(t([p('q')], [p('q')]) as never))).toBe('ok');
+    expect(await codeOf(m.propose(t([p('q')], [p('q'), p('q')]) as never))).toBe(ErrorCode.DuplicateKey);
+    expect(await codeOf(m.propose(t([p('q')], [p('q')]) as never))).toBe('ok');
   });
 
   it('an error inside a txn leaves nothing behind', async () => {
@@ -307,7 +297,7 @@ describe('txn', () => {
         failure: [],
       },
     });
-    expect(await code(r)).toBe(ErrorCode.KeyNotFound);
+    expect(await codeOf(r)).toBe(ErrorCode.KeyNotFound);
     expect(m.revision).toBe(before);
     expect((await m.range({ key: b('new') })).count).toBe(0);
     expect((await m.range({ key: b('k') })).count).toBe(1);
@@ -339,13 +329,13 @@ describe('compaction', () => {
   });
 
   it('at the current revision; refuses re-compaction and future revisions', async () => {
-    expect(await code(m.propose({ compact: { revision: 7n } }))).toBe(ErrorCode.FutureRevision);
+    expect(await codeOf(m.propose({ compact: { revision: 7n } }))).toBe(ErrorCode.FutureRevision);
     await m.propose({ compact: { revision: 6n } });
     expect(s((await m.range({ key: b('a') })).kvs[0]!.value)).toBe('3');
     expect((await m.range({ key: b('b') })).count).toBe(0);
-    expect(await code(m.propose({ compact: { revision: 6n } }))).toBe(ErrorCode.Compacted);
-    expect(await code(m.propose({ compact: { revision: 5n } }))).toBe(ErrorCode.Compacted);
-    expect(await code(m.range({ key: b('a'), revision: 5n }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.propose({ compact: { revision: 6n } }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.propose({ compact: { revision: 5n } }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.range({ key: b('a'), revision: 5n }))).toBe(ErrorCode.Compacted);
     // version and create revision survive the dropped history
     expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 3n, modRevision: 6n });
   });
@@ -353,17 +343,17 @@ describe('compaction', () => {
 
 describe('compaction of an empty store', () => {
   it('at revision 1, the current one, like etcd; 2 is the future; the first write is 2', async () => {
-    expect(await code(m.propose({ compact: { revision: 2n } }))).toBe(ErrorCode.FutureRevision);
-    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe('ok');
+    expect(await codeOf(m.propose({ compact: { revision: 2n } }))).toBe(ErrorCode.FutureRevision);
+    expect(await codeOf(m.propose({ compact: { revision: 1n } }))).toBe('ok');
     expect(m.revision).toBe(1n);
-    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
     expect((await m.range({ key: FROM_KEY_END, rangeEnd: FROM_KEY_END, revision: 1n })).count).toBe(0);
     expect(m.history(1n)).toEqual([]);
     expect((await put('a', '1')).header.revision).toBe(2n);
     await m.close();
     m = await openMember(dir.dir);
     expect(m.revision).toBe(2n);
-    expect(await code(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.propose({ compact: { revision: 1n } }))).toBe(ErrorCode.Compacted);
     expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, modRevision: 2n, version: 1n });
   });
 
@@ -391,9 +381,9 @@ describe('restart', () => {
     // the re-elected leader appends.
     expect(m.appliedIndex).toBe(applied + 1n);
     expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 2n, modRevision: 4n });
-    expect(await code(m.range({ key: b('a'), revision: 2n }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.range({ key: b('a'), revision: 2n }))).toBe(ErrorCode.Compacted);
     expect(keys((await m.range({ key: b('a'), rangeEnd: FROM_KEY_END, revision: 3n })).kvs)).toEqual(['a', 'b']);
-    expect(await code(m.propose({ compact: { revision: 3n } }))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(m.propose({ compact: { revision: 3n } }))).toBe(ErrorCode.Compacted);
     const r = await put('a', '3');
     expect(r.header.revision).toBe(7n);
     expect((await m.range({ key: b('a') })).kvs[0]).toMatchObject({ createRevision: 2n, version: 3n, modRevision: 7n });
@@ -465,7 +455,7 @@ describe('history (watch catch-up)', () => {
     expect(m.history(1n).map((r) => r.revision)).toEqual([2n, 3n, 4n, 5n]);
     expect(m.history(6n)).toEqual([]);
     await m.propose({ compact: { revision: 4n } });
-    expect(await code(Promise.resolve().then(() => m.history(3n)))).toBe(ErrorCode.Compacted);
+    expect(await codeOf(Promise.resolve().then(() => m.history(3n)))).toBe(ErrorCode.Compacted);
     expect(m.history(4n).map((r) => r.revision)).toEqual([4n, 5n]);
   });
 });

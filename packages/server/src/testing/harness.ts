@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toBytes } from '@cairn/protocol';
+import { CairnError, toBytes } from '@cairn/protocol';
 import { Member, type MemberOptions } from '../member.js';
 import { RocksBackend } from '../storage/rocks.js';
 import type { Backend } from '../storage/backend.js';
@@ -60,3 +60,14 @@ export async function waitLeader(m: Member, timeoutMs = 5000): Promise<void> {
 
 export const b = toBytes;
 export const s = (u: Uint8Array): string => new TextDecoder().decode(u);
+
+/** The error code a request failed with ('ok' if it succeeded); anything but a CairnError is rethrown. */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof CairnError) return err.code;
+    throw err;
+  }
+}
