@@ -37,6 +37,16 @@ describe('log entry decoding', () => {
     }
   });
 
+  it('entries written before (packed with records) decode as the ones written now, both ways', () => {
+    for (const req of requests) {
+      const old = encodeValue(req);
+      const now = encodeWriteRequest(req);
+      expect(Buffer.from(now).equals(Buffer.from(old))).toBe(false);
+      expect(decodeTrustedWriteRequest(old)).toEqual(decodeTrustedWriteRequest(now));
+      expect(decodeWriteRequest(old)).toEqual(decodeWriteRequest(now));
+    }
+  });
+
   it('an entry that is not one known request is corrupt, for both decodes', () => {
     for (const bad of [encodeValue([1, 2]), encodeValue({}), encodeValue({ put: {}, txn: {} }), encodeValue({ nope: 1 }), new Uint8Array([0xc1])]) {
       for (const decode of [decodeTrustedWriteRequest, decodeWriteRequest]) {

@@ -1,6 +1,7 @@
 import {
   CairnError,
   decodeValue,
+  encodePlainValue,
   encodeValue,
   ErrorCode,
   validate,
@@ -92,9 +93,12 @@ export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
                 ? LeaseRevokeResponse
                 : MembersResponse;
 
-/** A log entry's data: the request in the protocol's MessagePack encoding. */
+/**
+ * A log entry's data: the request in the protocol's MessagePack encoding, as plain maps.
+ * (Entries written before were packed with records; `decodeValue` reads both.)
+ */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
-  return encodeValue(req);
+  return encodePlainValue(req);
 }
 
 const variants = {
