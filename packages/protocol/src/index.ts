@@ -134,6 +134,7 @@ export {
   decodeServerFrame,
   decodeValue,
   encodeValue,
+  encodePlainValue,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_REQUEST_BYTES,
 } from './codec.js';

@@ -37,6 +37,7 @@ import {
   UserRevokeRole,
   type ServerFrame,
 } from '@cairn/protocol';
+import { Socket } from 'node:net';
 import { pino } from 'pino';
 import { startServer, type CairnServer } from '../server.js';
 import { b, tempDir } from '../testing/harness.js';
@@ -147,6 +148,35 @@ describe('requests', () => {
     frames.forEach((f, i) => expect(f).toMatchObject({ t: 'res', id: 1000 + i }));
     const revs = frames.filter((_, i) => i % 3 !== 2).map((f) => result<{ header: { revision: bigint } }>(f).header.revision);
     expect(new Set(revs).size).toBe(revs.length);
+  });
+
+  it('sends the replies finished in one turn of the event loop in one socket write', async () => {
+    // The client's socket (the ws library's), and the member's end of it: same process here.
+    const client = (c.ws as unknown as { _socket: Socket })._socket;
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (this: Socket, ...args: unknown[]) => void>;
+    const original = { _write: proto._write, _writev: proto._writev };
+    let writes = 0;
+    for (const name of ['_write', '_writev'] as const) {
+      proto[name] = function (this: Socket, ...args: unknown[]) {
+        if (this.remotePort === client.localPort && this.localPort !== client.localPort) writes++;
+        original[name].apply(this, args);
+      };
+    }
+    try {
+      const n = 32;
+      // Sent in one write, so that the member reads them in one chunk and answers them (local
+      // reads) in the same turn.
+      client.cork();
+      const calls = Array.from({ length: n }, (_, i) => c.call(2000 + i, Range.method, { key: b(`m${i}`), serializable: true }));
+      client.uncork();
+      const frames = await Promise.all(calls);
+      frames.forEach((f, i) => expect(f).toMatchObject({ t: 'res', id: 2000 + i }));
+      // One write (a few if the member read the requests in parts), not one per reply.
+      expect(writes).toBeGreaterThan(0);
+      expect(writes).toBeLessThanOrEqual(4);
+    } finally {
+      Object.assign(proto, original);
+    }
   });
 
   it('drops the answer of a request the client gave up on, even if its id is reused', async () => {

@@ -68,7 +68,7 @@ export class ClientApiServer {
       socket.once('close', done);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         done();
-        this.connection(ws, certUser(req), req.socket.remoteAddress);
+        this.connection(ws, socket, certUser(req), req.socket.remoteAddress);
       });
     });
   }
@@ -129,7 +129,7 @@ export class ClientApiServer {
     setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  private connection(ws: WebSocket, user: string | undefined, remote: string | undefined): void {
+  private connection(ws: WebSocket, socket: Duplex, user: string | undefined, remote: string | undefined): void {
     const limits = this.limits;
     // The callbacks run only once `session` below exists.
     const flow = new ReplyFlow(
@@ -166,9 +166,21 @@ export class ClientApiServer {
         bytes = encodeFrame({ t: 'err', id, code: ErrorCode.Internal, message: 'cannot encode response' });
       }
       flow.replied(bytes.length);
+      // Replies finished in one turn of the event loop (a written batch answers many) leave in
+      // one write: the socket is corked until the current ticks and microtasks have run.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
       ws.send(bytes, pumpIfPaused);
       // A request just finished: what the socket is taken to owe went down.
       if (flow.isPaused) queueMicrotask(pumpIfPaused);
+    };
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
     };
     const pumpIfPaused = (): void => {
       if (flow.isPaused) flow.pump();

@@ -7,7 +7,7 @@ import { mainOf, invariant } from '../mvcc/revision.js';
 import { checkWriteRequest } from './checks.js';
 import { AuthStore } from '../auth/store.js';
 import { AlarmStore } from './alarms.js';
-import { decodeWriteRequest, type ProposalAuth, type WriteRequest, type WriteResponse } from './requests.js';
+import { decodeTrustedWriteRequest, type ProposalAuth, type WriteRequest, type WriteResponse } from './requests.js';
 import { recheckAtApply } from './authCheck.js';
 import { deleteResponse, putResponse, txnResponse } from './responses.js';
 import { Lessor } from '../lease/lessor.js';
@@ -136,7 +136,7 @@ export class Applier {
    */
   apply(index: bigint, data: Uint8Array, term = 0, stamp?: ProposalAuth): ApplyOutcome {
     this.advance(index, term);
-    const req = decodeWriteRequest(data);
+    const req = decodeTrustedWriteRequest(data);
     try {
       return { ok: true, response: this.run(req, stamp) };
     } catch (err) {

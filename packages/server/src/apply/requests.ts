@@ -1,6 +1,7 @@
 import {
   CairnError,
   decodeValue,
+  encodePlainValue,
   encodeValue,
   ErrorCode,
   validate,
@@ -92,9 +93,12 @@ export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
                 ? LeaseRevokeResponse
                 : MembersResponse;
 
-/** A log entry's data: the request in the protocol's MessagePack encoding. */
+/**
+ * A log entry's data: the request in the protocol's MessagePack encoding, as plain maps.
+ * (Entries written before were packed with records; `decodeValue` reads both.)
+ */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
-  return encodeValue(req);
+  return encodePlainValue(req);
 }
 
 const variants = {
@@ -114,20 +118,41 @@ const variants = {
   memberUpdate: validate.memberUpdateRequest,
 } as const;
 
+/** The MessagePack value of a log entry's request, with its one variant name. */
+function unpackWriteRequest(data: Uint8Array): { name: keyof typeof variants; body: unknown; value: object } {
+  const v = decodeValue(data);
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new CairnError(ErrorCode.Corrupt, 'log entry is not a map');
+  }
+  let name: string | undefined;
+  for (const k in v) {
+    if (name !== undefined || !(k in variants)) throw new CairnError(ErrorCode.Corrupt, `log entry has an unknown shape: ${Object.keys(v).join(',')}`);
+    name = k;
+  }
+  if (name === undefined) throw new CairnError(ErrorCode.Corrupt, 'log entry has an unknown shape: (empty)');
+  return { name: name as keyof typeof variants, body: (v as Record<string, unknown>)[name], value: v };
+}
+
 /**
- * Decodes a log entry. Entries were encoded by `encodeWriteRequest` on some member, so a
- * failure here means a corrupt log; the caller treats it as fatal.
+ * Decodes a log entry and checks every field, as the client edge checks a request: for
+ * entries from another member, before they enter this member's log (raftNode/inbound.ts).
+ * A failure means the entry could not be applied here.
  */
 export function decodeWriteRequest(data: Uint8Array): WriteRequest {
-  const v = decodeValue(data);
-  if (typeof v !== 'object' || v === null) throw new CairnError(ErrorCode.Corrupt, 'log entry is not a map');
-  const names = Object.keys(v);
-  const name = names[0];
-  if (names.length !== 1 || name === undefined || !(name in variants)) {
-    throw new CairnError(ErrorCode.Corrupt, `log entry has an unknown shape: ${names.join(',')}`);
-  }
-  const decode = variants[name as keyof typeof variants];
-  return { [name]: decode((v as Record<string, unknown>)[name], name) } as WriteRequest;
+  const { name, body } = unpackWriteRequest(data);
+  return { [name]: variants[name](body, name) } as WriteRequest;
+}
+
+/**
+ * Decodes a log entry for the applier, as trusted (ARCHITECTURE.md, "Apply as layers"):
+ * every entry in the log was a request checked at an edge (the client API of the member that
+ * proposed it, then `decodeWriteRequest` on each member it was appended to) and encoded by
+ * `encodeWriteRequest` from the checked value, so its MessagePack value already has the
+ * checked types (bigint ids, byte arrays) and only its variant is looked at. A failure means a
+ * corrupt log; the caller treats it as fatal.
+ */
+export function decodeTrustedWriteRequest(data: Uint8Array): WriteRequest {
+  return unpackWriteRequest(data).value as WriteRequest;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeValue } from '@cairn/protocol';
 import { makeMessage, type Entry } from '@cairn/raft';
 import { encodeProposal, encodeWriteRequest } from '../apply/requests.js';
 import { checkInbound, type InboundView } from './inbound.js';
@@ -41,5 +42,14 @@ describe('inbound raft messages', () => {
     expect(accepted).toEqual([]);
     expect(refused.map((r) => r.kind)).toEqual(['safety', 'safety', 'safety', 'unreadable', 'unreadable']);
     expect(refused[2]!.why).toContain('rewrite committed entry 8');
+  });
+
+  it('check the entries of forwarded proposals field by field (the applier trusts the log)', () => {
+    const asLeader: InboundView = { ...view, self: 1n, lead: 1n };
+    const prop = (data: Uint8Array) => makeMessage({ type: 'MsgProp', from: 3n, to: 1n, term: 5, entries: [{ index: 0, term: 0, type: 'normal', data }] });
+    const badPut = encodeProposal({ origin: 3n, seq: 1n, request: encodeValue({ put: { key: 7 } }) });
+    const { accepted, refused } = checkInbound([prop(put(0, 0).data), prop(badPut)], asLeader);
+    expect(accepted).toHaveLength(1);
+    expect(refused.map((r) => [r.kind, r.why])).toEqual([['unreadable', 'a forwarded proposal cannot be applied: invalid argument: put.key must be bytes']]);
   });
 });

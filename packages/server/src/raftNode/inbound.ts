@@ -42,7 +42,8 @@ export function unreadable(e: Entry): string | undefined {
  *   leader (two leaders in one term);
  * - an append whose entries differ from entries this member already holds as committed
  *   (a follower never rewrites its log at or below its commit index);
- * - an append carrying an entry this member could not apply (it would stop the member).
+ * - an append (or a follower's forwarded proposal) carrying an entry this member could not
+ *   apply (it would stop the member).
  * The whole message is refused, never part of it: raft then asks again or the sender retries.
  */
 export function checkInbound(msgs: readonly Message[], view: InboundView): { accepted: Message[]; refused: Refusal[] } {
@@ -59,6 +60,15 @@ export function checkInbound(msgs: readonly Message[], view: InboundView): { acc
 function check(m: Message, v: InboundView): Pick<Refusal, 'kind' | 'why'> | undefined {
   if (FROM_LEADER.has(m.type) && m.term === v.term && v.lead !== 0n && m.from !== v.lead) {
     return { kind: 'safety', why: `${m.type} of term ${m.term} from ${m.from.toString(16)}, but ${v.lead.toString(16)} leads term ${v.term}` };
+  }
+  if (m.type === 'MsgProp') {
+    // A follower's forwarded proposals: checked here, as appended entries are, since the
+    // applier decodes the log as trusted.
+    for (const e of m.entries) {
+      const bad = unreadable(e);
+      if (bad !== undefined) return { kind: 'unreadable', why: `a forwarded proposal cannot be applied: ${bad}` };
+    }
+    return undefined;
   }
   if (m.type !== 'MsgApp') return undefined;
   for (const e of m.entries) {
