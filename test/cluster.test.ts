@@ -12,7 +12,8 @@ import { ctl, waitFor } from './support/process.js';
 import { TestCluster } from './support/cluster.js';
 
 let cluster: TestCluster | undefined;
-afterEach(async () => {
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && cluster !== undefined) console.log(`member warnings and errors:\n${cluster.warnings()}`);
   await cluster?.cleanup();
   cluster = undefined;
 });

@@ -171,6 +171,21 @@ export class TestCluster {
     );
   }
 
+  /**
+   * Every member's warning and error log lines (pino levels 40 and up), for a failed test to
+   * print: they say what the members saw when the test's own assertion does not.
+   */
+  warnings(): string {
+    const out: string[] = [];
+    for (const m of this.members) {
+      for (const line of m.log.split('\n')) {
+        const level = /"level":(\d+)/.exec(line)?.[1];
+        if (level !== undefined && Number(level) >= 40) out.push(`${m.opts.name}: ${line.slice(0, 600)}`);
+      }
+    }
+    return out.join('\n');
+  }
+
   async cleanup(): Promise<void> {
     for (const c of this.clients) c.close();
     await Promise.all(this.members.map((m) => m.kill()));
