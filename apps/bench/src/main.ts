@@ -145,10 +145,23 @@ async function clusterSection(haveEtcd: boolean): Promise<unknown> {
       await prefill(driver, specs[0]!);
       const results = [];
       for (const spec of specs) {
+        // A scrape resets the member's event-loop delay histogram: the next one covers the cell.
+        if (kind === 'cairn') await leaderLoopDelayP99Ms(leader);
         const r = await runWorkload(driver, () => cluster.cpuSeconds(), spec);
+        const loopP99Ms = kind === 'cairn' ? await leaderLoopDelayP99Ms(leader) : undefined;
         process.stderr.write(`  3 members ${kind} ${spec.op} x${spec.concurrency}: ${r.opsPerSec.toFixed(0)} ops/s\n`);
-        results.push({ workload: spec.op, inflight: spec.concurrency, ...r });
-        rows.push({ members: 3, server: kind, workload: spec.op, inflight: spec.concurrency, 'ops/s': r.opsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'cpu us/op (3 members)': r.serverCpuUsPerOp });
+        results.push({ workload: spec.op, inflight: spec.concurrency, ...r, leaderLoopDelayP99Ms: loopP99Ms });
+        rows.push({
+          members: 3,
+          server: kind,
+          workload: spec.op,
+          inflight: spec.concurrency,
+          'ops/s': r.opsPerSec,
+          'p50 ms': r.p50Ms,
+          'p99 ms': r.p99Ms,
+          'cpu us/op (3 members)': r.serverCpuUsPerOp,
+          'leader loop p99 ms': loopP99Ms ?? '-',
+        });
       }
       await driver.close();
       const writer = (endpoints: string[]) => {
@@ -193,6 +206,20 @@ async function clusterSection(haveEtcd: boolean): Promise<unknown> {
   console.log('\nLeader kill -9 -> first acknowledged write (16 writers through every endpoint)\n');
   console.log(formatTable(['server', 'trials ms', 'median ms'], fo.map((f) => ({ server: f.server, 'trials ms': f.gapsMs.join(' / '), 'median ms': f.medianMs }))));
   return out;
+}
+
+/**
+ * The leader's event-loop delay p99 (ms) since its previous /metrics scrape (prom-client
+ * resets the histogram on every scrape); undefined if the member does not report it.
+ */
+async function leaderLoopDelayP99Ms(endpoint: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+    const m = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+    return m === null ? undefined : Math.round(Number(m[1]) * 10_000) / 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--soak`: the memory soak alone, saved as JSON plus an SVG chart next to it. */
