@@ -77,6 +77,8 @@ export interface DriverOptions {
 
 const DEFAULT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
 const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+/** How long close() lets the loop finish the Readys in flight before it stops taking input. */
+const CLOSE_DRAIN_MS = 2000;
 /** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
 const MAX_UNCOMMITTED_BYTES = 256 << 20;
 
@@ -118,6 +120,8 @@ export class RaftDriver {
   private idle: Promise<void> = Promise.resolve();
   private signalIdle: (() => void) | undefined;
   private stopped = false;
+  /** close() has begun: no new proposals; the loop still finishes what is in flight. */
+  private closing = false;
   private failed = false;
   private soft: SoftState = { lead: 0n, raftState: 'follower' };
   private readyCount = 0;
@@ -238,13 +242,13 @@ export class RaftDriver {
 
   /** Proposes an entry; throws ProposalDroppedError when raft cannot take it now. */
   propose(data: Uint8Array): void {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (this.stopped || this.closing) throw new CairnError(ErrorCode.Stopped);
     this.node.propose(data);
     this.schedule();
   }
 
   proposeConfChange(cc: ConfChange): void {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (this.stopped || this.closing) throw new CairnError(ErrorCode.Stopped);
     this.node.proposeConfChange(cc);
     this.schedule();
   }
@@ -454,7 +458,7 @@ export class RaftDriver {
 
   /** The follower's side of a leader's snapshot transfer (see transport/snapshotStream.ts). */
   receiveSnapshot(from: NodeId, term: number): SnapshotReceiver {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
+    if (this.stopped || this.closing) throw new CairnError(ErrorCode.Stopped);
     if (this.receiving) throw new CairnError(ErrorCode.Unavailable, 'a snapshot is already being received');
     this.receiving = true;
     const backend = this.o.backend;
@@ -519,14 +523,25 @@ export class RaftDriver {
     this.o.host.fatal(err);
   }
 
-  /** Stops ticking and taking input; waits for the Ready in progress to finish. */
+  /**
+   * Stops ticking and taking proposals; lets the loop finish what is in flight, for at most
+   * CLOSE_DRAIN_MS, then stops taking input. Finishing matters: an entry whose write is in
+   * flight commits only once that write lands (on a single member, or on the leader when the
+   * followers were faster), one Ready later; stopping after the write alone would make its
+   * proposer hear `stopped` for a write that a restart then applies.
+   */
   async close(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
-    this.stopped = true;
+    this.closing = true;
     this.reads.close();
     this.pendingInstall?.done(new CairnError(ErrorCode.Stopped));
     this.pendingInstall = undefined;
+    const drainUntil = performance.now() + CLOSE_DRAIN_MS;
+    while (this.running && performance.now() < drainUntil) {
+      await Promise.race([this.idle, new Promise<void>((r) => setTimeout(r, CLOSE_DRAIN_MS).unref())]);
+    }
+    this.stopped = true;
     while (this.running) await this.idle;
     await this.diskChain;
     // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
