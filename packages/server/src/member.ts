@@ -168,8 +168,9 @@ export class Member implements Proposer {
   private readonly waiters = new Map<bigint, Waiter>();
   /** Proposal sequence: unique on this member across restarts (it starts from the clock). */
   private seq: bigint;
-  private durableRev: bigint;
-  /** Proposals applied but not yet written, with their outcomes (answered once written). */
+  /** The newest revision listeners have heard of (committed and applied; maybe not written yet). */
+  private visibleRev: bigint;
+  /** Proposals applied in the Ready being handled, with their outcomes (answered on reveal). */
   private answers: { readonly waiter: Waiter; readonly outcome: ApplyOutcome }[] = [];
   /** Applied index of the last written batch, and reads waiting for a newer one. */
   private writtenIndex: bigint;
@@ -208,7 +209,7 @@ export class Member implements Proposer {
     this.scheduler = o.scheduler ?? systemScheduler;
     this.log = o.log ?? quietLog;
     this.applierRef = this.loadApplier();
-    this.durableRev = BigInt(this.applierRef.store.currentRevision);
+    this.visibleRev = BigInt(this.applierRef.store.currentRevision);
     this.writtenIndex = this.applierRef.appliedIndex;
     this.notifiedAuthRev = this.applierRef.auth.revision;
     this.seq = BigInt(Math.floor(this.clock.now())) << 20n;
@@ -237,6 +238,7 @@ export class Member implements Proposer {
         appliedIndex: () => Number(this.applierRef.appliedIndex),
         applyNormal: (e) => this.applyNormal(e),
         applyConfChange: (e, cc, cs) => this.applyConfChange(e, cc, cs),
+        reveal: () => this.reveal(),
         drain: () => this.drain(),
         restored: () => this.restored(),
       },
@@ -246,7 +248,8 @@ export class Member implements Proposer {
     this.hashes = new HashService({
       stopped: () => this.stopped,
       store: () => this.applierRef.store,
-      durableRevision: () => this.durableRev,
+      visibleRevision: () => this.visibleRev,
+      writtenRevision: () => this.writtenRevision,
       written: () => this.written(),
       header: () => this.header(),
       onChange: (l) => this.onChange(l),
@@ -340,9 +343,16 @@ export class Member implements Proposer {
   get appliedIndex(): bigint {
     return this.applierRef.appliedIndex;
   }
-  /** The newest revision on disk: what listeners have heard of, and what `history` can read. */
-  get durableRevision(): bigint {
-    return this.durableRev;
+  /**
+   * The newest revision listeners have heard of and `history` can read: committed (durable on a
+   * quorum's logs) and applied here, though perhaps not yet in this member's state tables.
+   */
+  get visibleRevision(): bigint {
+    return this.visibleRev;
+  }
+  /** The newest revision in this member's state tables on disk (at most visibleRevision). */
+  get writtenRevision(): bigint {
+    return BigInt(this.applierRef.store.writtenRevision);
   }
   get raftTerm(): bigint {
     return BigInt(this.driver.term);
@@ -469,7 +479,7 @@ export class Member implements Proposer {
     if (w === undefined) return;
     this.waiters.delete(seq);
     clearTimeout(w.timer);
-    // Sent once the batch holding this entry's effects is written (see drain).
+    // Sent once the Ready's committed entries are all applied (see reveal).
     this.answers.push({ waiter: w, outcome });
   }
 
@@ -524,26 +534,34 @@ export class Member implements Proposer {
     if (cc.type === 'removeNode' && cc.nodeId === this.memberId) this.removed('this member applied its own removal');
   }
 
+  /**
+   * The entries applied so far are committed, so nothing can take back what they did (a
+   * restart replays them from the log): watchers hear of the revisions first, then the
+   * proposers get their answers.
+   */
+  private reveal(): void {
+    const a = this.applierRef;
+    this.visibleRev = BigInt(a.store.currentRevision);
+    a.reveal();
+    if (a.auth.revision !== this.notifiedAuthRev) this.authChanged(a.auth.revision);
+    const answers = this.answers;
+    this.answers = [];
+    for (const { waiter, outcome } of answers) {
+      if (outcome.ok) waiter.resolve(responseOf(outcome) as never);
+      else waiter.reject(outcome.error);
+    }
+  }
+
   private drain(): ReturnType<import('./raftNode/driver.js').StateMachine['drain']> {
     const a = this.applierRef;
     if (!a.dirty) return undefined;
     const batch = a.drain();
-    // Answered on release; until then they stay here, so a failed write can fail them.
-    const answered = this.answers.length;
-    const authRev = a.auth.revision;
     return {
       ops: batch.store.ops,
       position: { index: Number(batch.appliedIndex), term: a.appliedTerm, confState: a.confState },
       release: () => {
-        this.durableRev = BigInt(batch.store.revision);
         this.writtenIndex = batch.appliedIndex;
-        // Watchers hear of the revisions first, then the proposers get their answers.
         a.release(batch);
-        if (authRev !== this.notifiedAuthRev) this.authChanged(authRev);
-        for (const { waiter, outcome } of this.answers.splice(0, answered)) {
-          if (outcome.ok) waiter.resolve(responseOf(outcome) as never);
-          else waiter.reject(outcome.error);
-        }
         if (this.writtenWaiters.length > 0) {
           const ready = this.writtenWaiters.filter((w) => w.index <= batch.appliedIndex);
           this.writtenWaiters = this.writtenWaiters.filter((w) => w.index > batch.appliedIndex);
@@ -557,7 +575,7 @@ export class Member implements Proposer {
   private restored(): void {
     this.leasePrimary.stop();
     this.applierRef = this.loadApplier();
-    this.durableRev = BigInt(this.applierRef.store.currentRevision);
+    this.visibleRev = BigInt(this.applierRef.store.currentRevision);
     this.writtenIndex = this.applierRef.appliedIndex;
     for (const w of this.writtenWaiters) w.resolve();
     this.writtenWaiters = [];
@@ -652,15 +670,13 @@ export class Member implements Proposer {
     this.checkNotCorrupt();
     if (req.serializable !== true) await this.linearizable();
     const store = this.applierRef.store;
-    const res = rangeResponse(store.range(req), this.headerAt(store.currentRevision));
-    await this.written();
-    return res;
+    return rangeResponse(store.range(req), this.headerAt(store.currentRevision));
   }
 
   /**
-   * Resolves once everything applied so far is written. A read may see state applied in
-   * memory whose write is still on its way; it is answered only after, so no reader sees what
-   * a crash could take back (a single member commits by its own write).
+   * Resolves once everything applied so far is in the state tables on disk (what reads the
+   * backend alone needs, such as a hash). Reads need not wait: only committed entries are
+   * applied, so nothing they see can be taken back.
    */
   written(): Promise<void> {
     const index = this.applierRef.appliedIndex;
@@ -668,7 +684,7 @@ export class Member implements Proposer {
     return new Promise((resolve, reject) => this.writtenWaiters.push({ index, resolve, reject }));
   }
 
-  /** Listen to every durable revision's events (the watch hub decorates the store this way). */
+  /** Listen to every visible revision's events (the watch hub decorates the store this way). */
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -680,15 +696,15 @@ export class Member implements Proposer {
     return () => this.resetListeners.delete(listener);
   }
 
-  /** The events of revisions [from, durableRevision] (see MvccStore.history). */
+  /** The events of revisions [from, visibleRevision] (see MvccStore.history). */
   history(from: bigint): RevisionEvents[] {
-    if (from > this.durableRev) return [];
-    return this.applierRef.store.history(Number(from), Number(this.durableRev));
+    if (from > this.visibleRev) return [];
+    return this.applierRef.store.history(Number(from), Number(this.visibleRev));
   }
 
-  /** The events of revisions [from, to], to <= durableRevision (see MvccStore.history). */
+  /** The events of revisions [from, to], to <= visibleRevision (see MvccStore.history). */
   historyRange(from: bigint, to: bigint): RevisionEvents[] {
-    const end = to < this.durableRev ? to : this.durableRev;
+    const end = to < this.visibleRev ? to : this.visibleRev;
     return this.applierRef.store.history(Number(from), Number(end));
   }
 

@@ -351,8 +351,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     {
       onChange: (l) => m.onChange(l),
       historyRange: (from, to) => m.historyRange(from, to),
-      get durableRevision() {
-        return m.durableRevision;
+      get visibleRevision() {
+        return m.visibleRevision;
       },
       get compactRevision() {
         return BigInt(m.applier.store.compactRevision);

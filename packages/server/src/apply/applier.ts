@@ -37,8 +37,9 @@ export interface AppliedBatch {
  * outcome and still consumes its index; anything else thrown is a broken invariant and must
  * stop the member.
  *
- * Durability protocol: `apply` entries, then `drain` a batch, write it (applied index
- * included, so data and index land together), then `release` it.
+ * Durability protocol: `apply` committed entries and `reveal` them (listeners hear of them);
+ * then, now or later, `drain` a batch, write it (applied index included, so data and index
+ * land together), and `release` it.
  */
 export class Applier {
   private applied: bigint;
@@ -234,7 +235,12 @@ export class Applier {
     return { store, appliedIndex: this.applied };
   }
 
-  /** The batch is durable. */
+  /** Everything applied so far is committed: the store's listeners hear of it. */
+  reveal(): void {
+    this.store.reveal();
+  }
+
+  /** The batch is written. */
   release(batch: AppliedBatch): void {
     this.store.release(batch.store);
   }

@@ -11,12 +11,14 @@ export interface HashHost {
   stopped(): boolean;
   /** The current state machine's store (replaced when a snapshot is installed). */
   store(): MvccStore;
-  /** The newest revision on disk. */
-  durableRevision(): bigint;
+  /** The newest revision applied and committed (see Member.visibleRevision). */
+  visibleRevision(): bigint;
+  /** The newest revision in the state tables on disk (what a hash can read). */
+  writtenRevision(): bigint;
   /** Resolves once everything applied so far is written. */
   written(): Promise<void>;
   header(): ResponseHeader;
-  /** Durable revisions as they come (see Member.onChange). */
+  /** Visible revisions as they come (see Member.onChange). */
   onChange(listener: ChangeListener): () => void;
   /** Seconds one hash took (metrics). */
   hashed?(seconds: number): void;
@@ -33,7 +35,7 @@ export class HashService {
 
   /**
    * etcd's HashKV on this member: a CRC-32C over the MVCC history up to `revision` (0n: the
-   * newest durable revision), records at or below the compaction point counted only when a
+   * newest written revision), records at or below the compaction point counted only when a
    * compaction keeps them (see mvcc/hash.ts). `compacted` below the compaction point,
    * `future_revision` past the newest revision.
    */
@@ -44,7 +46,7 @@ export class HashService {
     if (revision > BigInt(h.store().currentRevision)) throw new CairnError(ErrorCode.FutureRevision);
     // The hash reads the backend: wait until what was applied is written.
     await h.written();
-    const at = revision === 0n ? h.durableRevision() : revision;
+    const at = revision === 0n ? h.writtenRevision() : revision;
     const view = h.store().hashView(Number(at));
     const t0 = now();
     const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
@@ -74,11 +76,11 @@ export class HashService {
     }
   }
 
-  /** Resolves once `revision` is durable here, or `waitMs` has passed (hashKv then says future_revision). */
+  /** Resolves once `revision` is applied here, or `waitMs` has passed (hashKv then says future_revision). */
   private async applied(revision: bigint, waitMs: number): Promise<void> {
     const h = this.host;
     const deadline = performance.now() + waitMs;
-    while (revision > h.durableRevision() && !h.stopped()) {
+    while (revision > h.visibleRevision() && !h.stopped()) {
       const left = deadline - performance.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
@@ -90,7 +92,7 @@ export class HashService {
         // Polled too: a snapshot install moves the revision without a change event.
         const timer = setTimeout(done, Math.min(left, 100));
         const off = h.onChange(() => {
-          if (revision <= h.durableRevision()) done();
+          if (revision <= h.visibleRevision()) done();
         });
       });
     }

@@ -23,13 +23,12 @@ export interface RevisionEvents {
   readonly events: readonly WatchEvent[];
 }
 
-/** Called after the revisions became durable, oldest first. Must not throw. */
+/** Called when revisions become visible (committed and applied), oldest first. Must not throw. */
 export type ChangeListener = (revisions: readonly RevisionEvents[]) => void;
 
 /** A batch taken from the store for the backend; see `drain` and `release`. */
 export interface DrainedBatch {
   readonly ops: BatchOp[];
-  readonly events: RevisionEvents[];
   /** The store's revision when drained: every pending record at or below it is in `ops`. */
   readonly revision: number;
 }
@@ -45,17 +44,21 @@ export interface StoreOptions {
  *
  * Writes are collected, not written: `drain` hands the collected batch operations to the
  * caller (the applier adds its meta and writes them), and `release` tells the store the batch
- * is durable. Until then the records stay in `pending` so reads see them, and their events
- * wait; listeners hear of a revision only once it is on disk.
+ * is on disk. Until then the records stay in `pending`, so reads and `history` see them.
+ * Listeners hear of revisions on `reveal`, which the member calls once the entries that made
+ * them are committed (durable on a quorum's logs): from then on nothing can take them back,
+ * whether or not this store's own write has landed yet (a restart replays the log).
  *
- * Ownership: only the applier calls `write`, `compact`, `drain` and `release`.
+ * Ownership: only the applier calls `write`, `compact`, `reveal`, `drain` and `release`.
  */
 export class MvccStore {
   readonly tree = new KeyTree();
   private rev = 0;
   private compactRev = 0;
-  /** main -> records by sub, for revisions not yet durable. */
+  /** main -> records by sub, for revisions not yet written to the backend. */
   private readonly pending = new Map<number, HistoryRecord[]>();
+  /** Every record at or below this revision is in the backend (the last released batch). */
+  private writtenRev = 0;
   readonly ops: BatchOp[] = [];
   private events: RevisionEvents[] = [];
   private revAtLastDrain = 0;
@@ -91,6 +94,7 @@ export class MvccStore {
     // Like etcd, an empty store is at revision 1, so the first write makes revision 2.
     s.rev = Math.max(s.rev, last, 1);
     s.revAtLastDrain = s.rev;
+    s.writtenRev = s.rev;
     return s;
   }
 
@@ -164,8 +168,7 @@ export class MvccStore {
   /**
    * The events of revisions [from, to] from the history, grouped by revision, each with its
    * prevKv when that is still in the history. For a watcher catching up: `from` below the
-   * compaction point fails with `compacted`. Reads only durable records: `to` must not pass
-   * the last released revision.
+   * compaction point fails with `compacted`. Records not yet written come from `pending`.
    */
   history(from: number, to: number): RevisionEvents[] {
     if (from < this.compactRev) {
@@ -174,10 +177,24 @@ export class MvccStore {
     const out: RevisionEvents[] = [];
     if (to < from) return out;
     const records: { rev: Rev; rec: HistoryRecord; prev: Rev | undefined }[] = [];
-    for (const [k, v] of this.backend.scan({ gte: historyKey(Math.max(from, 1), 0), lt: historyKey(to + 1, 0) })) {
-      const rev = parseHistoryKey(k);
-      const rec = decodeRecord(v);
-      records.push({ rev, rec, prev: this.tree.get(keyString(rec.kv.key))?.previous(rev) });
+    // The backend holds every record up to writtenRev; `pending` every one after it (a record
+    // may be in both while its write lands, so each source covers its own part only).
+    const onDisk = Math.min(to, this.writtenRev);
+    if (onDisk >= from) {
+      for (const [k, v] of this.backend.scan({ gte: historyKey(Math.max(from, 1), 0), lt: historyKey(onDisk + 1, 0) })) {
+        const rev = parseHistoryKey(k);
+        const rec = decodeRecord(v);
+        records.push({ rev, rec, prev: this.tree.get(keyString(rec.kv.key))?.previous(rev) });
+      }
+    }
+    for (let main = Math.max(from, onDisk + 1); main <= to; main++) {
+      const recs = this.pending.get(main);
+      if (recs === undefined) continue;
+      for (let sub = 0; sub < recs.length; sub++) {
+        const rev = { main, sub };
+        const rec = recs[sub]!;
+        records.push({ rev, rec, prev: this.tree.get(keyString(rec.kv.key))?.previous(rev) });
+      }
     }
     const withPrev = records.filter((r) => r.prev !== undefined);
     const prevs = this.readKvs(withPrev.map((r) => r.prev!));
@@ -198,7 +215,7 @@ export class MvccStore {
   /**
    * What `maintenance.hashKv` hashes (see hash.ts), captured now: a point-in-time reader of the
    * history up to `revision` and the records at or below the compaction point that survive it.
-   * The backend alone is read, so the caller makes sure `revision` is durable. Like etcd:
+   * The backend alone is read, so the caller makes sure `revision` is written. Like etcd:
    * `compacted` below the compaction point, `future_revision` past the newest revision.
    */
   hashView(revision: number): HashView {
@@ -222,24 +239,34 @@ export class MvccStore {
     return { reader, keep, compactRevision: at, hashRevision: revision };
   }
 
-  /** Takes the collected batch operations and events; call `release` once they are durable. */
+  /** The revisions written since the last reveal are committed: tell the listeners. */
+  reveal(): void {
+    if (this.events.length === 0) return;
+    const events = this.events;
+    this.events = [];
+    for (const l of this.listeners) l(events);
+  }
+
+  /** Takes the collected batch operations; call `release` once they are written. */
   drain(): DrainedBatch {
     if (this.rev !== this.revAtLastDrain) {
       this.ops.push({ type: 'put', key: metaKey(MetaKey.Revision), value: encodeValue(this.rev) });
       this.revAtLastDrain = this.rev;
     }
-    const out: DrainedBatch = { ops: this.ops.splice(0), events: this.events, revision: this.rev };
-    this.events = [];
-    return out;
+    return { ops: this.ops.splice(0), revision: this.rev };
   }
 
-  /** The drained batch is durable: forget its pending records and tell the listeners. */
+  /** The drained batch is written: forget its pending records (the backend has them now). */
   release(batch: DrainedBatch): void {
     for (const main of this.pending.keys()) {
       if (main <= batch.revision) this.pending.delete(main);
     }
-    if (batch.events.length === 0) return;
-    for (const l of this.listeners) l(batch.events);
+    if (batch.revision > this.writtenRev) this.writtenRev = batch.revision;
+  }
+
+  /** Every record at or below this revision is in the backend. */
+  get writtenRevision(): number {
+    return this.writtenRev;
   }
 
   pendingAt(main: number): HistoryRecord[] {

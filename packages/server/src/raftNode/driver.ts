@@ -9,6 +9,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type HardState,
   type Logger as RaftLogger,
   type Message,
   type NodeId,
@@ -34,9 +35,14 @@ export interface StateMachine {
   /** Applies a committed confChange entry; `confState` is raft's membership after it. */
   applyConfChange(entry: Entry, cc: ConfChange, confState: ConfState): void;
   /**
+   * The entries applied so far are committed (durable on a quorum's logs): what they did may
+   * be seen now (answers, watch events), before the state machine's own write lands. A crash
+   * takes none of it back: a restart replays the log from the applied index on disk.
+   */
+  reveal(): void;
+  /**
    * Everything applied since the last drain, as batch operations (applied index and its term
-   * and membership included), and `release` to call once they are written: only then may
-   * anything they did be seen (answers, events).
+   * and membership included), and `release` to call once they are written.
    */
   drain(): { ops: BatchOp[]; position: SnapshotMetadata; release: () => void } | undefined;
   /** The state tables were replaced by a snapshot: reload from the backend. */
@@ -79,6 +85,12 @@ const DEFAULT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
 const DEFAULT_MAX_INFLIGHT_MSGS = 256;
 /** How long close() lets the loop finish the Readys in flight before it stops taking input. */
 const CLOSE_DRAIN_MS = 2000;
+/**
+ * How long applied state may wait in memory for a write to ride along with (the next Ready's
+ * log write) before it is written on its own; and how many applied entries force it sooner.
+ */
+const STATE_FLUSH_DELAY_MS = 10;
+const STATE_FLUSH_MAX_ENTRIES = 4096;
 /** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
 const MAX_UNCOMMITTED_BYTES = 256 << 20;
 
@@ -88,13 +100,17 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  *
  *   1. send `messages` at once: they promise nothing about this member's disk, so a leader's
  *      appends reach the followers while its own write is in flight (thesis §10.2.1);
- *   2. apply its committed entries to the state machine in memory;
- *   3. persist its entries and HardState together with what step 2 changed, in one atomic
- *      RocksDB write (fsynced when raft says so): many requests share one fsync, and the
- *      applied index always lands with the data it produced;
- *   4. only then release what step 2 made (the proposers' answers, watch events, ReadIndex
- *      reads) and send `messagesAfterPersist` (votes and append acknowledgements: they
- *      promise what 3 made durable);
+ *   2. apply its committed entries to the state machine in memory, and reveal them (the
+ *      proposers' answers, watch events): committed means durable on a quorum's logs (a
+ *      leader counts its own log only once written), so nothing a crash does takes them back;
+ *   3. persist its entries and HardState together with what the state machine changed since
+ *      its last write, in one atomic RocksDB write (fsynced when raft says so): many requests
+ *      share one fsync, and the applied index always lands with the data it produced. A Ready
+ *      with no entries and nothing to sync writes nothing: its HardState and the applied
+ *      state wait (at most STATE_FLUSH_DELAY_MS) to ride along with the next write, so a
+ *      put costs one write, not two;
+ *   4. send `messagesAfterPersist` (votes and append acknowledgements: they promise what 3
+ *      made durable);
  *   5. advance: raft learns the write landed, and only now does a leader count its own new
  *      entries toward the commit quorum. Every `snapshotCount` applied entries, move the
  *      log's base (compaction).
@@ -105,8 +121,9 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  * disk before any message of the Ready that changed it leaves (raft then puts every message
  * in `messagesAfterPersist`).
  *
- * The state machine's part of a write needs no fsync of its own: after a crash the log
- * replays from the applied index that is on disk. A follower that needs entries the log no longer has gets the
+ * The state machine's part of a write needs no fsync of its own, nor does a HardState whose
+ * commit index alone moved: after a crash the log replays from the applied index that is on
+ * disk (never past the commit index on disk: both travel in the same writes, in order). A follower that needs entries the log no longer has gets the
  * live state streamed (snapshot.ts).
  */
 export class RaftDriver {
@@ -133,6 +150,12 @@ export class RaftDriver {
   private lastSnapshotIndex: number;
   /** Serialises the loop's writes with clears of staging (Backend.clear must run alone). */
   private diskChain: Promise<void> = Promise.resolve();
+  /** A HardState (commit index moved only) not written yet: it rides along with the next write. */
+  private deferredHardState: HardState | undefined;
+  /** The timer that writes applied state nothing else wrote (see STATE_FLUSH_DELAY_MS). */
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The applied index the state tables on disk hold. */
+  private writtenAppliedIndex: number;
 
   private constructor(
     private readonly o: DriverOptions,
@@ -160,6 +183,7 @@ export class RaftDriver {
       logger,
     });
     this.lastSnapshotIndex = log.baseMetadata.index;
+    this.writtenAppliedIndex = o.stateMachine.appliedIndex();
     this.reads = new ReadIndexQueue({
       requestIndex: (ctx) => {
         this.node.readIndex(ctx);
@@ -319,8 +343,8 @@ export class RaftDriver {
         while (!this.stopped && (this.node.hasReady() || this.pendingInstall !== undefined)) {
           await this.exclusive(() => this.handleReady(this.node.ready()));
         }
-        // Applied entries not yet written: write them (no fsync needed).
-        if (!this.stopped) await this.exclusive(() => this.flushState());
+        // Applied state no write took along: write it soon, on its own if nothing comes.
+        if (!this.stopped) this.scheduleFlush();
       } while (this.again && !this.stopped);
     } catch (err) {
       this.fail(err);
@@ -357,19 +381,18 @@ export class RaftDriver {
       invariant(rd.snapshot === undefined, 'raft restored a snapshot that was not staged');
     }
 
-    // 2. Apply, in memory only: nothing of it is visible outside (answers, watch events,
-    // reads) until the write below, which carries both the entries and what they did, lands.
+    // 2. Apply in memory, and reveal: the entries are committed, so durable on a quorum.
     for (const e of rd.committedEntries) this.apply(e);
+    if (rd.committedEntries.length > 0) sm.reveal();
 
-    // 3. Persist: entries, HardState and the state machine's batch, one atomic write.
-    const ops: BatchOp[] = [...this.log.append(rd.entries)];
-    if (rd.hardState !== undefined) ops.push(...this.log.setHardState(rd.hardState));
-    const batch = sm.drain();
-    if (batch !== undefined) ops.push(...batch.ops);
-    if (ops.length > 0) await this.o.backend.write(ops, { sync: rd.mustSync });
-    this.log.appendPersisted(rd.entries);
-    if (rd.hardState !== undefined) this.log.hardStatePersisted(rd.hardState);
-    batch?.release();
+    // 3. Persist: entries, HardState and the state machine's batch, one atomic write; or
+    // nothing yet, when nothing needs to be durable before the next step.
+    let batch: ReturnType<StateMachine['drain']>;
+    if (rd.entries.length > 0 || rd.mustSync || rd.snapshot !== undefined || this.appliedUnwritten() >= STATE_FLUSH_MAX_ENTRIES) {
+      batch = await this.write(rd.entries, rd.hardState, rd.mustSync);
+    } else if (rd.hardState !== undefined) {
+      this.deferredHardState = rd.hardState;
+    }
 
     // 4. Send votes and acknowledgements (only now: they promise what the write made durable).
     if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
@@ -384,12 +407,50 @@ export class RaftDriver {
     if (batch !== undefined) await this.maybeCompact(batch.position);
   }
 
-  private async flushState(): Promise<void> {
+  /**
+   * One write: the deferred HardState first, then `entries` and `hardState`, then what the
+   * state machine applied since its last write. Returns the state machine's batch, if any.
+   */
+  private async write(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<ReturnType<StateMachine['drain']>> {
+    const deferred = this.deferredHardState;
+    this.deferredHardState = undefined;
+    const ops: BatchOp[] = [];
+    if (deferred !== undefined) ops.push(...this.log.setHardState(deferred));
+    ops.push(...this.log.append(entries));
+    if (hardState !== undefined) ops.push(...this.log.setHardState(hardState));
     const batch = this.o.stateMachine.drain();
-    if (batch === undefined) return;
-    await this.o.backend.write(batch.ops, { sync: false });
-    batch.release();
-    await this.maybeCompact(batch.position);
+    if (batch !== undefined) for (const op of batch.ops) ops.push(op);
+    if (ops.length > 0) await this.o.backend.write(ops, { sync });
+    this.log.appendPersisted(entries);
+    const hs = hardState ?? deferred;
+    if (hs !== undefined) this.log.hardStatePersisted(hs);
+    if (batch !== undefined) {
+      this.writtenAppliedIndex = batch.position.index;
+      batch.release();
+    }
+    return batch;
+  }
+
+  /** Entries applied in memory since the state machine's last write. */
+  private appliedUnwritten(): number {
+    return this.o.stateMachine.appliedIndex() - this.writtenAppliedIndex;
+  }
+
+  /** Writes applied state and a deferred HardState after STATE_FLUSH_DELAY_MS, unless a write took them first. */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.stopped) return;
+      this.exclusive(() => this.flushState()).catch((err: unknown) => this.fail(err));
+    }, STATE_FLUSH_DELAY_MS);
+  }
+
+  private async flushState(): Promise<void> {
+    if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+    const batch = await this.write([], undefined, false);
+    if (batch !== undefined) await this.maybeCompact(batch.position);
   }
 
   private apply(e: Entry): void {
@@ -511,6 +572,7 @@ export class RaftDriver {
     await clearStaging(backend);
     this.lastSnapshotIndex = meta.index;
     this.o.stateMachine.restored();
+    this.writtenAppliedIndex = this.o.stateMachine.appliedIndex();
     this.o.log.info({ index: meta.index, term: meta.term, rows }, 'installed a snapshot');
   }
 
@@ -519,6 +581,7 @@ export class RaftDriver {
     this.stopped = true;
     this.failed = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.reads.close();
     this.o.host.fatal(err);
   }
@@ -542,6 +605,8 @@ export class RaftDriver {
       await Promise.race([this.idle, new Promise<void>((r) => setTimeout(r, CLOSE_DRAIN_MS).unref())]);
     }
     this.stopped = true;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     while (this.running) await this.idle;
     await this.diskChain;
     // What was applied in memory goes to disk, so a restart has nothing to replay (unless the

@@ -41,8 +41,8 @@ async function setup(o: { maxBufferedBytes?: number; progressIntervalMs?: number
     {
       onChange: (l) => m.onChange(l),
       historyRange: (from, to) => m.historyRange(from, to),
-      get durableRevision() {
-        return m.durableRevision;
+      get visibleRevision() {
+        return m.visibleRevision;
       },
       get compactRevision() {
         return BigInt(m.applier.store.compactRevision);

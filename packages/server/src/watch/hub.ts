@@ -12,9 +12,9 @@ import type { RevisionEvents } from '../mvcc/store.js';
 /** What the hub needs from the member. */
 export interface WatchSource {
   onChange(listener: (revisions: readonly RevisionEvents[]) => void): () => void;
-  /** Events of revisions [from, durableRevision]; throws `compacted` below the compaction point. */
+  /** Events of revisions [from, visibleRevision]; throws `compacted` below the compaction point. */
   historyRange(from: bigint, to: bigint): RevisionEvents[];
-  readonly durableRevision: bigint;
+  readonly visibleRevision: bigint;
   readonly compactRevision: bigint;
   header(): ResponseHeader;
 }
@@ -78,15 +78,15 @@ function matches(w: Watcher, key: Uint8Array): boolean {
 /**
  * Every watch on this member (etcd's watchableStore). Watchers are in one of two groups:
  *
- * - synced: `nextRev` is past the durable revision; each durable batch of revisions is
+ * - synced: `nextRev` is past the visible revision; each visible batch of revisions is
  *   filtered and sent to them as it arrives (one message per batch, so a transaction's events
  *   are never split);
  * - unsynced: behind (a start revision in the past, or a socket too slow to take more); a
- *   timer replays their history from MVCC in bounded steps until they reach the durable
+ *   timer replays their history from MVCC in bounded steps until they reach the visible
  *   revision and join the synced group.
  *
  * No gap, no duplicate: a watcher is only ever given revisions >= its `nextRev`, which then
- * moves past them; history and live batches are read in the same JS turn as the durable
+ * moves past them; history and live batches are read in the same JS turn as the visible
  * revision they end at, so the seam between them is exact. A slow watcher never blocks the
  * apply path or other watchers: it is just skipped and caught up later from history.
  */
@@ -126,9 +126,9 @@ export class WatchHub {
    */
   open(req: WatchCreateRequest, sink: WatchSink, recheck?: () => CairnError | undefined): WatchHandle {
     const filters = req.filters ?? [];
-    const durable = this.source.durableRevision;
+    const visible = this.source.visibleRevision;
     const start = req.startRevision ?? 0n;
-    const header = this.header(durable);
+    const header = this.header(visible);
     const compacted = this.source.compactRevision;
     if (start > 0n && start < compacted) {
       sink.send({ header, events: [], created: true });
@@ -150,7 +150,7 @@ export class WatchHub {
       noDelete: filters.includes('nodelete'),
       progressNotify: req.progressNotify === true,
       sink,
-      nextRev: start > 0n ? start : durable + 1n,
+      nextRev: start > 0n ? start : visible + 1n,
       synced: true,
       progressWanted: false,
       sentSinceProgress: false,
@@ -159,7 +159,7 @@ export class WatchHub {
     };
     this.watchers.add(w);
     sink.send({ header, events: [], created: true });
-    if (w.nextRev <= durable) this.desync(w);
+    if (w.nextRev <= visible) this.desync(w);
     if (w.progressNotify) this.armProgress();
     return {
       requestProgress: () => {
@@ -251,7 +251,7 @@ export class WatchHub {
 
   private sendProgress(w: Watcher): void {
     w.sentSinceProgress = false;
-    w.sink.send({ header: this.header(this.source.durableRevision), events: [], progress: true });
+    w.sink.send({ header: this.header(this.source.visibleRevision), events: [], progress: true });
   }
 
   private desync(w: Watcher): void {
@@ -270,18 +270,18 @@ export class WatchHub {
 
   /** One step for every unsynced watcher whose socket has room. */
   private catchUp(): void {
-    const durable = this.source.durableRevision;
+    const visible = this.source.visibleRevision;
     for (const w of [...this.unsynced]) {
       if (w.closed) continue;
       if (w.sink.bufferedBytes() > this.maxBuffered / 2) continue;
-      const to = w.nextRev + BigInt(this.stepRevisions) - 1n < durable ? w.nextRev + BigInt(this.stepRevisions) - 1n : durable;
+      const to = w.nextRev + BigInt(this.stepRevisions) - 1n < visible ? w.nextRev + BigInt(this.stepRevisions) - 1n : visible;
       let revs: RevisionEvents[];
       try {
         revs = this.source.historyRange(w.nextRev, to);
       } catch (err) {
         if (err instanceof CairnError && err.code === ErrorCode.Compacted) {
           w.sink.send({
-            header: this.header(durable),
+            header: this.header(visible),
             events: [],
             canceled: true,
             compactRevision: this.source.compactRevision,
@@ -296,7 +296,7 @@ export class WatchHub {
       const events = this.select(w, revs);
       if (events.length > 0) this.deliver(w, to, events);
       w.nextRev = to + 1n;
-      if (w.nextRev > durable) {
+      if (w.nextRev > visible) {
         w.synced = true;
         this.unsynced.delete(w);
         if (w.progressWanted) {
