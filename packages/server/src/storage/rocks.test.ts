@@ -72,6 +72,29 @@ describe('RocksBackend', () => {
     await expect(db.write([{ type: 'put', key: k, value: new Uint8Array(1) }], { sync: false })).rejects.toThrow('rocksdb backend is closed');
   });
 
+  it('keeps the order of more writes in flight than the shared ring holds, across two databases', async () => {
+    const [one, two] = await Promise.all([RocksBackend.open(freshDir()), RocksBackend.open(freshDir())]);
+    try {
+      // 48 x 512 KiB = 24 MiB in flight (the ring is 8 MiB), with small writes between them.
+      const order: string[] = [];
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 48; i++) {
+        const db = i % 2 === 0 ? one : two;
+        const big = db.write([{ type: 'put', key: key(i), value: new Uint8Array(512 * 1024).fill(i) }], { sync: i % 8 === 0 });
+        const small = db.write([{ type: 'put', key: key(10_000), value: new Uint8Array([i]) }], { sync: false });
+        writes.push(big.then(() => void order.push(`big ${i}`)), small.then(() => void order.push(`small ${i}`)));
+      }
+      await Promise.all(writes);
+      expect(order).toEqual(Array.from({ length: 48 }, (_, i) => [`big ${i}`, `small ${i}`]).flat());
+      expect(one.get(key(46))?.[512 * 1024 - 1]).toBe(46);
+      expect(two.get(key(47))?.[0]).toBe(47);
+      expect([...one.get(key(10_000))!]).toEqual([46]);
+      expect([...two.get(key(10_000))!]).toEqual([47]);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('opens with explicit memory bounds and refuses bad ones with a clear error', async () => {
     const db = await RocksBackend.open(freshDir(), { blockCacheBytes: 0, memtableBudgetBytes: 4 << 20 });
     try {

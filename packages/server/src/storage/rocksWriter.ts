@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { BatchOp } from './backend.js';
 
 /**
@@ -8,159 +8,237 @@ import type { BatchOp } from './backend.js';
  * its `batch()` allocates a native WriteBatch per call that is freed only when V8 collects a
  * tiny handle: under steady writes the process's native memory grew by gigabytes (see
  * docs/benchmarks.md, "Storage binding"). Here one worker thread opens the same native database
- * by its handle and applies every batch, in order, into one reused WriteBatch. The main thread
- * packs each batch into one ArrayBuffer, transfers it (no copy) and gets it back with the
- * reply, so steady writes allocate nothing new on either side.
+ * by its handle and applies every batch, in order, into one reused WriteBatch.
+ *
+ * The hand-over is a ring in shared memory, not a message per write: the main thread copies a
+ * batch's keys and values straight into the ring, publishes it by bumping a counter, and wakes
+ * the thread with `Atomics.notify`; the thread bumps another counter when a record is written,
+ * which resolves `Atomics.waitAsync` on the main thread. A postMessage round trip cost the main
+ * thread ~55-120 µs per write on this project's machines; this costs ~20. A batch too big for
+ * the ring travels over a MessagePort instead (its record in the ring keeps the order), and
+ * writes wait in memory, in order, while the ring is full.
  */
 
-/** Buffers are reused up to this size; a bigger batch gets a one-off buffer. */
-const MAX_POOLED_BUFFER_BYTES = 4 * 1024 * 1024;
-const MIN_BUFFER_BYTES = 64 * 1024;
-/** Free buffers kept for reuse (the driver has at most a few writes in flight). */
-const MAX_POOLED_BUFFERS = 4;
+/** Bytes of the shared ring. A batch up to a quarter of it is copied in; a bigger one is sent. */
+const RING_BYTES = 8 * 1024 * 1024;
+const MAX_RECORD_IN_RING = RING_BYTES / 4;
+/** Record header: kind, bytes, dbId, sync, ops, data bytes, then a 64-bit handle (open). */
+const HEADER_BYTES = 32;
 
-type ToWorker =
-  | { readonly t: 'open'; readonly dbId: number; readonly handle: bigint }
-  | { readonly t: 'close'; readonly dbId: number }
-  | {
-      readonly t: 'write';
-      readonly id: number;
-      readonly dbId: number;
-      readonly sync: boolean;
-      readonly buf: ArrayBuffer;
-      /** Per op: key length, then value length or -1 for a delete. */
-      readonly lens: Int32Array;
-    };
-interface WriteReply {
-  readonly id: number;
-  readonly error: string | undefined;
-  readonly buf: ArrayBuffer;
+const enum Kind {
+  Write = 1,
+  /** A write whose lengths and bytes come over the port. */
+  Sent = 2,
+  Open = 3,
+  Close = 4,
+  /** The rest of the ring is unused: the next record is at offset 0. */
+  Wrap = 5,
 }
+/** Indices in the control array: records published by the main thread, records done by the thread. */
+const PUBLISHED = 0;
+const DONE = 1;
 
 /**
- * The worker's code, run with `eval` so that it loads the same way from the TypeScript sources
+ * The thread's code, run with `eval` so that it loads the same way from the TypeScript sources
  * (tests) and from the built package. It needs only the binding, whose path it is given.
  */
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const binding = require(workerData.bindingPath);
-const MAX_BATCH_BYTES_KEPT = ${MAX_POOLED_BUFFER_BYTES};
+const ctrl = new Int32Array(workerData.ctrl);
+const ring = workerData.ring;
+const ri = new Int32Array(ring);
+const ru = new Uint8Array(ring);
+const rb = new BigInt64Array(ring);
+const inPort = workerData.inPort;
+const errPort = workerData.errPort;
+const RING_BYTES = ${RING_BYTES};
+const MAX_BATCH_BYTES_KEPT = ${MAX_RECORD_IN_RING};
 const EMPTY = {};
 const SYNC = { sync: true };
 const NO_SYNC = { sync: false };
 const dbs = new Map();
 let batch = binding.batch_init();
-parentPort.on('message', (m) => {
-  if (m.t === 'open') {
-    dbs.set(m.dbId, binding.db_init(m.handle));
-    return;
-  }
-  if (m.t === 'close') {
-    dbs.delete(m.dbId);
-    return;
-  }
-  let error;
+
+function write(db, sync, lens, u8, at) {
   let bytes = 0;
   try {
-    const db = dbs.get(m.dbId);
-    if (db === undefined) throw new Error('database ' + m.dbId + ' is not open in the writer thread');
-    const u8 = new Uint8Array(m.buf);
-    const lens = m.lens;
-    let at = 0;
     for (let i = 0; i < lens.length; i += 2) {
       const kl = lens[i];
       const vl = lens[i + 1];
       const key = u8.subarray(at, at + kl);
       at += kl;
+      bytes += kl;
       if (vl < 0) {
         binding.batch_del(batch, key, EMPTY);
       } else {
         binding.batch_put(batch, key, u8.subarray(at, at + vl), EMPTY);
         at += vl;
+        bytes += vl;
       }
     }
-    bytes = at;
-    binding.batch_write(db, batch, m.sync ? SYNC : NO_SYNC);
-  } catch (err) {
-    error = String((err && err.message) || err);
+    binding.batch_write(db, batch, sync ? SYNC : NO_SYNC);
   } finally {
     binding.batch_clear(batch);
     // Clear() keeps the batch's capacity: after an unusually big batch start a fresh one.
     if (bytes > MAX_BATCH_BYTES_KEPT) batch = binding.batch_init();
   }
-  parentPort.postMessage({ id: m.id, error, buf: m.buf }, [m.buf]);
-});
+}
+
+let seen = 0;
+let at = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${PUBLISHED}, seen);
+  const published = Atomics.load(ctrl, ${PUBLISHED});
+  while (seen !== published) {
+    if (ri[at >> 2] === ${Kind.Wrap}) at = 0;
+    const h = at >> 2;
+    const kind = ri[h];
+    const total = ri[h + 1];
+    const dbId = ri[h + 2];
+    const seq = (seen + 1) | 0;
+    try {
+      if (kind === ${Kind.Open}) dbs.set(dbId, binding.db_init(rb[(at >> 3) + 3]));
+      else if (kind === ${Kind.Close}) dbs.delete(dbId);
+      else {
+        const db = dbs.get(dbId);
+        const sync = ri[h + 3] === 1;
+        if (kind === ${Kind.Sent}) {
+          const m = receiveMessageOnPort(inPort).message;
+          if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
+          write(db, sync, m.lens, new Uint8Array(m.buf), 0);
+        } else {
+          if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
+          const ops = ri[h + 4];
+          const lens = ri.subarray(h + ${HEADER_BYTES / 4}, h + ${HEADER_BYTES / 4} + 2 * ops);
+          write(db, sync, lens, ru, at + ${HEADER_BYTES} + 8 * ops);
+        }
+      }
+    } catch (err) {
+      errPort.postMessage({ seq, error: String((err && err.message) || err) });
+    }
+    at += total;
+    if (at >= RING_BYTES) at = 0;
+    seen = seq;
+    Atomics.store(ctrl, ${DONE}, seen);
+    Atomics.notify(ctrl, ${DONE});
+  }
+}
 `;
 
 interface Pending {
   readonly dbId: number;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
+  /** Ring bytes the record holds (a wrap's skipped tail included), freed once it is done. */
+  readonly bytes: number;
+  readonly resolve: (() => void) | undefined;
+  readonly reject: ((err: Error) => void) | undefined;
 }
+
+/** A record waiting for room in the ring: a write, or a database opened or closed. */
+type Backlogged =
+  | {
+      readonly kind: Kind.Write;
+      readonly dbId: number;
+      readonly ops: readonly BatchOp[];
+      readonly sync: boolean;
+      readonly resolve: () => void;
+      readonly reject: (err: Error) => void;
+    }
+  | { readonly kind: Kind.Open; readonly dbId: number; readonly handle: bigint }
+  | { readonly kind: Kind.Close; readonly dbId: number };
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** `Atomics.waitAsync` (in Node since 16; in TypeScript's lib from ES2024 on). */
+type WaitAsyncResult = { readonly async: false; readonly value: string } | { readonly async: true; readonly value: Promise<string> };
+const waitAsync = (ta: Int32Array, index: number, value: number): WaitAsyncResult =>
+  (Atomics as unknown as { waitAsync(ta: Int32Array, index: number, value: number): WaitAsyncResult }).waitAsync(ta, index, value);
 
 /** The process's writer thread. */
 class WriterThread {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly ri: Int32Array;
+  private readonly ru: Uint8Array;
+  private readonly rb: BigInt64Array;
+  /** Where the next record goes, and the ring bytes held by records not yet done. */
+  private head = 0;
+  private used = 0;
+  /** Bytes of a skipped tail, charged to the next record published. */
+  private pendingWrapBytes = 0;
+  private published = 0;
+  private done = 0;
+  /** Records published and not yet done, oldest first. */
+  private readonly inRing: Pending[] = [];
+  private readonly backlog: Backlogged[] = [];
+  private waiting = false;
   /** Writes in flight per database, and who waits for them to drain. */
   private readonly inFlight = new Map<number, number>();
   private readonly drained = new Map<number, () => void>();
-  private readonly free: ArrayBuffer[] = [];
   /** Set once the thread has stopped; every later write fails with it. */
   failed: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (r: WriteReply) => this.onReply(r));
+  private constructor(
+    private readonly worker: Worker,
+    private readonly toWorker: MessagePort,
+    private readonly errors: MessagePort,
+    private readonly ctrl: Int32Array,
+    ring: SharedArrayBuffer,
+  ) {
+    this.ri = new Int32Array(ring);
+    this.ru = new Uint8Array(ring);
+    this.rb = new BigInt64Array(ring);
     worker.on('error', (err) => this.fail(new Error(`rocksdb writer thread failed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.fail(new Error(`rocksdb writer thread exited with code ${code}`)));
     worker.unref();
   }
 
   static async start(bindingPath: string): Promise<WriterThread> {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
+    const ctrl = new Int32Array(new SharedArrayBuffer(8));
+    const ring = new SharedArrayBuffer(RING_BYTES);
+    const data = new MessageChannel();
+    const errors = new MessageChannel();
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { bindingPath, ctrl: ctrl.buffer, ring, inPort: data.port2, errPort: errors.port2 },
+      transferList: [data.port2, errors.port2],
+    });
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new WriterThread(worker);
+    data.port1.unref();
+    errors.port1.unref();
+    return new WriterThread(worker, data.port1, errors.port1, ctrl, ring);
   }
 
   open(dbId: number, handle: bigint): void {
-    this.post({ t: 'open', dbId, handle });
+    this.enqueue({ kind: Kind.Open, dbId, handle });
   }
 
   close(dbId: number): void {
-    this.post({ t: 'close', dbId });
+    if (this.failed === undefined) this.enqueue({ kind: Kind.Close, dbId });
   }
 
   write(dbId: number, ops: readonly BatchOp[], sync: boolean): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
-    let bytes = 0;
-    for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-    const buf = this.takeBuffer(bytes);
-    const u8 = new Uint8Array(buf);
-    const lens = new Int32Array(ops.length * 2);
-    let at = 0;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      u8.set(op.key, at);
-      at += op.key.length;
-      lens[2 * i] = op.key.length;
-      if (op.type === 'put') {
-        u8.set(op.value, at);
-        at += op.value.length;
-        lens[2 * i + 1] = op.value.length;
-      } else {
-        lens[2 * i + 1] = -1;
-      }
-    }
-    const id = this.nextId++;
-    const done = new Promise<void>((resolve, reject) => this.pending.set(id, { dbId, resolve, reject }));
-    if (this.pending.size === 1) this.worker.ref();
     this.inFlight.set(dbId, (this.inFlight.get(dbId) ?? 0) + 1);
-    this.post({ t: 'write', id, dbId, sync, buf, lens }, [buf, lens.buffer]);
-    return done;
+    return new Promise<void>((resolve, reject) => this.enqueue({ kind: Kind.Write, dbId, ops, sync, resolve, reject }));
+  }
+
+  /** Publishes `r` now, or after the records waiting before it (the ring keeps their order). */
+  private enqueue(r: Backlogged): void {
+    if (this.backlog.length > 0 || !this.tryPublish(r)) this.backlog.push(r);
+  }
+
+  /** Publishes `r` if the ring has room for it. */
+  private tryPublish(r: Backlogged): boolean {
+    if (r.kind === Kind.Write) return this.tryWrite(r);
+    const at = this.reserve(HEADER_BYTES);
+    if (at === undefined) return false;
+    this.ri[(at >> 2) + 2] = r.dbId;
+    if (r.kind === Kind.Open) this.rb[(at >> 3) + 3] = r.handle;
+    this.publish(at, r.kind, HEADER_BYTES, r.dbId, undefined, undefined);
+    return true;
   }
 
   /** Resolves once no write of `dbId` is in flight. */
@@ -169,44 +247,128 @@ class WriterThread {
     await new Promise<void>((resolve) => this.drained.set(dbId, resolve));
   }
 
-  private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (this.failed === undefined) this.worker.postMessage(m, transfer);
-  }
-
-  private takeBuffer(bytes: number): ArrayBuffer {
-    for (let i = 0; i < this.free.length; i++) {
-      const b = this.free[i]!;
-      if (b.byteLength >= bytes) {
-        this.free.splice(i, 1);
-        return b;
+  /** Copies `w` into the ring (or sends it, if too big) and publishes it; false if the ring is full. */
+  private tryWrite(w: Backlogged & { kind: Kind.Write }): boolean {
+    let bytes = 0;
+    for (const op of w.ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    const lensBytes = 8 * w.ops.length;
+    const inRing = HEADER_BYTES + lensBytes + bytes <= MAX_RECORD_IN_RING;
+    const size = inRing ? align8(HEADER_BYTES + lensBytes + bytes) : HEADER_BYTES;
+    const at = this.reserve(size);
+    if (at === undefined) return false;
+    const h = at >> 2;
+    this.ri[h + 2] = w.dbId;
+    this.ri[h + 3] = w.sync ? 1 : 0;
+    this.ri[h + 4] = w.ops.length;
+    this.ri[h + 5] = bytes;
+    let lens: Int32Array;
+    let u8: Uint8Array;
+    let data: number;
+    let sent: { buf: ArrayBuffer; lens: Int32Array<ArrayBuffer> } | undefined;
+    if (inRing) {
+      lens = this.ri.subarray(h + HEADER_BYTES / 4, h + HEADER_BYTES / 4 + 2 * w.ops.length);
+      u8 = this.ru;
+      data = at + HEADER_BYTES + lensBytes;
+    } else {
+      sent = { buf: new ArrayBuffer(bytes), lens: new Int32Array(2 * w.ops.length) };
+      lens = sent.lens;
+      u8 = new Uint8Array(sent.buf);
+      data = 0;
+    }
+    for (let i = 0; i < w.ops.length; i++) {
+      const op = w.ops[i]!;
+      u8.set(op.key, data);
+      data += op.key.length;
+      lens[2 * i] = op.key.length;
+      if (op.type === 'put') {
+        u8.set(op.value, data);
+        data += op.value.length;
+        lens[2 * i + 1] = op.value.length;
+      } else {
+        lens[2 * i + 1] = -1;
       }
     }
-    if (bytes > MAX_POOLED_BUFFER_BYTES) return new ArrayBuffer(bytes);
-    let size = MIN_BUFFER_BYTES;
-    while (size < bytes) size *= 2;
-    return new ArrayBuffer(size);
+    // Sent before the record is published: the thread takes it when it reaches the record.
+    if (sent !== undefined) this.toWorker.postMessage(sent, [sent.buf, sent.lens.buffer]);
+    this.publish(at, inRing ? Kind.Write : Kind.Sent, size, w.dbId, w.resolve, w.reject);
+    return true;
   }
 
-  /** Keeps a returned buffer for reuse; a full pool keeps its biggest buffers. */
-  private recycle(buf: ArrayBuffer): void {
-    if (buf.byteLength > MAX_POOLED_BUFFER_BYTES) return;
-    if (this.free.length < MAX_POOLED_BUFFERS) {
-      this.free.push(buf);
-      return;
+  /** The offset of `size` free bytes at the head (wrapping to 0 if the tail is too short), or undefined. */
+  private reserve(size: number): number | undefined {
+    const tail = RING_BYTES - this.head;
+    if (size <= tail) {
+      if (this.used + size > RING_BYTES) return undefined;
+      const at = this.head;
+      this.head = (this.head + size) % RING_BYTES;
+      this.used += size;
+      return at;
     }
-    let smallest = 0;
-    for (let i = 1; i < this.free.length; i++) if (this.free[i]!.byteLength < this.free[smallest]!.byteLength) smallest = i;
-    if (this.free[smallest]!.byteLength < buf.byteLength) this.free[smallest] = buf;
+    // Skip the tail: the thread jumps to 0 when it finds the marker.
+    if (this.used + tail + size > RING_BYTES) return undefined;
+    this.ri[this.head >> 2] = Kind.Wrap;
+    this.used += tail;
+    this.pendingWrapBytes += tail;
+    this.head = size;
+    this.used += size;
+    return 0;
   }
 
-  private onReply(r: WriteReply): void {
-    const p = this.pending.get(r.id);
-    this.pending.delete(r.id);
-    this.recycle(r.buf);
-    if (p === undefined) return;
-    if (r.error === undefined) p.resolve();
-    else p.reject(new Error(`rocksdb write failed: ${r.error}`));
-    this.settled(p.dbId);
+  private publish(at: number, kind: Kind, size: number, dbId: number, resolve: (() => void) | undefined, reject: ((err: Error) => void) | undefined): void {
+    const h = at >> 2;
+    this.ri[h] = kind;
+    this.ri[h + 1] = size;
+    this.inRing.push({ dbId, bytes: size + this.pendingWrapBytes, resolve, reject });
+    this.pendingWrapBytes = 0;
+    if (this.inRing.length === 1) this.worker.ref();
+    this.published = (this.published + 1) | 0;
+    Atomics.store(this.ctrl, PUBLISHED, this.published);
+    Atomics.notify(this.ctrl, PUBLISHED);
+    this.waitForDone();
+  }
+
+  /** Arms one wait for the thread's progress while records are in the ring. */
+  private waitForDone(): void {
+    if (this.waiting || this.inRing.length === 0 || this.failed !== undefined) return;
+    this.waiting = true;
+    const r = waitAsync(this.ctrl, DONE, this.done);
+    const wake = (): void => {
+      this.waiting = false;
+      this.collect();
+    };
+    if (r.async) void r.value.then(wake);
+    else queueMicrotask(wake);
+  }
+
+  /** Settles every record the thread has finished, then moves the backlog into the freed room. */
+  private collect(): void {
+    if (this.failed !== undefined) return;
+    const done = Atomics.load(this.ctrl, DONE);
+    let errors: Map<number, string> | undefined;
+    while (this.done !== done) {
+      this.done = (this.done + 1) | 0;
+      const p = this.inRing.shift()!;
+      this.used -= p.bytes;
+      if (p.resolve === undefined) continue;
+      errors ??= this.takeErrors();
+      const error = errors.get(this.done);
+      if (error === undefined) p.resolve();
+      else p.reject!(new Error(`rocksdb write failed: ${error}`));
+      this.settled(p.dbId);
+    }
+    while (this.backlog.length > 0 && this.tryPublish(this.backlog[0]!)) this.backlog.shift();
+    if (this.inRing.length === 0) this.worker.unref();
+    this.waitForDone();
+  }
+
+  /** The thread's error reports so far, by record sequence number. */
+  private takeErrors(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (let m = receiveMessageOnPort(this.errors); m !== undefined; m = receiveMessageOnPort(this.errors)) {
+      const e = m.message as { seq: number; error: string };
+      out.set(e.seq, e.error);
+    }
+    return out;
   }
 
   private settled(dbId: number): void {
@@ -218,15 +380,16 @@ class WriterThread {
       this.drained.delete(dbId);
       d?.();
     }
-    if (this.pending.size === 0) this.worker.unref();
   }
 
   private fail(err: Error): void {
     this.failed ??= err;
     if (thread === this) threadStart = undefined;
-    const all = [...this.pending.values()];
-    this.pending.clear();
+    const all: { dbId: number; reject?: ((err: Error) => void) | undefined }[] = [...this.inRing, ...this.backlog];
+    this.inRing.length = 0;
+    this.backlog.length = 0;
     for (const p of all) {
+      if (p.reject === undefined) continue;
       p.reject(err);
       this.settled(p.dbId);
     }
