@@ -12,8 +12,9 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  *
  * Durability (what must be on disk before what):
  * - D1. Before any of `messagesAfterPersist` leaves, this Ready's `snapshot`, `entries` and
- *   `hardState` are durable (fsynced when `mustSync`). Each of those messages promises one of
- *   them: a vote or pre-vote promises the term and vote, an append acknowledgement the entries.
+ *   `hardState` are durable (fsynced when `mustSync`). Those messages promise what that write
+ *   holds: a vote the term and vote, an append acknowledgement the entries (answers to
+ *   pre-votes wait with them, though they promise nothing).
  * - D2. Within that write: the snapshot before the entries (they follow it), and the entries no
  *   later than the `hardState` whose `commit` covers them (a commit on disk beyond the log on
  *   disk is a corrupt restart). One atomic batch satisfies both. `entries` replace any
@@ -32,17 +33,18 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  * Applying:
  * - A1. `snapshot` first, then `committedEntries` in order (calling `applyConfChange` for each
  *   confChange entry). They may be applied as soon as `ready()` returns, in memory, even
- *   before the write: every one of them is already on a majority of disks. But committed
- *   entries may include entries of this same Ready (a follower's leader commits them), so what
- *   applying produced must not become durable before this Ready's entries are (the applied
- *   index on disk must never pass the log on disk): write it with D1's batch or after it.
- *   Whether its effects (answers to clients, watch events) may be seen before D1's write lands
+ *   before the write: every one of them is already on a majority of disks. But they may include
+ *   entries of this same Ready (on a follower, the leader's commit index can cover entries it
+ *   has only just sent), so what applying produced must not become durable before this Ready's
+ *   entries are (the applied index on disk must never pass the log on disk): write it with
+ *   D1's batch or after it. Whether their effects (answers to clients, watch events) may be
+ *   seen before D1's write lands
  *   is the application's choice: raft needs nothing either way, but a crash before the write
  *   can make this member's own state briefly older than what it showed.
  * - A2. Serve a read of `readStates` once the applied index reaches its `index`; it depends on
  *   no write of this Ready.
- * - A3. `advance()` also tells raft that `committedEntries` are applied (the next Ready's start
- *   after them) and that the snapshot is in place.
+ * - A3. `advance()` also tells raft that `committedEntries` are applied (the next Ready's
+ *   start after them) and that the snapshot is in place.
  *
  * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`;
  * `takeMessages()` hands out at once what they produced of the S1 kind (none while term or
