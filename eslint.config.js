@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { plugin as importCycles } from './scripts/import-cycles.mjs';
 
 const banned = {
   'no-restricted-globals': ['error',
@@ -30,6 +31,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  {
+    // No import cycles anywhere, type-only imports included (STYLE.md, convention 4).
+    files: ['**/*.ts'],
+    plugins: { cairn: importCycles },
+    rules: { 'cairn/no-cycle': ['error', { root: import.meta.dirname }] },
   },
   {
     // The Raft core, the applier, MVCC and leases must give the same result for the same input.

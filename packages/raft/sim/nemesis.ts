@@ -1,7 +1,26 @@
 // The nemesis: crashes and partitions, drawn from the simulation's PRNG.
-import type { NodeId, Ready } from '../src/index.js';
-import type { Sim } from './sim.js';
-import type { Machine } from './types.js';
+import type { NodeId, Ready, SeededRng } from '../src/index.js';
+import type { Network } from './network.js';
+import type { Machine, SimStats } from './types.js';
+
+/**
+ * The parts of the simulation the nemesis acts on (the Sim provides them). It draws from the
+ * simulation's own PRNG, so the faults of a seed replay with it.
+ */
+export interface NemesisHost {
+  readonly rng: SeededRng;
+  /** The current round. */
+  readonly now: number;
+  readonly net: Pick<Network, 'cutCount' | 'cutLink' | 'healAll'>;
+  readonly machines: readonly Machine[];
+  readonly stats: Pick<SimStats, 'partitions'>;
+  log(line: string): void;
+  machine(id: NodeId): Machine | undefined;
+  running(): Machine[];
+  leaderMachine(): Machine | undefined;
+  /** Crashes `m`; it restarts `restartAfter` rounds later. */
+  crash(m: Machine, restartAfter: number): void;
+}
 
 export class Nemesis {
   /**
@@ -17,7 +36,7 @@ export class Nemesis {
   private doomed: { id: NodeId; at: number }[] = [];
   private healAt = 0;
 
-  constructor(private readonly sim: Sim) {
+  constructor(private readonly sim: NemesisHost) {
     const rng = sim.rng;
     this.churn = rng.nextInt(2) === 0;
     this.crashRate = this.churn ? 0.02 + rng.nextFloat() * 0.04 : 0.004 + rng.nextFloat() * 0.012;

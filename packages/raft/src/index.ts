@@ -14,7 +14,6 @@ export type { Rng } from './rng.js';
 export { encodeConfChange, decodeConfChange, applyConfChangeToState, confStateEqual } from './confChange/confChange.js';
 export { majorityCommittedIndex, majorityVoteResult } from './quorum/majority.js';
 export type { VoteResult } from './quorum/majority.js';
-export { jointCommittedIndex, jointVoteResult } from './quorum/joint.js';
 export type { ProgressState } from './tracker/progress.js';
 export {
   NONE,

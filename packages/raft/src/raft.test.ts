@@ -42,7 +42,7 @@ describe('§5.2 leader election', () => {
 
   it('Raft uses randomized election timeouts to ensure that split votes are rare', () => {
     const c = new Cluster([1n, 2n, 3n, 4n, 5n]);
-    const timeouts = [...c.nodes.values()].map((n) => n.rn.raft.randomizedElectionTimeout);
+    const timeouts = [...c.nodes.values()].map((n) => n.rn.raft.timers.randomizedElectionTimeout);
     for (const t of timeouts) expect(t >= 10 && t < 20).toBe(true);
     c.tickAll(30);
     expect(c.leader()).toBeDefined();

@@ -4,7 +4,7 @@ import { ProposalDroppedError, isStorageError } from './errors.js';
 import { RaftLog } from './log.js';
 import { ReadOnly } from './readOnly.js';
 import type { Rng } from './rng.js';
-import { stepCandidate, stepFollower, stepLeader, tickElection, tickHeartbeat } from './roles.js';
+import { stepCandidate, stepFollower, stepLeader, tickElection, tickHeartbeat, type RoleHost, type StepFn, type TickFn, type Timers } from './roles.js';
 import type { Storage } from './storage.js';
 import { ProgressTracker } from './tracker/tracker.js';
 import type { ConfChange, ConfState, Entry, HardState, Logger, Message, NodeId, ReadState, Snapshot, SoftState, StateType } from './types.js';
@@ -45,18 +45,18 @@ export interface Config {
   unsafeCountUnpersistedSelf?: boolean;
 }
 
-export type StepFn = (r: Raft, m: Message) => void;
-export type TickFn = (r: Raft) => void;
-
 /** `context` of a MsgVote sent because of MsgTimeoutNow: bypasses the leader lease. */
 export const CAMPAIGN_TRANSFER: Uint8Array = new Uint8Array([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72]);
 
 /**
  * One Raft peer as a deterministic state machine. Inputs: `step(message)` and `tick()`.
  * Outputs accumulate in `msgs`, `readStates`, the log's unstable part and the commit index;
- * RawNode packages them into Ready. Roles differ only in `stepFn`/`tickFn` (see roles.ts).
+ * RawNode packages them into Ready. Roles differ only in `stepFn`/`tickFn` (see roles.ts),
+ * which see this node as a RoleHost: read-only state plus the operations listed there.
+ * Public fields are for RawNode and tests to read (RawNode also drains the outputs); only
+ * this class changes the rest.
  */
-export class Raft {
+export class Raft implements RoleHost {
   readonly id: NodeId;
   term = 0;
   vote: NodeId = NONE;
@@ -69,31 +69,28 @@ export class Raft {
   /** Responses that promise durable state: they leave only after the Ready is persisted. */
   msgsAfterPersist: Message[] = [];
   readStates: ReadState[] = [];
-  readOnly = new ReadOnly();
-  /** ReadIndex requests held until the leader commits an entry of its term. */
-  pendingReadIndexMessages: Message[] = [];
   leadTransferee: NodeId = NONE;
+  readonly timers: Timers;
+  private readOnlyReqs = new ReadOnly();
+  /** ReadIndex requests held until the leader commits an entry of its term. */
+  private pendingReadIndexMessages: Message[] = [];
   /** Leader: proposals were appended since the last broadcast (see flushAppends). */
-  appendPending = false;
-  uncommittedSize = 0;
-  electionElapsed = 0;
-  heartbeatElapsed = 0;
-  randomizedElectionTimeout = 0;
-  stepFn: StepFn = stepFollower;
-  tickFn: TickFn = tickElection;
+  private appendPending = false;
+  /** Leader: payload bytes of the uncommitted tail (bounded by maxUncommittedEntriesBytes). */
+  private uncommittedSize = 0;
+  private stepFn: StepFn = stepFollower;
+  private tickFn: TickFn = tickElection;
   /** Memberships in the log; the latest is in force. */
-  readonly confs: ConfHistory;
+  private readonly confs: ConfHistory;
   /** Membership as of the application's applied index (maintained by applyConfChange). */
-  appliedConf: ConfState;
+  private appliedConf: ConfState;
 
-  readonly electionTimeout: number;
-  readonly heartbeatTimeout: number;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
-  readonly maxMsgSize: number;
-  readonly maxUncommittedSize: number;
-  readonly unsafeCommit: boolean;
-  readonly unsafeSelfCount: boolean;
+  private readonly maxMsgSize: number;
+  private readonly maxUncommittedSize: number;
+  private readonly unsafeCommit: boolean;
+  private readonly unsafeSelfCount: boolean;
   private readonly rng: Rng;
   readonly logger: Logger | undefined;
 
@@ -102,8 +99,7 @@ export class Raft {
     if (c.heartbeatTicks <= 0 || c.electionTicks <= c.heartbeatTicks) throw new Error('raft: need 0 < heartbeatTicks < electionTicks');
     if (c.maxInflightMsgs <= 0) throw new Error('raft: maxInflightMsgs must be > 0');
     this.id = c.id;
-    this.electionTimeout = c.electionTicks;
-    this.heartbeatTimeout = c.heartbeatTicks;
+    this.timers = { electionElapsed: 0, heartbeatElapsed: 0, randomizedElectionTimeout: 0, electionTicks: c.electionTicks, heartbeatTicks: c.heartbeatTicks };
     this.checkQuorum = c.checkQuorum;
     this.preVote = c.preVote;
     this.maxMsgSize = c.maxSizePerMsgBytes;
@@ -138,7 +134,7 @@ export class Raft {
   // ---- membership ----
 
   /** Makes the tracker follow the latest membership in the log. */
-  syncConfig(): void {
+  private syncConfig(): void {
     const cs = this.confs.current();
     if (!confStateEqual(cs, this.prs.confState())) this.applyConfig(cs);
   }
@@ -167,6 +163,11 @@ export class Raft {
     return this.prs.isVoter(this.id);
   }
 
+  /** Pending ReadIndex requests on the leader, waiting for a heartbeat quorum. */
+  get readOnly(): ReadOnly {
+    return this.readOnlyReqs;
+  }
+
   // ---- state transitions ----
 
   private reset(term: number): void {
@@ -175,8 +176,8 @@ export class Raft {
       this.vote = NONE;
     }
     this.lead = NONE;
-    this.electionElapsed = 0;
-    this.heartbeatElapsed = 0;
+    this.timers.electionElapsed = 0;
+    this.timers.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
     this.prs.resetVotes();
@@ -190,12 +191,13 @@ export class Raft {
       p.recentActive = false;
     }
     this.uncommittedSize = 0;
-    this.readOnly = new ReadOnly();
+    this.readOnlyReqs = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
 
-  resetRandomizedElectionTimeout(): void {
-    this.randomizedElectionTimeout = this.electionTimeout + this.rng.nextInt(this.electionTimeout);
+  private resetRandomizedElectionTimeout(): void {
+    const t = this.timers;
+    t.randomizedElectionTimeout = t.electionTicks + this.rng.nextInt(t.electionTicks);
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -206,7 +208,7 @@ export class Raft {
     this.state = 'follower';
   }
 
-  becomeCandidate(): void {
+  private becomeCandidate(): void {
     if (this.state === 'leader') throw new Error('raft: leader cannot become candidate');
     this.stepFn = stepCandidate;
     this.reset(this.term + 1);
@@ -215,7 +217,7 @@ export class Raft {
     this.state = 'candidate';
   }
 
-  becomePreCandidate(): void {
+  private becomePreCandidate(): void {
     if (this.state === 'leader') throw new Error('raft: leader cannot become pre-candidate');
     // Neither term nor vote change: a pre-election must leave no trace if it fails.
     this.stepFn = stepCandidate;
@@ -286,7 +288,7 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === 'MsgVote' || m.type === 'MsgPreVote') {
         const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        const inLease = this.checkQuorum && this.lead !== NONE && this.timers.electionElapsed < this.timers.electionTicks;
         // Leader lease (thesis §4.2.3): we heard from a leader within the minimum election
         // timeout, so a disruptive candidate (e.g. a removed server) is ignored.
         if (!force && inLease) return;
@@ -325,7 +327,7 @@ export class Raft {
         if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
           this.send(makeMessage({ type: respType, to: m.from, term: m.term }));
           if (m.type === 'MsgVote') {
-            this.electionElapsed = 0;
+            this.timers.electionElapsed = 0;
             this.vote = m.from;
           }
         } else {
@@ -424,7 +426,7 @@ export class Raft {
     for (const id of this.prs.ids) if (id !== this.id) this.sendAppend(id);
   }
 
-  sendHeartbeat(to: NodeId, ctx: Uint8Array): void {
+  private sendHeartbeat(to: NodeId, ctx: Uint8Array): void {
     // Never tell a follower about a commit beyond what it is known to hold.
     const pr = this.prs.progress.get(to);
     const commit = Math.min(pr?.match ?? 0, this.log.committed);
@@ -440,14 +442,35 @@ export class Raft {
     this.send(makeMessage({ type: 'MsgTimeoutNow', to }));
   }
 
+  startLeaderTransfer(to: NodeId): void {
+    this.timers.electionElapsed = 0; // the transfer must finish within one election timeout
+    this.leadTransferee = to;
+  }
+
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
   }
 
+  addReadState(rs: ReadState): void {
+    this.readStates.push(rs);
+  }
+
+  holdReadIndex(m: Message): void {
+    this.pendingReadIndexMessages.push(m);
+  }
+
   // ---- leader log management ----
 
+  appendProposal(m: Message): void {
+    this.checkProposal(m);
+    if (!this.appendEntry(m.entries)) throw new ProposalDroppedError('tooManyUncommitted');
+    // Replication is deferred to the next Ready so that a burst of proposals leaves in as
+    // few MsgApp as maxSizePerMsgBytes allows.
+    this.appendPending = true;
+  }
+
   /** Appends entries at the leader (assigning term and index). Returns false if dropped for size. */
-  appendEntry(es: readonly Entry[]): boolean {
+  private appendEntry(es: readonly Entry[]): boolean {
     const li = this.log.lastIndex();
     const ents = es.map((e, i) => ({ term: this.term, index: li + 1 + i, type: e.type, data: e.data }));
     let size = 0;
@@ -513,7 +536,7 @@ export class Raft {
   }
 
   /** Proposal acceptance at the leader. Throws ProposalDroppedError. */
-  checkProposal(m: Message): void {
+  private checkProposal(m: Message): void {
     if (!this.prs.isMember(this.id) || !this.prs.isVoter(this.id)) throw new ProposalDroppedError('notMember');
     if (this.leadTransferee !== NONE) throw new ProposalDroppedError('transferring');
     let confs = 0;
@@ -528,6 +551,18 @@ export class Raft {
   }
 
   // ---- follower side ----
+
+  followLeader(id: NodeId): void {
+    this.timers.electionElapsed = 0;
+    this.lead = id;
+  }
+
+  logRewritten(from: number, ents: readonly Entry[]): void {
+    // Memberships follow the log, committed or not (thesis §4.1).
+    this.confs.truncated(from);
+    this.confs.appended(ents);
+    this.syncConfig();
+  }
 
   /** Installs a snapshot from the leader. Returns false if it is not newer than our committed log. */
   restore(s: Snapshot): boolean {

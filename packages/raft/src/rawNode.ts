@@ -7,31 +7,57 @@ import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadStat
 import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from './types.js';
 
 /**
- * Everything the driver must do after inputs were fed to the node. The contract, in order:
+ * The work raft hands the caller after inputs were fed to the node. The contract is a set of
+ * ordering rules, not one fixed sequence; any order that keeps them is correct.
  *
- * 1. `messages` may be sent at once: before, or while, the Ready's state is persisted. They
- *    promise nothing about this node's disk (the leader's MsgApp and heartbeats, forwarded
- *    proposals and reads, pre-vote requests, MsgTimeoutNow, MsgSnap). Raft puts nothing here
- *    when the Ready changes term or vote: then every message is in `messagesAfterPersist`.
- * 2. Persist `snapshot` (if any), then `entries`, then `hardState` — durably (fsync when
- *    `mustSync`). The entries replace any persisted entries at the same or higher indices.
- *    After a crash in the middle, whatever of them is not on disk is simply lost: that is
- *    safe, because nothing that depends on it left the node.
- * 3. Only once step 2 is durable: send `messagesAfterPersist` (votes, pre-votes and append
- *    responses: each promises a term, a vote or entries that step 2 wrote), and make the
- *    effects of `committedEntries` visible (answers to clients).
- * 4. Apply `snapshot` to the state machine, then `committedEntries` in order (calling
- *    `applyConfChange` for confChange entries), and serve `readStates` once applied reaches
- *    their index. Committed entries may include entries of this same Ready on a follower
- *    (the leader's commit covers them): their effects must not become durable or visible
- *    before those entries are (the server writes entries and effects in one atomic batch).
- * 5. Call `advance()`: it tells raft that step 2 is durable. Only then does a leader count
- *    its own new entries toward the commit quorum (thesis §10.2.1), so a commit never rests
- *    on entries that a crash of the leader could still lose.
+ * Durability (what must be on disk before what):
+ * - D1. Before any of `messagesAfterPersist` leaves, this Ready's `snapshot`, `entries` and
+ *   `hardState` are durable (fsynced when `mustSync`). Those messages promise what that write
+ *   holds: a vote the term and vote, an append acknowledgement the entries (answers to
+ *   pre-votes wait with them, though they promise nothing).
+ * - D2. Within that write: the snapshot before the entries (they follow it), and the entries no
+ *   later than the `hardState` whose `commit` covers them (a commit on disk beyond the log on
+ *   disk is a corrupt restart). One atomic batch satisfies both. `entries` replace any
+ *   persisted entries at the same or higher indices.
+ * - D3. `advance()` only once D1's write is durable: from then on a leader counts its own new
+ *   entries toward the commit quorum (thesis §10.2.1), so a commit never rests on entries a
+ *   crash of the leader could still lose.
  *
- * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`, and
- * `takeMessages()` / `takeReadStates()` hand out at once what they produced that needs no
- * persist; the next `ready()` must wait for `advance()`.
+ * Sending:
+ * - S1. `messages` may leave at once: before, during or after the write. They promise nothing
+ *   about this node's disk (a leader's MsgApp and heartbeats, forwarded proposals and reads,
+ *   pre-vote requests, MsgTimeoutNow, MsgSnap). When the Ready changes term or vote, raft puts
+ *   nothing here: every message then waits in `messagesAfterPersist` (D1), so that no message
+ *   of a term leaves before that term and vote are on disk.
+ *
+ * Applying:
+ * - A1. `snapshot` first, then `committedEntries` in order (calling `applyConfChange` for each
+ *   confChange entry). They may be applied as soon as `ready()` returns, in memory, even
+ *   before the write: every one of them is already on a majority of disks. But they may include
+ *   entries of this same Ready (on a follower, the leader's commit index can cover entries it
+ *   has only just sent), so what applying produced must not become durable before this Ready's
+ *   entries are (the applied index on disk must never pass the log on disk): write it with
+ *   D1's batch or after it. Whether their effects (answers to clients, watch events) may be
+ *   seen before D1's write lands
+ *   is the application's choice: raft needs nothing either way, but a crash before the write
+ *   can make this member's own state briefly older than what it showed.
+ * - A2. Serve a read of `readStates` once the applied index reaches its `index`; it depends on
+ *   no write of this Ready.
+ * - A3. `advance()` also tells raft that `committedEntries` are applied (the next Ready's
+ *   start after them) and that the snapshot is in place.
+ *
+ * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`;
+ * `takeMessages()` hands out at once what they produced of the S1 kind (none while term or
+ * vote differ from the last HardState handed out and advanced), and `takeReadStates()` their
+ * read states (A2). The next `ready()` waits for `advance()`. `softState` is informational.
+ *
+ * The simplest conforming loop: send `messages`; persist; send `messagesAfterPersist`; apply;
+ * `advance()` (docs/raft.md). Cairn's server (packages/server/src/raftNode/driver.ts) uses the
+ * freedom of A1 differently: it sends `messages`, installs a snapshot if any, applies
+ * `committedEntries` in memory, then writes the entries, the HardState and everything the
+ * apply changed in one atomic RocksDB batch (fsynced when `mustSync`), and only after that
+ * write releases the proposers' answers and watch events and sends `messagesAfterPersist`;
+ * then it hands `readStates` to its read queue and calls `advance()`.
  */
 export interface Ready {
   /** Set when the leader or role changed. Informational; never persisted. */
@@ -40,13 +66,13 @@ export interface Ready {
   readonly hardState?: HardState;
   readonly entries: readonly Entry[];
   readonly committedEntries: readonly Entry[];
-  /** May be sent before the Ready is persisted (step 1). */
+  /** May be sent before the Ready is persisted (S1). */
   readonly messages: readonly Message[];
-  /** Must not be sent before the Ready is persisted (step 3). */
+  /** Must not be sent before the Ready's snapshot, entries and HardState are durable (D1). */
   readonly messagesAfterPersist: readonly Message[];
   readonly snapshot?: Snapshot;
   readonly readStates: readonly ReadState[];
-  /** Whether step 2 must be synchronous-durable (term/vote changed or entries appended). */
+  /** Whether D1's write must be fsynced: term or vote changed, or entries or a snapshot are to be written. */
   readonly mustSync: boolean;
 }
 
@@ -236,7 +262,7 @@ export class RawNode {
       messages: early,
       messagesAfterPersist: late,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || voteChanged,
+      mustSync: entries.length > 0 || voteChanged || snap !== null,
     };
     if (ss.lead !== this.prevSoft.lead || ss.raftState !== this.prevSoft.raftState) {
       rd.softState = ss;

@@ -1,40 +1,132 @@
 import { ProposalDroppedError } from './errors.js';
-import type { Raft } from './raft.js';
+import type { RaftLog } from './log.js';
 import { majorityVoteResult } from './quorum/majority.js';
-import type { Message } from './types.js';
+import type { ReadOnly } from './readOnly.js';
+import type { ProgressTracker } from './tracker/tracker.js';
+import type { Entry, Logger, Message, NodeId, ReadState, Snapshot, StateType } from './types.js';
 import { NONE, makeMessage } from './types.js';
 
 /*
  * Role behaviour. A node's role is the pair (stepFn, tickFn) installed by becomeFollower /
  * becomeCandidate / becomePreCandidate / becomeLeader; messages reach these functions only
  * after Raft.step has handled terms, so here m.term is the current term (or 0 for local).
+ *
+ * A role sees the node only through RoleHost (raft.ts's Raft implements it): the node's
+ * state is read-only here, and a role changes it only through the operations listed there,
+ * each of which keeps the node's invariants. The sub-structures it hands out (the log, the
+ * progress tracker, the pending reads, the timers) are changed through their own methods.
  */
 
-export function tickElection(r: Raft): void {
-  r.electionElapsed++;
-  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
-    r.electionElapsed = 0;
+/** A role's step function: handles `m` (already term-checked by the node). */
+export type StepFn = (r: RoleHost, m: Message) => void;
+/** A role's tick function: one tick of logical time. */
+export type TickFn = (r: RoleHost) => void;
+
+/** The node's logical clocks, in ticks. Reset by the node on a role change; advanced by the role's tick function. */
+export interface Timers {
+  /**
+   * Follower and candidate: ticks since the leader was last heard from or the election began.
+   * Leader: ticks since the last CheckQuorum round (and since a leadership transfer began).
+   */
+  electionElapsed: number;
+  /** Leader: ticks since the last heartbeat broadcast. */
+  heartbeatElapsed: number;
+  /** This term's election timeout, drawn from [electionTicks, 2*electionTicks). */
+  randomizedElectionTimeout: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+/** The node as its role sees it. */
+export interface RoleHost {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly state: StateType;
+  /** The leader this node follows (NONE if unknown); itself when it leads. */
+  readonly lead: NodeId;
+  /** The member a leadership transfer is handing over to (NONE: none in progress). */
+  readonly leadTransferee: NodeId;
+  readonly checkQuorum: boolean;
+  readonly logger: Logger | undefined;
+  readonly log: RaftLog;
+  readonly prs: ProgressTracker;
+  readonly readOnly: ReadOnly;
+  readonly timers: Timers;
+
+  /** Feeds a message to the node as if received (the tick functions send local messages). */
+  step(m: Message): void;
+  /** Whether this node may become leader (it is a voter). */
+  promotable(): boolean;
+
+  // Transitions.
+  becomeFollower(term: number, lead: NodeId): void;
+  becomeLeader(): void;
+  /** Starts an election if allowed (pre-vote first when enabled); `transfer` from MsgTimeoutNow. */
+  hup(transfer: boolean): void;
+  campaign(kind: 'pre' | 'election', transfer: boolean): void;
+  /** Records a vote and tallies the election. */
+  poll(id: NodeId, granted: boolean): 'pending' | 'lost' | 'won';
+
+  // Output.
+  send(m: Message): void;
+  /** A ReadIndex request of this node was answered. */
+  addReadState(rs: ReadState): void;
+
+  // Leader side.
+  /** Accepts a proposal into the log, to be replicated with the next Ready. Throws ProposalDroppedError. */
+  appendProposal(m: Message): void;
+  /** Sends entries (or a snapshot) to `to` if its progress allows. Returns whether a message was sent. */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean;
+  sendAppend(to: NodeId): void;
+  bcastAppend(): void;
+  /** Heartbeats to every follower, carrying `ctx` (default: the newest pending ReadIndex request). */
+  bcastHeartbeat(ctx: Uint8Array | undefined): void;
+  sendTimeoutNow(to: NodeId): void;
+  /** Advances the commit index from the followers' progress. Returns whether it moved. */
+  maybeCommit(): boolean;
+  committedEntryInCurrentTerm(): boolean;
+  /** Holds a ReadIndex request until an entry of this term commits. */
+  holdReadIndex(m: Message): void;
+  /** Begins handing leadership to `to`; it must finish within an election timeout. */
+  startLeaderTransfer(to: NodeId): void;
+  abortLeaderTransfer(): void;
+
+  // Follower side.
+  /** Heard from the current leader `id`: it leads, and the election timer restarts. */
+  followLeader(id: NodeId): void;
+  /** The log was rewritten from index `from` on with `ents` (the tail of an accepted MsgApp). */
+  logRewritten(from: number, ents: readonly Entry[]): void;
+  /** Installs a snapshot from the leader. Returns false if it is not newer than our committed log. */
+  restore(s: Snapshot): boolean;
+}
+
+export function tickElection(r: RoleHost): void {
+  const t = r.timers;
+  t.electionElapsed++;
+  if (r.promotable() && t.electionElapsed >= t.randomizedElectionTimeout) {
+    t.electionElapsed = 0;
     r.step(makeMessage({ type: 'MsgHup', from: r.id }));
   }
 }
 
-export function tickHeartbeat(r: Raft): void {
-  r.heartbeatElapsed++;
-  r.electionElapsed++;
-  if (r.electionElapsed >= r.electionTimeout) {
-    r.electionElapsed = 0;
+export function tickHeartbeat(r: RoleHost): void {
+  const t = r.timers;
+  t.heartbeatElapsed++;
+  t.electionElapsed++;
+  if (t.electionElapsed >= t.electionTicks) {
+    t.electionElapsed = 0;
     if (r.checkQuorum) r.step(makeMessage({ type: 'MsgCheckQuorum', from: r.id }));
     // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
     if (r.state === 'leader' && r.leadTransferee !== NONE) r.abortLeaderTransfer();
   }
   if (r.state !== 'leader') return;
-  if (r.heartbeatElapsed >= r.heartbeatTimeout) {
-    r.heartbeatElapsed = 0;
+  if (t.heartbeatElapsed >= t.heartbeatTicks) {
+    t.heartbeatElapsed = 0;
     r.step(makeMessage({ type: 'MsgBeat', from: r.id }));
   }
 }
 
-export function stepLeader(r: Raft, m: Message): void {
+export function stepLeader(r: RoleHost, m: Message): void {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
   switch (m.type) {
     case 'MsgBeat':
@@ -51,11 +143,7 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case 'MsgProp': {
       if (m.entries.length === 0) throw new Error('raft: empty proposal');
-      r.checkProposal(m);
-      if (!r.appendEntry(m.entries)) throw new ProposalDroppedError('tooManyUncommitted');
-      // Replication is deferred to the next Ready so that a burst of proposals leaves in as
-      // few MsgApp as maxSizePerMsgBytes allows.
-      r.appendPending = true;
+      r.appendProposal(m);
       return;
     }
     case 'MsgReadIndex':
@@ -141,8 +229,7 @@ export function stepLeader(r: Raft, m: Message): void {
         if (r.leadTransferee === transferee) return;
         r.abortLeaderTransfer();
       }
-      r.electionElapsed = 0; // the transfer must finish within one election timeout
-      r.leadTransferee = transferee;
+      r.startLeaderTransfer(transferee);
       if (pr.match === r.log.lastIndex()) r.sendTimeoutNow(transferee);
       else r.sendAppend(transferee);
       return;
@@ -152,7 +239,7 @@ export function stepLeader(r: Raft, m: Message): void {
   }
 }
 
-function handleReadIndex(r: Raft, m: Message): void {
+function handleReadIndex(r: RoleHost, m: Message): void {
   if (r.prs.voters.length === 1 && r.prs.isVoter(r.id)) {
     respondToReadIndex(r, m, r.log.committed);
     return;
@@ -160,7 +247,7 @@ function handleReadIndex(r: Raft, m: Message): void {
   // The commit index is only known to be up to date once an entry of this term committed
   // (thesis §6.4 step 1); until then, hold the request.
   if (!r.committedEntryInCurrentTerm()) {
-    r.pendingReadIndexMessages.push(m);
+    r.holdReadIndex(m);
     return;
   }
   r.readOnly.addRequest(r.log.committed, m);
@@ -168,15 +255,15 @@ function handleReadIndex(r: Raft, m: Message): void {
   r.bcastHeartbeat(m.context);
 }
 
-function respondToReadIndex(r: Raft, req: Message, index: number): void {
+function respondToReadIndex(r: RoleHost, req: Message, index: number): void {
   if (req.from === NONE || req.from === r.id) {
-    r.readStates.push({ index, requestCtx: req.context });
+    r.addReadState({ index, requestCtx: req.context });
   } else {
     r.send(makeMessage({ type: 'MsgReadIndexResp', to: req.from, index, context: req.context }));
   }
 }
 
-export function stepCandidate(r: Raft, m: Message): void {
+export function stepCandidate(r: RoleHost, m: Message): void {
   const myRespType = r.state === 'preCandidate' ? 'MsgPreVoteResp' : 'MsgVoteResp';
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
   switch (m.type) {
@@ -214,7 +301,7 @@ export function stepCandidate(r: Raft, m: Message): void {
   }
 }
 
-export function stepFollower(r: Raft, m: Message): void {
+export function stepFollower(r: RoleHost, m: Message): void {
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- other types are not handled by this role
   switch (m.type) {
     case 'MsgProp':
@@ -222,18 +309,15 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead });
       return;
     case 'MsgApp':
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.followLeader(m.from);
       handleAppendEntries(r, m);
       return;
     case 'MsgHeartbeat':
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.followLeader(m.from);
       handleHeartbeat(r, m);
       return;
     case 'MsgSnap':
-      r.electionElapsed = 0;
-      r.lead = m.from;
+      r.followLeader(m.from);
       handleSnapshot(r, m);
       return;
     case 'MsgTransferLeader':
@@ -249,7 +333,7 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead });
       return;
     case 'MsgReadIndexResp':
-      r.readStates.push({ index: m.index, requestCtx: m.context });
+      r.addReadState({ index: m.index, requestCtx: m.context });
       return;
     default:
       return;
@@ -258,19 +342,14 @@ export function stepFollower(r: Raft, m: Message): void {
 
 // ---- follower side of replication ----
 
-export function handleAppendEntries(r: Raft, m: Message): void {
+export function handleAppendEntries(r: RoleHost, m: Message): void {
   if (m.index < r.log.committed) {
     r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: r.log.committed }));
     return;
   }
   const res = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   if (res !== undefined) {
-    if (res.conflict !== 0) {
-      // Entries from res.conflict on were (re)written: memberships follow the log.
-      r.confs.truncated(res.conflict);
-      r.confs.appended(m.entries.slice(res.conflict - m.index - 1));
-      r.syncConfig();
-    }
+    if (res.conflict !== 0) r.logRewritten(res.conflict, m.entries.slice(res.conflict - m.index - 1));
     r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: res.lastNew }));
     return;
   }
@@ -286,12 +365,12 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   r.send(makeMessage({ type: 'MsgAppResp', to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm }));
 }
 
-export function handleHeartbeat(r: Raft, m: Message): void {
+export function handleHeartbeat(r: RoleHost, m: Message): void {
   r.log.commitTo(m.commit);
   r.send(makeMessage({ type: 'MsgHeartbeatResp', to: m.from, context: m.context }));
 }
 
-export function handleSnapshot(r: Raft, m: Message): void {
+export function handleSnapshot(r: RoleHost, m: Message): void {
   const s = m.snapshot;
   if (s === null) return;
   if (r.restore(s)) {

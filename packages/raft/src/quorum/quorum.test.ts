@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { jointCommittedIndex, jointVoteResult } from './joint.js';
 import { majorityCommittedIndex, majorityVoteResult } from './majority.js';
 
 describe('quorum maths', () => {
@@ -15,12 +14,5 @@ describe('quorum maths', () => {
     expect(majorityVoteResult([1n, 2n, 3n], v({ 1: true, 2: true }))).toBe('won');
     expect(majorityVoteResult([1n, 2n, 3n], v({ 1: true, 2: false }))).toBe('pending');
     expect(majorityVoteResult([1n, 2n, 3n], v({ 1: false, 2: false }))).toBe('lost');
-  });
-  it('a joint configuration needs majorities of both halves', () => {
-    expect(jointCommittedIndex([1n, 2n, 3n], [3n, 4n, 5n], acked({ 1: 9, 2: 9, 3: 2, 4: 1, 5: 1 }))).toBe(1);
-    const v = (m: Record<string, boolean>) => (id: bigint) => m[String(id)];
-    expect(jointVoteResult([1n, 2n, 3n], [3n, 4n, 5n], v({ 1: true, 2: true }))).toBe('pending');
-    expect(jointVoteResult([1n, 2n, 3n], [3n, 4n, 5n], v({ 1: true, 2: true, 4: false, 5: false }))).toBe('lost');
-    expect(jointVoteResult([1n, 2n, 3n], [], v({ 1: true, 2: true }))).toBe('won');
   });
 });

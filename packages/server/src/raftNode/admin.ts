@@ -8,11 +8,17 @@ import {
   type MemberRemoveResponse,
   type MemberUpdateResponse,
   type MoveLeaderResponse,
+  type Member as MemberInfo,
+  type ResponseHeader,
 } from '@cairn/protocol';
-import type { Member } from '../member.js';
+import type { ConfChange, SoftState } from '@cairn/raft';
+import type { Applier } from '../apply/applier.js';
+import type { MemberRecord } from '../apply/membership.js';
+import type { ProposalAuth, ResponseFor, WriteRequest } from '../apply/requests.js';
 import { addedMemberId } from '../identity.js';
 import { systemClock } from '../clock.js';
-import { PeerMethods, type AdminCaller, type Forwarded, type PeerMethod } from './peerRpc.js';
+import type { RaftDriver } from './driver.js';
+import { PeerMethods, type AdminCaller, type AdminOps, type Forwarded, type PeerMethod, type PeerRpc } from './peerRpc.js';
 
 /** A peer heard from within this is "active" for the membership safety checks (etcd: 5 s). */
 const ACTIVE_WINDOW_MS = 5000;
@@ -26,14 +32,35 @@ const hex = (id: bigint): string => id.toString(16);
 const normalise = (u: string): string => new URL(u).href.replace(/\/$/, '');
 
 /**
+ * What the admin operations need from the member they run on (the Member provides it). Read
+ * afresh on every use: the member replaces its applier when it installs a snapshot.
+ */
+export interface AdminHost {
+  readonly memberId: MemberId;
+  readonly clusterId: bigint;
+  readonly electionTimeoutMs: number;
+  readonly applier: Pick<Applier, 'confState' | 'membership'>;
+  /** When each peer was last heard from (ms, the system clock). */
+  readonly lastHeard: ReadonlyMap<bigint, number>;
+  readonly driver: Pick<RaftDriver, 'status' | 'transferLeadership'>;
+  readonly peerRpc: Pick<PeerRpc, 'call'>;
+  isLeader(): boolean;
+  header(): ResponseHeader;
+  propose<R extends WriteRequest>(req: R, auth?: ProposalAuth): Promise<ResponseFor<R>>;
+  proposeConfChange(type: ConfChange['type'], nodeId: bigint, member?: MemberRecord): Promise<{ header: ResponseHeader; members: MemberInfo[] }>;
+  /** Calls `fn` on every leader change until the returned function is called. */
+  onLeaderChange(fn: (ss: SoftState) => void): () => void;
+}
+
+/**
  * Membership and leadership changes, as etcd's server checks them before proposing (with
  * --strict-reconfig-check, its default): a change that would leave the cluster without an
  * active quorum is refused with `unhealthy_cluster`, a learner is promoted only once it has
  * caught up. Runs on the leader (which knows who is active and how far each member is);
  * a follower forwards the request there.
  */
-export class ClusterAdmin {
-  constructor(private readonly m: Member) {}
+export class ClusterAdmin implements AdminOps {
+  constructor(private readonly m: AdminHost) {}
 
   /**
    * Runs `local` on the leader, or forwards the request there with the caller it acts for (the

@@ -14,7 +14,8 @@ import {
   type MoveLeaderRequest,
   type MoveLeaderResponse,
 } from '@cairn/protocol';
-import type { Member } from '../member.js';
+import type { Applier } from '../apply/applier.js';
+import type { LeasePrimary } from '../lease/primary.js';
 import type { RaftTransport } from '../transport/transport.js';
 
 /**
@@ -66,6 +67,30 @@ export const PeerMethods = {
 
 type Handler = (from: bigint, params: unknown) => Promise<unknown>;
 
+/** The leader's side of the forwarded admin requests (ClusterAdmin implements it). */
+export interface AdminOps {
+  memberAdd(req: MemberAddRequest, caller?: AdminCaller): Promise<MemberAddResponse>;
+  memberRemove(id: MemberId, caller?: AdminCaller): Promise<MemberRemoveResponse>;
+  memberUpdate(id: MemberId, peerUrls: string[], caller?: AdminCaller): Promise<MemberUpdateResponse>;
+  memberPromote(id: MemberId, caller?: AdminCaller): Promise<MemberPromoteResponse>;
+  moveLeader(target: MemberId, caller?: AdminCaller): Promise<MoveLeaderResponse>;
+}
+
+/**
+ * What the peer RPCs need from the member they serve (the Member provides it). Read afresh on
+ * every request: the member replaces its applier and its lease primary over time.
+ */
+export interface PeerRpcHost {
+  readonly memberId: bigint;
+  /** The leader this member knows of, 0n if none. */
+  readonly leaderId: bigint;
+  readonly requestTimeoutMs: number;
+  readonly applier: Pick<Applier, 'auth'>;
+  readonly leasePrimary: Pick<LeasePrimary, 'renew' | 'remainingSeconds'>;
+  readonly admin: AdminOps;
+  isLeader(): boolean;
+}
+
 /**
  * Requests a member forwards to the leader over the peer transport, and the serving side of
  * them. Only the leader knows lease expiries and replication progress, so followers forward
@@ -77,7 +102,7 @@ export class PeerRpc {
   private readonly handlers = new Map<string, Handler>();
 
   constructor(
-    private readonly member: Member,
+    private readonly member: PeerRpcHost,
     private readonly transport: RaftTransport,
   ) {
     const m = member;
