@@ -54,10 +54,12 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  * The simplest conforming loop: send `messages`; persist; send `messagesAfterPersist`; apply;
  * `advance()` (docs/raft.md). Cairn's server (packages/server/src/raftNode/driver.ts) uses the
  * freedom of A1 differently: it sends `messages`, installs a snapshot if any, applies
- * `committedEntries` in memory, then writes the entries, the HardState and everything the
- * apply changed in one atomic RocksDB batch (fsynced when `mustSync`), and only after that
- * write releases the proposers' answers and watch events and sends `messagesAfterPersist`;
- * then it hands `readStates` to its read queue and calls `advance()`.
+ * `committedEntries` in memory and at once releases the proposers' answers and watch events
+ * (committed entries are on a majority of disks), then writes the entries, the HardState and
+ * everything applied since its last write in one atomic RocksDB batch (fsynced when
+ * `mustSync`; a Ready with no entries and nothing to sync writes nothing, its HardState and
+ * applied state riding along with the next write), sends `messagesAfterPersist` after that
+ * write, hands `readStates` to its read queue and calls `advance()`.
  */
 export interface Ready {
   /** Set when the leader or role changed. Informational; never persisted. */
