@@ -20,8 +20,10 @@ export { endpointToUrl } from './endpoints.js';
 export { DISCOVERY_PREFIX, discoveryKeys, formatDiscoveryUrl, isDiscoveryToken, parseDiscoveryUrl } from './discovery.js';
 export type { DiscoveryKeys, DiscoveryUrl } from './discovery.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
-export { CairnError, ErrorCode, toCairnError, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
+export { CairnError, ErrorCode, toCairnError, toBytes, bytesToString, prefixEnd, Backoff, backoffDelayMs, errorTraits, traitsOf } from '@cairn/protocol';
 export type {
+  BackoffOptions,
+  ErrorTraits,
   BytesLike,
   KeyValue,
   ResponseHeader,
