@@ -8,6 +8,8 @@ export { KV } from './kv.js';
 export { Lease, KeepAliveHandle } from './lease.js';
 export type { LeaseGrantOptions, TimeToLiveOptions } from './lease.js';
 export { Watcher } from './watch.js';
+export { PrefixWatch } from './prefixWatch.js';
+export type { PrefixSnapshot, PrefixWatchHandlers, PrefixWatchOptions, PrefixWatchClient } from './prefixWatch.js';
 export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
