@@ -102,7 +102,7 @@ export class PrefixWatch {
     this.watcher = undefined;
   }
 
-  /** `using w = await client.watchPrefix(...)` (TypeScript) closes it at the end of the block. */
+  /** In TypeScript 5.2+, `using w = await client.watchPrefix(...)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }

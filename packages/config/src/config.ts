@@ -123,7 +123,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     this.watch?.close();
   }
 
-  /** `using cfg = await watchConfig(...)` closes it at the end of the block. */
+  /** In TypeScript 5.2+, `using cfg = await watchConfig(...)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }

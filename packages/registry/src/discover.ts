@@ -103,7 +103,7 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
     this.emit('closed');
   }
 
-  /** `using view = await discover(...)` closes it at the end of the block. */
+  /** In TypeScript 5.2+, `using view = await discover(...)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }
