@@ -108,11 +108,16 @@ describe('examples/greeter', () => {
     const st = await statuses();
     const leading = greeters.find((g) => st.find((s) => s.id === g.id)?.leader)!;
     const other = greeters.find((g) => g !== leading)!;
+    // Many job runs (in practice one term: the session outlives the member kill), and no abort
+    // listener piled up on the way.
+    expect(st.find((s) => s.id === leading.id)!.jobRuns).toBeGreaterThan(10);
+    for (const g of greeters) expect(g.out, `greeter ${g.id}`).not.toMatch(/MaxListenersExceededWarning|memory leak/);
     leading.proc.kill('SIGKILL');
     await waitFor('the other greeter to lead alone', () => healthy('hola', [other]).catch(() => false), 15_000);
     const runsAfter = await runs();
     await waitFor('the job to run under the new leader', async () => (await runs()) > runsAfter + 3, 10_000);
     expect(await client.kv.getString('greeter/job/last')).toBe(other.id);
     expect(await other.get('/peer')).toBe('no peer');
+    expect(other.out).not.toMatch(/MaxListenersExceededWarning|memory leak/);
   });
 });

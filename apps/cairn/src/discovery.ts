@@ -15,6 +15,7 @@ import {
   discoveryKeys,
   op,
   parseDiscoveryUrl,
+  traitsOf,
   type DiscoveryKeys,
   type KeyValue,
   type WatchEvent,
@@ -156,19 +157,18 @@ export function dataDirInitialized(dataDir: string): boolean {
   return existsSync(dataDir) && readdirSync(dataDir).length > 0;
 }
 
-const unreachableCodes: ReadonlySet<string> = new Set<string>([
-  ErrorCode.Unavailable,
-  ErrorCode.ConnectionClosed,
-  ErrorCode.Timeout,
-  ErrorCode.Stopped,
-  ErrorCode.NoLeader,
-  ErrorCode.ClusterIdMismatch,
-  ErrorCode.UnsupportedVersion,
-]);
+/**
+ * Whether a failure says the discovery cluster could not be reached (nothing answered, it is
+ * not a Cairn cluster of this version, or it has no leader) rather than that it refused us.
+ */
+function unreachable(code: string): boolean {
+  const t = traitsOf(code);
+  return t.resumable || t.tryNextEndpoint || code === ErrorCode.UnsupportedVersion;
+}
 
 function clientFailure(err: unknown, where: string): DiscoveryError {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof CairnError && !unreachableCodes.has(err.code)) {
+  if (err instanceof CairnError && !unreachable(err.code)) {
     return new DiscoveryError(DiscoveryFailure.Refused, `the discovery cluster at ${where} refused: ${message}`, err);
   }
   return new DiscoveryError(DiscoveryFailure.Unreachable, `cannot reach the discovery cluster at ${where}: ${message}`, err);

@@ -3,12 +3,11 @@
  * SIGINT/SIGTERM (stop accepting, finish in-flight applies, close RocksDB). Exit codes: 0 after
  * a clean shutdown, 1 for a configuration or start-up error (one clear line on stderr).
  */
-import { startServer } from '@cairn/server';
+import { SERVER_VERSION, startServer } from '@cairn/server';
 import { pino } from 'pino';
 import { helpText, loadConfig } from './config.js';
 import { dataDirInitialized, resolveDiscovery } from './discovery.js';
 
-const VERSION = '0.1.0';
 /** How long a member waits for the others to register under its discovery token. */
 const DISCOVERY_TIMEOUT_MS = 10 * 60_000;
 
@@ -19,7 +18,7 @@ async function main(): Promise<void> {
     return;
   }
   if (parsed.kind === 'version') {
-    process.stdout.write(`cairn Version: ${VERSION}\nNode.js Version: ${process.version}\n`);
+    process.stdout.write(`cairn Version: ${SERVER_VERSION}\nNode.js Version: ${process.version}\n`);
     return;
   }
   let config = parsed.config;

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { CairnClient, op } from '@cairn/client';
+import { Backoff, CairnClient, op } from '@cairn/client';
 import { Election, Session } from '@cairn/concurrency';
 import { watchConfig } from '@cairn/config';
 import { discover, register } from '@cairn/registry';
@@ -52,10 +52,17 @@ peers.on('removed', (i: { id: string }) => log(`peer down: ${i.id}`));
 let leading = false;
 let jobRuns = 0;
 const stopping = new AbortController();
+/** Waits `ms` or until `signal` aborts; its abort listener goes away either way (one signal serves a whole term of job runs). */
 const pause = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 /** One run of the job; false if this greeter turned out not to lead any more. */
@@ -72,6 +79,8 @@ async function runJob(election: Election): Promise<boolean> {
 }
 
 async function leadForever(): Promise<void> {
+  // Between failed campaigns (no member reachable, say): 250 ms doubling to 5 s, jittered.
+  const retry = new Backoff({ initialMs: 250, maxMs: 5000 });
   while (!stopping.signal.aborted) {
     let session: Session | undefined;
     try {
@@ -79,6 +88,7 @@ async function leadForever(): Promise<void> {
       const election = new Election(session, 'greeter/leader');
       await election.campaign(id, { signal: stopping.signal });
       leading = true;
+      retry.reset();
       log('elected leader');
       const lost = AbortSignal.any([session.signal, stopping.signal]);
       while (!lost.aborted) {
@@ -96,7 +106,7 @@ async function leadForever(): Promise<void> {
       await election.resign().catch(() => undefined);
     } catch (err) {
       if (!stopping.signal.aborted) log(`election: ${(err as Error).message}; retrying`);
-      await pause(500, stopping.signal);
+      await pause(retry.next(), stopping.signal);
     } finally {
       leading = false;
       await session?.close().catch(() => undefined);

@@ -6,6 +6,7 @@ import type { ServerHello } from './connection.js';
 import { KV } from './kv.js';
 import { Lease } from './lease.js';
 import { Watcher, watchParams, type WatchOptions } from './watch.js';
+import { PrefixWatch, type PrefixWatchHandlers, type PrefixWatchOptions } from './prefixWatch.js';
 import type { BytesLike } from '@cairn/protocol';
 import type { CairnStream } from './stream.js';
 import type { TxnBuilder } from './txn.js';
@@ -43,6 +44,29 @@ export class CairnClient {
   watch(key: BytesLike, options: WatchOptions = {}): Watcher {
     const { base, start } = watchParams(key, options);
     return new Watcher(this.transport, base, start, options.signal);
+  }
+
+  /**
+   * Follows every key under `prefix` as a snapshot plus its changes: reads the prefix at a
+   * revision R (`handlers.snapshot`), then delivers every change after R in revision order,
+   * each revision whole, none twice, none missed (`handlers.events`), across reconnects and
+   * member failures. If the watch cannot go on from where it was (its history was compacted,
+   * or it was refused), it reports why (`handlers.error`), re-reads the prefix after a
+   * back-off and delivers a fresh snapshot with `reload: true`: the consumer replaces what it
+   * built. Resolves once the first snapshot was delivered; rejects if it could not be read or
+   * the snapshot handler threw (nothing is left running then).
+   *
+   *   const w = await client.watchPrefix('services/', {
+   *     snapshot: ({ kvs, reload }) => { cache.clear(); for (const kv of kvs) cache.set(keyString(kv), kv); },
+   *     events: (events) => { for (const e of events) e.type === 'delete' ? cache.delete(keyString(e.kv)) : cache.set(keyString(e.kv), e.kv); },
+   *   });
+   *   ...
+   *   w.close();
+   */
+  async watchPrefix(prefix: BytesLike, handlers: PrefixWatchHandlers, options: PrefixWatchOptions = {}): Promise<PrefixWatch> {
+    const w = new PrefixWatch(this, prefix, handlers, options.signal);
+    await w.start();
+    return w;
   }
 
   /** Connects now; resolves with the member's hello (cluster id, member id, version). */

@@ -1,6 +1,3 @@
-// `ws` ships no types and @types/ws is not a dependency: our own declaration of the part we use.
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference
-/// <reference path="./ws.d.ts" />
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import {

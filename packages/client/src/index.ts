@@ -8,6 +8,8 @@ export { KV } from './kv.js';
 export { Lease, KeepAliveHandle } from './lease.js';
 export type { LeaseGrantOptions, TimeToLiveOptions } from './lease.js';
 export { Watcher } from './watch.js';
+export { PrefixWatch } from './prefixWatch.js';
+export type { PrefixSnapshot, PrefixWatchHandlers, PrefixWatchOptions, PrefixWatchClient } from './prefixWatch.js';
 export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
@@ -20,8 +22,10 @@ export { endpointToUrl } from './endpoints.js';
 export { DISCOVERY_PREFIX, discoveryKeys, formatDiscoveryUrl, isDiscoveryToken, parseDiscoveryUrl } from './discovery.js';
 export type { DiscoveryKeys, DiscoveryUrl } from './discovery.js';
 // Re-exported so that a user of the client needs no second import for errors and data types.
-export { CairnError, ErrorCode, toCairnError, toBytes, bytesToString, prefixEnd } from '@cairn/protocol';
+export { CairnError, ErrorCode, toCairnError, toBytes, bytesToString, prefixEnd, Backoff, backoffDelayMs, errorTraits, traitsOf } from '@cairn/protocol';
 export type {
+  BackoffOptions,
+  ErrorTraits,
   BytesLike,
   KeyValue,
   ResponseHeader,

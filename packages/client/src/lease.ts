@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  Backoff,
   CairnError,
   ErrorCode,
   LeaseGrant,
@@ -29,8 +30,12 @@ export interface TimeToLiveOptions extends CallOptions {
   readonly keys?: boolean;
 }
 
-/** Delay before reopening the shared keep-alive stream after it broke. */
-const REOPEN_DELAY_MS = 250;
+/**
+ * Between attempts to reopen the shared keep-alive stream after it broke. The cap stays well
+ * under any TTL: each handle also asks for the stream on its own renewal timer (TTL/6 while
+ * unanswered), so a lease is renewed as soon as a member answers either way.
+ */
+const REOPEN_BACKOFF = { initialMs: 250, maxMs: 1000 } as const;
 
 /**
  * A lease kept alive by `Lease.keepAlive`. Events: `keepalive` (ttlSeconds, the server's
@@ -112,6 +117,7 @@ class KeepAliveMux {
   private opening: Promise<void> | undefined;
   private readonly handles = new Map<LeaseId, Set<KeepAliveHandle>>();
   private reopenTimer: NodeJS.Timeout | undefined;
+  private readonly reopenBackoff = new Backoff(REOPEN_BACKOFF);
 
   constructor(private readonly transport: Transport) {}
 
@@ -165,6 +171,7 @@ class KeepAliveMux {
   private async read(s: CairnStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>): Promise<void> {
     try {
       for await (const r of s) {
+        this.reopenBackoff.reset();
         for (const h of [...(this.handles.get(r.id) ?? [])]) h.answered(r.ttlSeconds, r);
       }
     } catch (err) {
@@ -179,7 +186,7 @@ class KeepAliveMux {
   private scheduleReopen(): void {
     if (this.handles.size === 0 || this.transport.isClosed) return;
     clearTimeout(this.reopenTimer);
-    this.reopenTimer = setTimeout(() => this.open(), REOPEN_DELAY_MS);
+    this.reopenTimer = setTimeout(() => this.open(), this.reopenBackoff.next());
   }
 }
 

@@ -1,9 +1,11 @@
 import {
   Authenticate,
+  backoffDelayMs,
   CairnError,
   DEFAULT_MAX_FRAME_BYTES,
   ErrorCode,
   toCairnError,
+  traitsOf,
   type ClusterId,
   type RequestDescriptor,
   type StreamDescriptor,
@@ -72,29 +74,10 @@ export interface StreamOptions {
 const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
-/** Errors that say "this member, now" rather than "this request": worth resending elsewhere. */
-const transientServerCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCode.Unavailable,
-  ErrorCode.Stopped,
-  ErrorCode.NoLeader,
-  ErrorCode.LeaderChanged,
-]);
-
-/**
- * Server errors that say the request was not applied (raft refused the proposal, or it never
- * reached a leader): a write failing with one of these is safe to send again.
- */
-const notAppliedCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.Unavailable, ErrorCode.NoLeader, ErrorCode.LeaderChanged]);
-
-/** Dial failures after which the next endpoint may do better. */
-const dialRetryCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCode.Unavailable,
-  ErrorCode.ConnectionClosed,
-  ErrorCode.Stopped,
-  ErrorCode.Timeout,
-  ErrorCode.MalformedFrame,
-  ErrorCode.ClusterIdMismatch,
-]);
+function nonNegativeMs(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new CairnError(ErrorCode.InvalidArgument, `${name} must be a finite number of ms >= 0, got ${value}`);
+  return value;
+}
 
 /**
  * The transport under every API: one WebSocket to one member at a time, requests multiplexed
@@ -134,9 +117,9 @@ export class Transport {
     this.dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.logger = options.logger ?? {};
-    this.initialBackoffMs = options.initialBackoffMs ?? 50;
-    this.maxBackoffMs = options.maxBackoffMs ?? 1000;
-    this.maxLeaderBackoffMs = options.maxLeaderBackoffMs ?? 100;
+    this.initialBackoffMs = nonNegativeMs(options.initialBackoffMs ?? 50, 'initialBackoffMs');
+    this.maxBackoffMs = nonNegativeMs(options.maxBackoffMs ?? 1000, 'maxBackoffMs');
+    this.maxLeaderBackoffMs = nonNegativeMs(options.maxLeaderBackoffMs ?? 100, 'maxLeaderBackoffMs');
   }
 
   /** Connects now (instead of on the first request) and returns what the member said. */
@@ -180,7 +163,7 @@ export class Transport {
           this.logger.debug?.('retrying request', { method: descriptor.method, attempt, error: e.message });
           // A member that answers "no leader" is up: the cluster is electing, and the retry
           // should land soon after the new leader does.
-          await scope.sleep(transientServerCodes.has(e.code) ? this.backoff(attempt, Math.min(this.maxLeaderBackoffMs, this.maxBackoffMs)) : this.backoff(attempt));
+          await scope.sleep(traitsOf(e.code).transient ? this.backoff(attempt, Math.min(this.maxLeaderBackoffMs, this.maxBackoffMs)) : this.backoff(attempt));
         }
       }
     } finally {
@@ -234,14 +217,15 @@ export class Transport {
       const notSent = err.details?.['notSent'] === true;
       return !this.closed && (notSent || descriptor.idempotent || options.retry === true);
     }
-    if (!transientServerCodes.has(err.code)) return false;
-    return descriptor.idempotent || notAppliedCodes.has(err.code);
+    // A member that is up but between leaders (or stopping): an idempotent request, or one
+    // that certainly had no effect, is sent again.
+    const traits = traitsOf(err.code);
+    return traits.transient && (descriptor.idempotent || traits.notApplied);
   }
 
+  /** The delay before retry `attempt`: doubling from initialBackoffMs up to `cap`, ±20% jitter (never past the cap). */
   private backoff(attempt: number, cap = this.maxBackoffMs): number {
-    const base = Math.min(cap, this.initialBackoffMs * 2 ** Math.min(attempt, 20));
-    // ±20% jitter so that many clients losing one member do not come back in step.
-    return Math.round(base * (0.8 + 0.4 * Math.random()));
+    return backoffDelayMs({ initialMs: Math.min(this.initialBackoffMs, cap), maxMs: cap }, attempt);
   }
 
   private openScope(timeoutMs: number | undefined, signal: AbortSignal | undefined): CallScope {
@@ -319,7 +303,7 @@ export class Transport {
         } catch (err) {
           const e = toCairnError(err);
           if (this.closed) throw new CairnError(ErrorCode.ConnectionClosed, 'client closed');
-          if (!dialRetryCodes.has(e.code)) throw e;
+          if (!traitsOf(e.code).tryNextEndpoint) throw e;
           failures.set(endpoint, e);
           this.logger.debug?.('dial failed', { endpoint, error: e.message });
         }

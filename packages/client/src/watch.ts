@@ -1,7 +1,9 @@
 import {
+  Backoff,
   CairnError,
   ErrorCode,
   toCairnError,
+  traitsOf,
   Watch,
   type BytesLike,
   type WatchCreateRequest,
@@ -24,17 +26,8 @@ export interface WatchOptions extends KeyRange {
   readonly signal?: AbortSignal;
 }
 
-/** Errors after which the watch reopens on a (possibly different) member. */
-const resumable: ReadonlySet<string> = new Set<string>([
-  ErrorCode.ConnectionClosed,
-  ErrorCode.Unavailable,
-  ErrorCode.Stopped,
-  ErrorCode.Timeout,
-  ErrorCode.NoLeader,
-  ErrorCode.LeaderChanged,
-]);
-
-const MAX_BACKOFF_MS = 2000;
+/** Between reopening attempts of a broken watch stream. */
+const REOPEN_BACKOFF = { initialMs: 100, maxMs: 2000 } as const;
 
 /**
  * A watch: iterate it for WatchResponse batches (each holds whole revisions, in revision
@@ -53,6 +46,8 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   private next: bigint;
   private readonly createdPromise: Promise<void>;
   private markCreated!: () => void;
+  /** Removes the abort listener from the caller's signal once the watch is over. */
+  private readonly unlisten: () => void;
 
   constructor(
     private readonly transport: Transport,
@@ -62,7 +57,10 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   ) {
     this.next = startRevision;
     this.createdPromise = new Promise((r) => (this.markCreated = r));
-    signal?.addEventListener('abort', () => this.cancel(), { once: true });
+    const onAbort = (): void => this.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.unlisten = () => signal?.removeEventListener('abort', onAbort);
+    if (signal?.aborted === true) this.cancel();
     void this.run();
   }
 
@@ -106,7 +104,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   }
 
   private async run(): Promise<void> {
-    let backoff = 100;
+    const backoff = new Backoff(REOPEN_BACKOFF);
     while (!this.ended) {
       try {
         const params: WatchCreateRequest = this.next > 0n ? { ...this.base, startRevision: this.next } : this.base;
@@ -117,21 +115,20 @@ export class Watcher implements AsyncIterable<WatchResponse> {
         }
         this.stream = s;
         for await (const r of s) {
-          backoff = 100;
+          backoff.reset();
           if (this.handle(r)) return;
         }
         // The server ended the stream without a cancel message: treat as a lost connection.
       } catch (err) {
         const e = toCairnError(err);
-        if (!resumable.has(e.code)) {
+        if (!traitsOf(e.code).resumable) {
           this.finish(e);
           return;
         }
       }
       this.stream = undefined;
       if (this.ended) return;
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      await new Promise((r) => setTimeout(r, backoff.next()));
     }
   }
 
@@ -175,6 +172,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   private finish(err: CairnError | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    this.unlisten();
     this.failure = err;
     this.stream?.close();
     this.stream = undefined;

@@ -1,6 +1,3 @@
-// `ws` ships no types and @types/ws is not a dependency: our own declaration of the part we use.
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference
-/// <reference path="../src/ws.d.ts" />
 // A tiny stand-in for a Cairn member, for the client's unit tests: speaks the real frames with
 // the real codec, answers requests with handlers the test supplies.
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -53,7 +50,7 @@ export async function startFakeServer(handlers: Record<string, Handler> = {}, po
     wss.on('error', reject);
   });
   const address = wss.address();
-  const actualPort = typeof address === 'string' ? 0 : address.port;
+  const actualPort = typeof address === 'object' && address !== null ? address.port : 0;
   const send = (socket: WebSocket, frame: ServerFrame): void => socket.send(encodeFrame(frame));
   const server: FakeServer = {
     port: actualPort,

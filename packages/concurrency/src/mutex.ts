@@ -83,7 +83,7 @@ export class Mutex {
     await leave(this.session, h.key, h.revision);
   }
 
-  /** `await using m = await mutex.lock()` unlocks at the end of the block. */
+  /** In TypeScript 5.2+, `await using m = await mutex.lock()` unlocks at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unlock();
   }

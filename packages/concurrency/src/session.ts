@@ -18,8 +18,11 @@ export const DEFAULT_SESSION_TTL_SECONDS = 60;
  * lease could not be kept (expired, revoked, or no renewal for a whole TTL); `signal` aborts at
  * the same moment, so work that must stop with the session can pass it on.
  *
- *   await using session = await Session.create(client, { ttlSeconds: 10 });
+ *   const session = await Session.create(client, { ttlSeconds: 10 });
  *   session.on('lost', (err) => console.error('session lost:', err.message));
+ *   try { ... } finally { await session.close(); }
+ *
+ * (In TypeScript 5.2+, `await using session = ...` closes it at the end of the block.)
  */
 export class Session extends EventEmitter {
   private readonly aborter = new AbortController();

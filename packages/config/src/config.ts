@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type CairnClient, type KeyValue, type Watcher } from '@cairn/client';
+import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type CairnClient, type KeyValue, type PrefixSnapshot, type PrefixWatch, type WatchEvent } from '@cairn/client';
 import { fieldOf, invalid, parseField } from './fields.js';
 import { history, valueAt, type HistoryOptions, type Version } from './history.js';
 
@@ -28,10 +28,8 @@ export interface ConfigChange<T> {
   readonly revision: bigint;
 }
 
-const RELOAD_DELAY_MS = 250;
-
 /**
- * A typed configuration bound to a key prefix, kept current by one watch. `current` is the last
+ * A typed configuration bound to a key prefix, kept current by one prefix watch. `current` is the last
  * value that passed the schema; a change that fails it is reported (`invalid`, a CairnError
  * `invalid_config` whose details carry the issues) and the last good value stays. Every revision
  * is applied whole: keys written in one transaction change together, never half.
@@ -43,7 +41,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
   private rev = 0n;
   /** The raw JSON of every field key, as of `rev`. */
   private readonly raw = new Map<string, KeyValue>();
-  private watcher: Watcher | undefined;
+  private watch: PrefixWatch | undefined;
   private closed = false;
 
   /** @internal use `watchConfig()` */
@@ -122,53 +120,48 @@ export class Config<S extends z.ZodType> extends EventEmitter {
 
   close(): void {
     this.closed = true;
-    this.watcher?.cancel();
+    this.watch?.close();
   }
 
-  /** `using cfg = await watchConfig(...)` closes it at the end of the block. */
+  /** In TypeScript 5.2+, `using cfg = await watchConfig(...)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** @internal First read; throws `invalid_config` if it does not pass the schema. */
+  /**
+   * @internal The first read, then one prefix watch (`client.watchPrefix`) keeps it current;
+   * throws `invalid_config` if the first read does not pass the schema.
+   */
   async load(): Promise<void> {
-    const res = await this.client.kv.range({ key: this.prefix, prefix: true });
-    this.raw.clear();
-    for (const kv of res.kvs) if (fieldOf(this.prefix, kv) !== undefined) this.raw.set(bytesToString(kv.key), kv);
-    const first = this.rev === 0n;
-    const next = this.evaluate(res.header.revision, first);
-    if (next !== undefined) this.value = next;
-    this.rev = res.header.revision;
-    this.follow(res.header.revision + 1n);
+    this.watch = await this.client.watchPrefix(this.prefix, {
+      snapshot: (snapshot) => this.reset(snapshot),
+      events: (events) => this.apply(events),
+      // Compacted past where the watch was (or it failed): it reads afresh and carries on.
+      error: (e) => this.emit('invalid', new CairnError(e.code, `watch of ${this.prefix} ended (${e.message}); reloading`)),
+    });
+    if (this.closed) this.watch.close();
   }
 
-  private follow(from: bigint): void {
-    if (this.closed) return;
-    const w = this.client.watch(this.prefix, { prefix: true, startRevision: from });
-    this.watcher = w;
-    void (async () => {
-      try {
-        for await (const batch of w) {
-          const events = batch.events;
-          for (let i = 0; i < events.length; i++) {
-            const e = events[i]!;
-            if (fieldOf(this.prefix, e.kv) !== undefined) {
-              if (e.type === 'delete') this.raw.delete(bytesToString(e.kv.key));
-              else this.raw.set(bytesToString(e.kv.key), e.kv);
-            }
-            // Evaluate once per revision, after all of its events: a txn is seen whole.
-            if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
-            this.evaluate(e.kv.modRevision, false);
-          }
-        }
-      } catch (err) {
-        if (this.closed) return;
-        // Compacted past where the watch was (or it failed): read afresh and carry on.
-        const e = toCairnError(err);
-        this.emit('invalid', new CairnError(e.code, `watch of ${this.prefix} ended (${e.message}); reloading`));
-        setTimeout(() => void this.load().catch(() => this.follow(this.rev + 1n)), RELOAD_DELAY_MS);
+  /** A (re)read of the prefix; on a reload the difference is reported as one change. */
+  private reset(snapshot: PrefixSnapshot): void {
+    this.raw.clear();
+    for (const kv of snapshot.kvs) if (fieldOf(this.prefix, kv) !== undefined) this.raw.set(bytesToString(kv.key), kv);
+    const next = this.evaluate(snapshot.revision, !snapshot.reload);
+    if (next !== undefined) this.value = next;
+    this.rev = snapshot.revision;
+  }
+
+  private apply(events: readonly WatchEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (fieldOf(this.prefix, e.kv) !== undefined) {
+        if (e.type === 'delete') this.raw.delete(bytesToString(e.kv.key));
+        else this.raw.set(bytesToString(e.kv.key), e.kv);
       }
-    })();
+      // Evaluate once per revision, after all of its events: a txn is seen whole.
+      if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
+      this.evaluate(e.kv.modRevision, false);
+    }
   }
 
   /** Builds and checks the config from `raw`; swaps it in and reports. Returns it if valid. */

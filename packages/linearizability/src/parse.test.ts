@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryParseError, parseJepsenRegisterLog, parseKvEdnHistory } from './index.js';
+import { HistoryParseError, checkHistory, parseJepsenRegisterLog, parseKvEdnHistory, registerModel } from './index.js';
 
 const U = Number.POSITIVE_INFINITY;
 const jepsen = (lines: string[]): string =>
@@ -81,6 +81,54 @@ describe('parseJepsenRegisterLog', () => {
   });
 });
 
+describe('parseJepsenRegisterLog on whitespace', () => {
+  const events = [
+    '0 :invoke :write 1',
+    '0 :ok :write 1',
+    '1 :invoke :read nil',
+    '1 :ok :read 2',
+    '2 :invoke :cas [1 3]',
+    '2 :ok :cas [1 3]',
+  ];
+  const withSeparator = (sep: (i: number) => string): string =>
+    events.map((l, n) => `INFO  jepsen.util - ${l.split(' ').join(sep(n))}`).join('\n');
+
+  it('reads space-separated, tab-separated and mixed lines alike', () => {
+    const tabs = parseJepsenRegisterLog(withSeparator(() => '\t'));
+    expect(tabs).toHaveLength(3);
+    expect(parseJepsenRegisterLog(withSeparator(() => ' '))).toEqual(tabs);
+    expect(parseJepsenRegisterLog(withSeparator((n) => (n % 2 === 0 ? '   ' : ' \t ')))).toEqual(tabs);
+    expect(tabs[2]).toEqual({ client: 2, input: { kind: 'cas', from: 1, to: 3 }, call: 4, ret: 5, output: true });
+  });
+
+  it('finds a space-separated history that is not linearizable not linearizable', () => {
+    // The read of 2 comes after the write of 1 returned, and nothing wrote 2.
+    const ops = parseJepsenRegisterLog(withSeparator(() => ' '));
+    expect(checkHistory(registerModel, ops).verdict).toBe('not-linearizable');
+  });
+
+  it('refuses a jepsen.util line it cannot read, naming the line, instead of dropping it', () => {
+    const text = ['INFO  jepsen.core - Running test', 'INFO  jepsen.util - 0 :invoke :write 1', 'INFO  jepsen.util - 0 :ok'].join('\n');
+    expect(() => parseJepsenRegisterLog(text)).toThrow(HistoryParseError);
+    expect(() => parseJepsenRegisterLog(text)).toThrow(/^line 3: expected "<process> :<type> :<f> <value>", got "0 :ok"$/);
+    const badProcess = 'INFO  jepsen.util - 0 :invoke :write 1\nINFO  jepsen.util - worker-1 :ok :write 1';
+    expect(() => parseJepsenRegisterLog(badProcess)).toThrow(/^line 2: the process must be a number or a keyword/);
+    try {
+      parseJepsenRegisterLog(text);
+    } catch (err) {
+      expect((err as HistoryParseError).line).toBe(3);
+    }
+  });
+
+  it('refuses an input with content that holds no operation, and returns nothing for an empty one', () => {
+    expect(() => parseJepsenRegisterLog('just some text\nand more')).toThrow(/^no operations found: no jepsen.util event of a client process/);
+    expect(() => parseJepsenRegisterLog('INFO  jepsen.util - :nemesis :info :start nil')).toThrow(/no operations found/);
+    expect(() => parseJepsenRegisterLog(jepsen(['0 :invoke :write 1', '0 :fail :write 1']))).toThrow(/every one of the 2 events was a failed operation/);
+    expect(parseJepsenRegisterLog('')).toEqual([]);
+    expect(parseJepsenRegisterLog('\n  \n')).toEqual([]);
+  });
+});
+
 describe('parseKvEdnHistory', () => {
   it('parses get / put / append events', () => {
     const text = [
@@ -150,5 +198,21 @@ describe('parseKvEdnHistory', () => {
     expect(() => parseKvEdnHistory('{:process 0, :type :invoke, :f :get, :key "a}')).toThrow(
       /unterminated string/,
     );
+  });
+
+  it('refuses an event without a usable :process instead of dropping it', () => {
+    const text = '{:process 0, :type :invoke, :f :get, :key "a"}\n{:type :ok, :f :get, :key "a", :value "x"}';
+    expect(() => parseKvEdnHistory(text)).toThrow(/^line 2: :process must be a whole number or a keyword/);
+    expect(() => parseKvEdnHistory('{:process "0", :type :invoke, :f :get, :key "a"}')).toThrow(/^line 1: :process/);
+    expect(() => parseKvEdnHistory('{:process 1.5, :type :invoke, :f :get, :key "a"}')).toThrow(/^line 1: :process/);
+  });
+
+  it('refuses an input with content that holds no operation, and returns nothing for an empty one', () => {
+    expect(() => parseKvEdnHistory('; only a comment')).toThrow(/^no operations found: no event map of a client process$/);
+    expect(() => parseKvEdnHistory('{:process :nemesis, :type :info, :f :start}')).toThrow(/no operations found/);
+    expect(() =>
+      parseKvEdnHistory('{:process 0, :type :invoke, :f :put, :key "a", :value "1"}\n{:process 0, :type :fail, :f :put, :key "a", :value "1"}'),
+    ).toThrow(/every one of the 2 events was a failed operation/);
+    expect(parseKvEdnHistory('')).toEqual([]);
   });
 });

@@ -11,17 +11,32 @@ import type { Operation } from './types.js';
  * - `:info`: outcome unknown; `ret` is `Number.POSITIVE_INFINITY` and there is no output;
  * - an invocation that never completes (end of history, or the process invokes again) is
  *   treated like `:info`.
- * Events of non-numeric processes (e.g. `:nemesis`) are skipped.
+ * Events of keyword processes (e.g. `:nemesis`) are skipped. Anything else that cannot be read
+ * is a `HistoryParseError` naming its line: nothing is dropped silently, and an input with
+ * content that yields no operation at all is an error too.
  */
 
 export class HistoryParseError extends Error {
+  /**
+   * @param line the 1-based line the problem is on; 0 when it is about the input as a whole
+   * (e.g. an input that holds no operation at all).
+   */
   constructor(
     message: string,
     readonly line: number,
   ) {
-    super(`line ${line}: ${message}`);
+    super(line > 0 ? `line ${line}: ${message}` : message);
     this.name = 'HistoryParseError';
   }
+}
+
+/**
+ * An input with something in it must yield operations: a history read as empty would be
+ * called linearizable whatever the input said.
+ */
+function nonEmpty<T>(ops: T[], text: string, what: string): T[] {
+  if (ops.length === 0 && text.trim() !== '') throw new HistoryParseError(`no operations found: ${what}`, 0);
+  return ops;
 }
 
 interface Pending<I> {
@@ -103,28 +118,34 @@ function registerValue(v: JepsenValue, what: string, line: number): RegisterValu
   throw new HistoryParseError(`${what}: expected a value, got ${JSON.stringify(v)}`, line);
 }
 
+/** `<process> :<type> :<f>` and the rest of the line as the value; fields split by spaces or tabs. */
+const JEPSEN_EVENT = /^(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/;
+
 /**
- * Parses a Jepsen register log (`INFO  jepsen.util - <process>\t:<type>\t:<f>\t<value>`, with
- * f = read / write / cas and cas values `[old new]`). Lines that are not `jepsen.util` events
- * are skipped. A `:fail :read` (e.g. `:timed-out`) is an unknown-outcome read.
+ * Parses a Jepsen register log: `INFO  jepsen.util - <process> :<type> :<f> <value>`, the
+ * fields separated by tabs or spaces, with f = read / write / cas and cas values `[old new]`.
+ * Lines that are not `jepsen.util` lines (other loggers, stack traces, blank lines) are
+ * skipped; a `jepsen.util` line that is not such an event is an error. A `:fail :read` (e.g.
+ * `:timed-out`) is an unknown-outcome read.
  */
 export function parseJepsenRegisterLog(text: string): Operation<RegisterInput, RegisterOutput>[] {
   const pairs = new Pairing<RegisterInput, RegisterOutput>();
   const lines = text.split('\n');
+  let events = 0;
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i]!.replace(/\r$/, '');
     const m = /jepsen\.util\s+-\s+(.*)$/.exec(raw);
     if (m === null) continue;
-    const fields = m[1]!.split('\t');
-    if (fields.length < 3) continue;
-    const [proc, type, f] = fields as [string, string, string];
-    const value = fields.slice(3).join('\t');
-    if (!/^\d+$/.test(proc.trim())) continue; // :nemesis and the like
-    const client = Number(proc.trim());
-    const fn = f.trim();
+    const event = JEPSEN_EVENT.exec(m[1]!.trim());
+    if (event === null) throw new HistoryParseError(`expected "<process> :<type> :<f> <value>", got ${JSON.stringify(m[1]!.trim())}`, lineNo);
+    const [, proc, type, fn, value = ''] = event as unknown as [string, string, string, string, string | undefined];
+    if (/^:[^\s]+$/.test(proc)) continue; // :nemesis and the like
+    if (!/^\d+$/.test(proc)) throw new HistoryParseError(`the process must be a number or a keyword, got ${JSON.stringify(proc)}`, lineNo);
+    events++;
+    const client = Number(proc);
     const v = parseJepsenValue(value, lineNo);
-    switch (type.trim()) {
+    switch (type) {
       case ':invoke': {
         let input: RegisterInput;
         if (fn === ':read') input = { kind: 'read' };
@@ -166,7 +187,11 @@ export function parseJepsenRegisterLog(text: string): Operation<RegisterInput, R
         throw new HistoryParseError(`unknown event type ${type}`, lineNo);
     }
   }
-  return pairs.finish();
+  return nonEmpty(
+    pairs.finish(),
+    text,
+    events === 0 ? 'no jepsen.util event of a client process (is this a Jepsen register log?)' : `every one of the ${events} events was a failed operation`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,11 +217,14 @@ function keywordName(v: Edn | undefined, what: string, line: number): string {
  */
 export function parseKvEdnHistory(text: string): Operation<KvInput, KvOutput>[] {
   const pairs = new Pairing<KvInput, KvOutput>();
+  let events = 0;
   try {
     for (const { value: form, line } of readEdnForms(text)) {
       if (!isEdnMap(form)) throw new HistoryParseError('expected a map', line);
       const proc = ednGet(form, 'process');
-      if (typeof proc !== 'number') continue; // :nemesis and the like
+      if (proc instanceof Keyword) continue; // :nemesis and the like
+      if (typeof proc !== 'number' || !Number.isSafeInteger(proc)) throw new HistoryParseError(`:process must be a whole number or a keyword, got ${String(proc)}`, line);
+      events++;
       const type = keywordName(ednGet(form, 'type'), ':type', line);
       const f = keywordName(ednGet(form, 'f'), ':f', line);
       const key = ednString(ednGet(form, 'key'), ':key', line);
@@ -253,5 +281,5 @@ export function parseKvEdnHistory(text: string): Operation<KvInput, KvOutput>[] 
     if (e instanceof EdnError) throw new HistoryParseError(e.message, e.line);
     throw e;
   }
-  return pairs.finish();
+  return nonEmpty(pairs.finish(), text, events === 0 ? 'no event map of a client process' : `every one of the ${events} events was a failed operation`);
 }

@@ -150,21 +150,108 @@ export class CairnError extends Error {
     this.details = details;
   }
 
-  /** Whether retrying the same request elsewhere (another member, later) may succeed. */
+  /** Whether sending the same request again (later, or to another member) may succeed. */
   get retryable(): boolean {
-    return retryableCodes.has(this.code);
+    return traitsOf(this.code).retryable;
   }
 }
 
-const retryableCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCode.NoLeader,
-  ErrorCode.NotLeader,
-  ErrorCode.LeaderChanged,
-  ErrorCode.Stopped,
-  ErrorCode.Timeout,
-  ErrorCode.Unavailable,
-  ErrorCode.ConnectionClosed,
-]);
+/**
+ * What a failure with a code says to whoever sent the request; every retry decision of the
+ * client, the recipes and the peer links reads it from here.
+ */
+export interface ErrorTraits {
+  /** Sending the request again, later or to another member, may succeed: the failure is about the member or the moment, not the request. */
+  readonly retryable: boolean;
+  /**
+   * The member is up but cannot serve right now (no leader, an election, shutting down): the
+   * same request may succeed soon on the same connection, so the wait before it is short.
+   * Implies `retryable`.
+   */
+  readonly transient: boolean;
+  /** The request certainly had no effect (it was refused, or never reached raft): a write failing with it may be sent again. */
+  readonly notApplied: boolean;
+  /** A stream (a watch, a keep-alive) that ended with it may be reopened from where it was, on this member or another. */
+  readonly resumable: boolean;
+  /** A connection attempt that failed with it may succeed at another endpoint. */
+  readonly tryNextEndpoint: boolean;
+}
+
+type Flag<L extends string> = L | '.';
+/** One letter per trait, in the order of ErrorTraits: R(etryable) T(ransient) N(ot applied) (re)S(umable) (next) E(ndpoint); `.` for no. */
+type Flags = `${Flag<'R'>}${Flag<'T'>}${Flag<'N'>}${Flag<'S'>}${Flag<'E'>}`;
+
+// prettier-ignore
+const traitTable: Readonly<Record<ErrorCode, Flags>> = {
+  invalid_argument: '..N..',
+  malformed_frame: '..N.E', // at dial time: something that is not a Cairn member answers there
+  unknown_method: '..N..',
+  unsupported_version: '..N..',
+  request_too_large: '..N..',
+  too_many_ops: '..N..',
+  duplicate_key: '..N..',
+  key_too_large: '..N..',
+  empty_key: '..N..',
+  key_not_found: '..N..',
+  compacted: '..N..',
+  future_revision: '..N..',
+  lease_not_found: '..N..',
+  lease_exists: '..N..',
+  lease_ttl_too_large: '..N..',
+  auth_failed: '..N..',
+  auth_not_enabled: '..N..',
+  invalid_auth_token: '..N..',
+  permission_denied: '..N..',
+  user_empty: '..N..',
+  user_not_found: '..N..',
+  user_already_exists: '..N..',
+  role_not_found: '..N..',
+  role_already_exists: '..N..',
+  role_not_granted: '..N..',
+  permission_not_granted: '..N..',
+  root_user_not_exist: '..N..',
+  root_role_not_exist: '..N..',
+  too_many_requests: '..N..',
+  no_leader: 'RTNS.',
+  not_leader: 'R.N..', // another member (the leader) may serve it; this one will not
+  leader_changed: 'RTNS.',
+  not_capable: '..N..',
+  stopped: 'RT.SE', // proposals in flight when a member stops may still commit
+  timeout: 'R..SE', // the request may have been applied
+  unavailable: 'RTNSE',
+  member_not_found: '..N..',
+  member_exists: '..N..',
+  peer_url_exists: '..N..',
+  member_not_learner: '..N..',
+  learner_not_ready: '..N..',
+  too_many_learners: '..N..',
+  unhealthy_cluster: '..N..',
+  cluster_id_mismatch: '..N.E',
+  no_space: '..N..',
+  corrupt: '..N..',
+  canceled: '.....', // the caller gave up: a write may still be applied
+  connection_closed: 'R..SE', // a request in flight may have been applied (details.notSent: it never left)
+  internal: '.....',
+  session_expired: '.....',
+  election_not_leader: '..N..',
+  invalid_config: '..N..',
+};
+
+function traitsFrom(f: Flags): ErrorTraits {
+  return Object.freeze({ retryable: f[0] === 'R', transient: f[1] === 'T', notApplied: f[2] === 'N', resumable: f[3] === 'S', tryNextEndpoint: f[4] === 'E' });
+}
+
+/** The traits of every code. */
+export const errorTraits: Readonly<Record<ErrorCode, ErrorTraits>> = Object.freeze(
+  Object.fromEntries(Object.entries(traitTable).map(([code, f]) => [code, traitsFrom(f)])) as Record<ErrorCode, ErrorTraits>,
+);
+
+const UNKNOWN_CODE_TRAITS = traitsFrom('.....');
+
+/** The traits of a code; a code this build does not know (a newer member's) has none of them. */
+export function traitsOf(code: string): ErrorTraits {
+  return isErrorCode(code) ? errorTraits[code] : UNKNOWN_CODE_TRAITS;
+}
 
 /** Normalises anything thrown into a CairnError; unknown failures become `internal`. */
 export function toCairnError(err: unknown): CairnError {

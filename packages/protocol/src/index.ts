@@ -1,4 +1,7 @@
-export { ErrorCode, CairnError, defaultMessage, isErrorCode, toCairnError } from './errors.js';
+export { ErrorCode, CairnError, defaultMessage, errorTraits, isErrorCode, toCairnError, traitsOf } from './errors.js';
+export type { ErrorTraits } from './errors.js';
+export { Backoff, backoffDelayMs, checkBackoffOptions } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
 export type {
   Revision,
   LeaseId,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { CairnError, bytesToString, toCairnError, type CairnClient, type KeyValue, type Watcher } from '@cairn/client';
+import { CairnError, bytesToString, toCairnError, type CairnClient, type KeyValue, type PrefixSnapshot, type PrefixWatch, type WatchEvent } from '@cairn/client';
 import { DEFAULT_PREFIX, parseInstance, sameInstance, servicePrefix, type Instance } from './instance.js';
 import { createPicker, type PickStrategy, type Picker, type Random } from './pickers.js';
 
@@ -16,11 +16,9 @@ export type ServiceChange =
   | { readonly type: 'removed'; readonly instance: Instance; readonly revision: bigint }
   | { readonly type: 'updated'; readonly instance: Instance; readonly previous: Instance; readonly revision: bigint };
 
-const RELOAD_DELAY_MS = 250;
-
 /**
- * The live set of a service's instances, kept by one watch that starts at the revision of the
- * initial read, so nothing between the read and the watch is missed. `instances()` answers from
+ * The live set of a service's instances, kept by one prefix watch (`client.watchPrefix`): a
+ * snapshot, then every change after it, so nothing between the read and the watch is missed. `instances()` answers from
  * memory. Events: `added`, `removed`, `updated` (Instance, and the previous one for updated),
  * `change` (ServiceChange) for each of them, `invalid` (CairnError) for a malformed value (it is
  * skipped), `error` never: the watch resumes on its own across reconnects, and a compacted
@@ -30,7 +28,7 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
   readonly prefix: string;
   private readonly byKey = new Map<string, Instance>();
   private readonly pickers = new Map<PickStrategy, Picker>();
-  private watcher: Watcher | undefined;
+  private watch: PrefixWatch | undefined;
   private closed = false;
   private rev = 0n;
 
@@ -101,57 +99,50 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.watcher?.cancel();
+    this.watch?.close();
     this.emit('closed');
   }
 
-  /** `using view = await discover(...)` closes it at the end of the block. */
+  /** In TypeScript 5.2+, `using view = await discover(...)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }
 
   /** @internal Reads the instances and starts following them. */
   async load(): Promise<void> {
-    const res = await this.client.kv.range({ key: this.prefix, prefix: true });
+    this.watch = await this.client.watchPrefix(this.prefix, {
+      snapshot: (snapshot) => this.reset(snapshot),
+      events: (events, revision) => this.apply(events, revision),
+      // The history it needed is compacted (or the watch failed otherwise): it reads afresh.
+      error: (e) => this.emit('invalid', new CairnError(e.code, `watch of ${this.prefix} ended (${e.message}); reloading`)),
+    });
+    if (this.closed) this.watch.close();
+  }
+
+  /** A (re)read of the prefix: after a reload, reports what changed while the view was not following. */
+  private reset(snapshot: PrefixSnapshot): void {
     const fresh = new Map<string, Instance>();
-    for (const kv of res.kvs) {
+    for (const kv of snapshot.kvs) {
       const inst = this.decode(kv);
       if (inst !== undefined) fresh.set(bytesToString(kv.key), inst);
     }
-    // After a reload, report what changed while the view was not following.
-    for (const [k, old] of this.byKey) if (!fresh.has(k)) this.remove(k, old, res.header.revision);
-    for (const [k, inst] of fresh) this.set(k, inst, res.header.revision);
-    this.rev = res.header.revision;
-    this.follow(res.header.revision + 1n);
+    for (const [k, old] of this.byKey) if (!fresh.has(k)) this.remove(k, old, snapshot.revision);
+    for (const [k, inst] of fresh) this.set(k, inst, snapshot.revision);
+    this.rev = snapshot.revision;
   }
 
-  private follow(from: bigint): void {
-    if (this.closed) return;
-    const w = this.client.watch(this.prefix, { prefix: true, startRevision: from });
-    this.watcher = w;
-    void (async () => {
-      try {
-        for await (const batch of w) {
-          for (const e of batch.events) {
-            const k = bytesToString(e.kv.key);
-            if (e.type === 'delete') {
-              const old = this.byKey.get(k);
-              if (old !== undefined) this.remove(k, old, e.kv.modRevision);
-            } else {
-              const inst = this.decode(e.kv);
-              if (inst !== undefined) this.set(k, inst, e.kv.modRevision);
-            }
-          }
-          this.rev = batch.header.revision;
-        }
-      } catch (err) {
-        const e = toCairnError(err);
-        if (this.closed) return;
-        // The history it needed is compacted (or the watch failed otherwise): read afresh.
-        this.emit('invalid', new CairnError(e.code, `watch of ${this.prefix} ended (${e.message}); reloading`));
-        setTimeout(() => void this.load().catch(() => this.follow(this.rev + 1n)), RELOAD_DELAY_MS);
+  private apply(events: readonly WatchEvent[], revision: bigint): void {
+    for (const e of events) {
+      const k = bytesToString(e.kv.key);
+      if (e.type === 'delete') {
+        const old = this.byKey.get(k);
+        if (old !== undefined) this.remove(k, old, e.kv.modRevision);
+      } else {
+        const inst = this.decode(e.kv);
+        if (inst !== undefined) this.set(k, inst, e.kv.modRevision);
       }
-    })();
+    }
+    this.rev = revision;
   }
 
   private decode(kv: KeyValue): Instance | undefined {

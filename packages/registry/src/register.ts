@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { toCairnError, type CairnClient, type CairnError } from '@cairn/client';
+import { Backoff, toCairnError, type CairnClient, type CairnError } from '@cairn/client';
 import { Session } from '@cairn/concurrency';
 import { DEFAULT_PREFIX, instanceKey, makeInstance, type Instance } from './instance.js';
 
@@ -18,8 +18,8 @@ export interface RegisterOptions {
   readonly deregisterOnSignal?: boolean;
 }
 
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5000;
+/** Between attempts to register again after the lease was lost. */
+const RETRY_BACKOFF = { initialMs: 250, maxMs: 5000 } as const;
 
 /**
  * A live registration. Events: `registered` (Instance) after each successful (re)registration;
@@ -32,7 +32,7 @@ export class Registration extends EventEmitter {
   private current: Instance;
   private session: Session | undefined;
   private closed = false;
-  private retryMs = RETRY_MIN_MS;
+  private readonly backoff = new Backoff(RETRY_BACKOFF);
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
 
@@ -124,7 +124,7 @@ export class Registration extends EventEmitter {
       return;
     }
     this.session = s;
-    this.retryMs = RETRY_MIN_MS;
+    this.backoff.reset();
     s.once('lost', (err: CairnError) => this.onLost(s, err));
     this.emit('registered', this.current);
   }
@@ -140,8 +140,7 @@ export class Registration extends EventEmitter {
     if (this.closed) return;
     this.attempt().catch((err: unknown) => {
       if (this.closed) return;
-      const delay = this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      const delay = this.backoff.next();
       this.emit('retrying', toCairnError(err), delay);
       this.retryTimer = setTimeout(() => this.retry(), delay);
     });

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Member } from '@cairn/protocol';
+import { Backoff, type Member } from '@cairn/protocol';
 import type { WsClientOptions } from '../api/ws.js';
 import { MEMBERS_NONCE_HEADER, MEMBERS_PROOF_HEADER, hexProofMatches, membersNonce, membersRequestProof, membersResponseProof, type PeerKey } from './peerAuth.js';
 
@@ -64,8 +64,9 @@ export async function fetchMembers(
   onRetry?: (err: Error) => void,
 ): Promise<{ clusterId: bigint; members: Member[] }> {
   const deadline = Date.now() + timeoutMs;
+  const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
   let last: Error | undefined;
-  for (let round = 0; Date.now() < deadline; round++) {
+  while (Date.now() < deadline) {
     for (const u of peerUrls) {
       try {
         return parseMembers(await getSignedJson(`${u.replace(/\/+$/, '')}/members`, tls, key, 2000));
@@ -74,7 +75,7 @@ export async function fetchMembers(
       }
     }
     if (last !== undefined) onRetry?.(last);
-    await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** round)));
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(backoff.next(), deadline - Date.now()))));
   }
   throw new Error(`no member of the cluster answered at ${peerUrls.join(', ')}: ${last?.message ?? 'timed out'}`);
 }

@@ -1,4 +1,4 @@
-import { CairnError, ErrorCode } from '@cairn/protocol';
+import { Backoff, CairnError, ErrorCode } from '@cairn/protocol';
 import type { Message } from '@cairn/raft';
 import { WebSocket, type RawData, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
@@ -26,8 +26,8 @@ export interface LinkHost {
 const MAX_QUEUED_MESSAGES = 4096;
 /** A socket holding more unsent bytes than this is too slow: drop rather than pile up. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-const INITIAL_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 2000;
+/** Between dials of a peer that is down: quick at first (a restart), then every ~2 s. */
+const REDIAL_BACKOFF = { initialMs: 50, maxMs: 2000 } as const;
 
 export const toBytes = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
 
@@ -57,7 +57,7 @@ export class PeerLink {
   private ready = false;
   private queue: Message[] = [];
   private flushScheduled = false;
-  private backoffMs = INITIAL_BACKOFF_MS;
+  private readonly backoff = new Backoff(REDIAL_BACKOFF);
   private retryTimer: NodeJS.Timeout | undefined;
   private urlIndex = 0;
   private closed = false;
@@ -193,7 +193,7 @@ export class PeerLink {
         }
         this.ready = true;
         this.reportedUntrusted = false;
-        this.backoffMs = INITIAL_BACKOFF_MS;
+        this.backoff.reset();
         if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
         this.reportedDown = false;
         for (const go of this.waitingOpen.splice(0)) go();
@@ -247,8 +247,7 @@ export class PeerLink {
       this.host.log.warn({ peer: this.peer.toString(16) }, 'peer unreachable; retrying with back-off');
     }
     this.urlIndex++;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       // Keep dialling a peer that is down: raft needs to reach it the moment it is back.
