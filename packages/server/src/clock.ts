@@ -1,15 +1,19 @@
 /** Wall-clock time, injected so that tests and simulations control it. */
 export interface Clock {
-  /** Milliseconds since the Unix epoch. */
+  /** Milliseconds since the Unix epoch (may jump: only for stamps other members or users read). */
   now(): number;
+  /** Milliseconds on a clock that never jumps, with sub-millisecond resolution: durations and deadlines. */
+  monotonic(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
 /** Timers, injected next to the Clock so that code using them can run on simulated time. */
 export interface Scheduler {
   /** Calls `fn` once after `ms` milliseconds; the returned function cancels it. */
   after(ms: number, fn: () => void): () => void;
+  /** Calls `fn` once the I/O callbacks already due have run (Node's setImmediate). */
+  defer(fn: () => void): void;
 }
 
 /** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days); longer ones fire after 1 ms. */
@@ -22,12 +26,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export const systemScheduler: Scheduler = {
   after(ms, fn) {
-    const dueAt = Date.now() + ms;
+    const dueAt = performance.now() + ms;
     let t: NodeJS.Timeout;
     const arm = (delay: number): void => {
       const step = Math.min(Math.max(delay, 0), MAX_TIMER_MS);
       t = setTimeout(() => {
-        const left = dueAt - Date.now();
+        const left = dueAt - performance.now();
         if (step === MAX_TIMER_MS && left > 0) arm(left);
         else fn();
       }, step);
@@ -35,5 +39,8 @@ export const systemScheduler: Scheduler = {
     };
     arm(ms);
     return () => clearTimeout(t);
+  },
+  defer(fn) {
+    setImmediate(fn);
   },
 };

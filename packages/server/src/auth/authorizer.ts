@@ -44,7 +44,7 @@ export class Authorizer {
   constructor(
     /** Read at each call: a snapshot install replaces the store. */
     private readonly storeOf: () => AuthStore,
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'now'>,
     private readonly tokenTtlSeconds: number = DEFAULT_AUTH_TOKEN_TTL_SECONDS,
     /** Slows down failed logins; none: every attempt is checked at once. */
     private readonly throttle?: LoginThrottle,

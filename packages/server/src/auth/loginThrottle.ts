@@ -83,7 +83,7 @@ export class LoginThrottle {
   private readonly trusted = new Map<string, number>();
 
   constructor(
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'now'>,
     o: LoginThrottleOptions = {},
     /** Told when an address or a user starts being blocked (once per block). */
     private readonly onBlock: (b: LoginBlock) => void = () => undefined,

@@ -29,7 +29,7 @@ export interface CorruptCheckHost {
   corruptAlarmed(memberId: MemberId): boolean;
   /** Raises CORRUPT for `memberId` through the log. */
   raiseCorrupt(memberId: MemberId): Promise<void>;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, 'after'>;
   readonly log: CorruptCheckLog;
 }
 

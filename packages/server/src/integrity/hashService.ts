@@ -2,6 +2,7 @@ import { CairnError, ErrorCode, validate, type HashKvResponse, type ResponseHead
 import { hashView } from '../mvcc/hash.js';
 import type { ChangeListener, MvccStore } from '../mvcc/store.js';
 import { PEER_HASH_WAIT_MS } from './corruptCheck.js';
+import type { Clock, Scheduler } from '../clock.js';
 
 /** Peer hashKv requests served at once (each reads the whole history); more get `unavailable`. */
 export const MAX_PEER_HASHES_IN_FLIGHT = 2;
@@ -23,9 +24,9 @@ export interface HashHost {
   /** Seconds one hash took (metrics). */
   hashed?(seconds: number): void;
   readonly log: { warn(obj: object, msg: string): void };
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
 }
-
-const now = (): number => performance.now() / 1000;
 
 /** `maintenance.hashKv` for clients and for peers (the corruption checks). */
 export class HashService {
@@ -48,9 +49,9 @@ export class HashService {
     await h.written();
     const at = revision === 0n ? h.writtenRevision() : revision;
     const view = h.store().hashView(Number(at));
-    const t0 = now();
-    const hash = await hashView(view, () => new Promise((resolve) => setImmediate(resolve)));
-    h.hashed?.(now() - t0);
+    const t0 = h.clock.monotonic();
+    const hash = await hashView(view, () => new Promise((resolve) => h.scheduler.defer(resolve)));
+    h.hashed?.((h.clock.monotonic() - t0) / 1000);
     return { header: h.header(), hash, compactRevision: BigInt(view.compactRevision), hashRevision: BigInt(view.hashRevision) };
   }
 
@@ -79,18 +80,18 @@ export class HashService {
   /** Resolves once `revision` is applied here, or `waitMs` has passed (hashKv then says future_revision). */
   private async applied(revision: bigint, waitMs: number): Promise<void> {
     const h = this.host;
-    const deadline = performance.now() + waitMs;
+    const deadline = h.clock.monotonic() + waitMs;
     while (revision > h.visibleRevision() && !h.stopped()) {
-      const left = deadline - performance.now();
+      const left = deadline - h.clock.monotonic();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          clearTimeout(timer);
+          cancel();
           off();
           resolve();
         };
         // Polled too: a snapshot install moves the revision without a change event.
-        const timer = setTimeout(done, Math.min(left, 100));
+        const cancel = h.scheduler.after(Math.min(left, 100), done);
         const off = h.onChange(() => {
           if (revision <= h.visibleRevision()) done();
         });

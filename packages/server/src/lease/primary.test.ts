@@ -13,6 +13,12 @@ class FakeTime implements Clock, Scheduler {
   now(): number {
     return this.ms;
   }
+  monotonic(): number {
+    return this.ms;
+  }
+  defer(fn: () => void): void {
+    this.after(0, fn);
+  }
   after(ms: number, fn: () => void): () => void {
     const t = { at: this.ms + ms, fn, live: true };
     this.timers.push(t);

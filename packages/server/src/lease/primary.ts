@@ -55,7 +55,7 @@ export class LeasePrimary implements LessorListener {
   promote(): void {
     if (this.stopped) return;
     this.leader = true;
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     this.expiries.clear();
     for (const id of this.o.lessor.ids()) this.expiries.set(id, now + this.o.lessor.get(id)!.ttlSeconds * 1000);
     this.heap.rebuild(this.expiries);
@@ -76,7 +76,7 @@ export class LeasePrimary implements LessorListener {
   }
 
   granted(id: LeaseId, ttlSeconds: number): void {
-    if (this.leader) this.setExpiry(id, this.o.clock.now() + ttlSeconds * 1000);
+    if (this.leader) this.setExpiry(id, this.o.clock.monotonic() + ttlSeconds * 1000);
   }
 
   revoked(id: LeaseId): void {
@@ -91,7 +91,7 @@ export class LeasePrimary implements LessorListener {
   renew(id: LeaseId): number {
     const lease = this.o.lessor.get(id);
     if (lease === undefined || !this.leader) return -1;
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     const at = this.expiries.get(id);
     if (this.revoking.has(id) || (at !== undefined && at <= now)) return -1;
     this.setExpiry(id, now + lease.ttlSeconds * 1000);
@@ -104,7 +104,7 @@ export class LeasePrimary implements LessorListener {
     if (lease === undefined) return -1;
     const at = this.expiries.get(id);
     if (at === undefined) return lease.ttlSeconds;
-    const left = at - this.o.clock.now();
+    const left = at - this.o.clock.monotonic();
     return left <= 0 ? -1 : Math.ceil(left / 1000);
   }
 
@@ -129,7 +129,7 @@ export class LeasePrimary implements LessorListener {
       this.disarm();
       return;
     }
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     // Coalesce: a future expiry wakes us at most once per resolution; a backlog of due leases
     // (more than one round) goes on at once.
     const at = head <= now ? now : Math.max(head, now + this.resolutionMs);
@@ -157,7 +157,7 @@ export class LeasePrimary implements LessorListener {
     if (!this.leader || this.running) return;
     this.running = true;
     try {
-      const now = this.o.clock.now();
+      const now = this.o.clock.monotonic();
       const due: LeaseId[] = [];
       while (due.length < this.maxRevokes) {
         const head = this.dropStale();
@@ -174,7 +174,7 @@ export class LeasePrimary implements LessorListener {
         }
         // A lease whose revoke did not happen (still in the table) is retried next round.
         for (const id of due) {
-          if (this.revoking.delete(id) && this.o.lessor.exists(id) && this.leader) this.setExpiry(id, this.o.clock.now());
+          if (this.revoking.delete(id) && this.o.lessor.exists(id) && this.leader) this.setExpiry(id, this.o.clock.monotonic());
         }
       }
     } finally {

@@ -16,7 +16,7 @@ import type { Applier } from '../apply/applier.js';
 import type { MemberRecord } from '../apply/membership.js';
 import type { ProposalAuth, ResponseFor, WriteRequest } from '../apply/requests.js';
 import { addedMemberId } from '../identity.js';
-import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { RaftDriver } from './driver.js';
 import { PeerMethods, type AdminCaller, type AdminOps, type Forwarded, type PeerMethod, type PeerRpc } from './peerRpc.js';
 
@@ -40,7 +40,8 @@ export interface AdminHost {
   readonly clusterId: bigint;
   readonly electionTimeoutMs: number;
   readonly applier: Pick<Applier, 'confState' | 'membership'>;
-  /** When each peer was last heard from (ms, the system clock). */
+  readonly clock: Clock;
+  /** When each peer was last heard from (`clock.monotonic()` ms). */
   readonly lastHeard: ReadonlyMap<bigint, number>;
   readonly driver: Pick<RaftDriver, 'status' | 'transferLeadership'>;
   readonly peerRpc: Pick<PeerRpc, 'call'>;
@@ -73,7 +74,7 @@ export class ClusterAdmin implements AdminOps {
 
   /** Voters that are active now (this leader included). */
   private activeVoters(exclude?: MemberId): number {
-    const now = systemClock.now();
+    const now = this.m.clock.monotonic();
     let n = 0;
     for (const id of this.m.applier.confState.voters) {
       if (id === exclude) continue;
@@ -110,7 +111,7 @@ export class ClusterAdmin implements AdminOps {
       if (learner && cs.learners.length >= MAX_LEARNERS) throw new CairnError(ErrorCode.TooManyLearners);
       // An added voter counts in the quorum at once, before it has even started.
       if (!learner && this.activeVoters() < quorum(cs.voters.length + 1)) throw new CairnError(ErrorCode.UnhealthyCluster);
-      const id = addedMemberId(req.peerUrls, this.m.clusterId, systemClock.now());
+      const id = addedMemberId(req.peerUrls, this.m.clusterId, this.m.clock.now());
       const member = { id, name: '', peerUrls: [...req.peerUrls], clientUrls: [], isLearner: learner };
       const res = await this.m.proposeConfChange(learner ? 'addLearnerNode' : 'addNode', id, member);
       return { header: res.header, member, members: res.members };

@@ -25,6 +25,7 @@ import { LogStorage } from './logStorage.js';
 import { ReadIndexQueue } from './reads.js';
 import { clearStaging, copyStaged, INSTALL_MARKER_KEY, installMarkerOps, stageOps, stagedMetadata, stateChunks } from './snapshot.js';
 import { invariant } from '../mvcc/revision.js';
+import type { Clock, Scheduler } from '../clock.js';
 
 /** The replicated state machine as the driver sees it (the member's applier). */
 export interface StateMachine {
@@ -54,6 +55,8 @@ export interface DriverHost {
   softState(ss: SoftState): void;
   /** A disk write failed or an invariant broke: the member must stop. */
   fatal(err: unknown): void;
+  /** One write of the loop took `seconds` (with its fsync, if any) and carried `entries` log entries. */
+  wrote?(seconds: number, entries: number): void;
 }
 
 export interface DriverLog {
@@ -71,6 +74,12 @@ export interface DriverOptions {
   readonly stateMachine: StateMachine;
   readonly host: DriverHost;
   readonly log: DriverLog;
+  /** Durations and deadlines (`monotonic`). */
+  readonly clock: Clock;
+  /** Every timer the driver arms, and its turns of the loop (`defer`). */
+  readonly scheduler: Scheduler;
+  /** Seeds raft's randomized election timeouts; default: random. */
+  readonly rngSeed?: number;
   /** One raft tick (etcd's --heartbeat-interval). */
   readonly tickMs: number;
   /** Election timeout in ticks (etcd: --election-timeout / --heartbeat-interval). */
@@ -130,7 +139,7 @@ export class RaftDriver {
   readonly node: RawNode;
   readonly log: LogStorage;
   readonly reads: ReadIndexQueue;
-  private ticker: NodeJS.Timeout | undefined;
+  private cancelTicker: (() => void) | undefined;
   private running = false;
   private again = false;
   private sendQueued = false;
@@ -153,7 +162,7 @@ export class RaftDriver {
   /** A HardState (commit index moved only) not written yet: it rides along with the next write. */
   private deferredHardState: HardState | undefined;
   /** The timer that writes applied state nothing else wrote (see STATE_FLUSH_DELAY_MS). */
-  private flushTimer: NodeJS.Timeout | undefined;
+  private cancelFlush: (() => void) | undefined;
   /** The applied index the state tables on disk hold. */
   private writtenAppliedIndex: number;
 
@@ -179,7 +188,7 @@ export class RaftDriver {
       checkQuorum: true,
       preVote: true,
       // Election timeouts only; a fresh seed per process keeps members from colliding.
-      rng: new SeededRng(randomBytes(4).readUInt32BE(0)),
+      rng: new SeededRng(o.rngSeed ?? randomBytes(4).readUInt32BE(0)),
       logger,
     });
     this.lastSnapshotIndex = log.baseMetadata.index;
@@ -217,10 +226,12 @@ export class RaftDriver {
   }
 
   start(): void {
-    this.ticker = setInterval(() => {
+    const tick = (): void => {
+      this.cancelTicker = this.o.scheduler.after(this.o.tickMs, tick);
       this.node.tick();
       this.schedule();
-    }, this.o.tickMs);
+    };
+    this.cancelTicker = this.o.scheduler.after(this.o.tickMs, tick);
     this.schedule();
   }
 
@@ -303,7 +314,7 @@ export class RaftDriver {
     this.running = true;
     if (this.signalIdle === undefined) this.idle = new Promise((r) => (this.signalIdle = r));
     // One macrotask of slack: every proposal of this I/O turn joins the same Ready.
-    setImmediate(() => void this.loop());
+    this.o.scheduler.defer(() => void this.loop());
   }
 
   /**
@@ -316,7 +327,7 @@ export class RaftDriver {
   private sendSoon(): void {
     if (this.sendQueued) return;
     this.sendQueued = true;
-    setImmediate(() => {
+    this.o.scheduler.defer(() => {
       this.sendQueued = false;
       if (this.stopped) return;
       const msgs = this.node.takeMessages(false);
@@ -420,7 +431,11 @@ export class RaftDriver {
     if (hardState !== undefined) ops.push(...this.log.setHardState(hardState));
     const batch = this.o.stateMachine.drain();
     if (batch !== undefined) for (const op of batch.ops) ops.push(op);
-    if (ops.length > 0) await this.o.backend.write(ops, { sync });
+    if (ops.length > 0) {
+      const t0 = this.o.clock.monotonic();
+      await this.o.backend.write(ops, { sync });
+      this.o.host.wrote?.((this.o.clock.monotonic() - t0) / 1000, entries.length);
+    }
     this.log.appendPersisted(entries);
     const hs = hardState ?? deferred;
     if (hs !== undefined) this.log.hardStatePersisted(hs);
@@ -438,13 +453,13 @@ export class RaftDriver {
 
   /** Writes applied state and a deferred HardState after STATE_FLUSH_DELAY_MS, unless a write took them first. */
   private scheduleFlush(): void {
-    if (this.flushTimer !== undefined) return;
+    if (this.cancelFlush !== undefined) return;
     if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
+    this.cancelFlush = this.o.scheduler.after(STATE_FLUSH_DELAY_MS, () => {
+      this.cancelFlush = undefined;
       if (this.stopped) return;
       this.exclusive(() => this.flushState()).catch((err: unknown) => this.fail(err));
-    }, STATE_FLUSH_DELAY_MS);
+    });
   }
 
   private async flushState(): Promise<void> {
@@ -495,11 +510,11 @@ export class RaftDriver {
     this.sending.add(to);
     const chunks = stateChunks(this.o.backend);
     const term = this.node.status().hardState.term;
-    const t0 = Date.now();
+    const t0 = this.o.clock.monotonic();
     this.o.log.info({ to: to.toString(16) }, 'sending a snapshot');
     this.o.transport.sendSnapshot(to, term, chunks.next).then(
       ({ rows }) => {
-        this.o.log.info({ to: to.toString(16), rows, ms: Date.now() - t0 }, 'snapshot sent');
+        this.o.log.info({ to: to.toString(16), rows, ms: Math.round(this.o.clock.monotonic() - t0) }, 'snapshot sent');
         this.finishSend(to, true, chunks.close);
       },
       (err: unknown) => {
@@ -580,8 +595,7 @@ export class RaftDriver {
     if (this.stopped) return;
     this.stopped = true;
     this.failed = true;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.stopTimers();
     this.reads.close();
     this.o.host.fatal(err);
   }
@@ -593,20 +607,29 @@ export class RaftDriver {
    * followers were faster), one Ready later; stopping after the write alone would make its
    * proposer hear `stopped` for a write that a restart then applies.
    */
+  private stopTimers(): void {
+    this.cancelTicker?.();
+    this.cancelTicker = undefined;
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
+  }
+
   async close(): Promise<void> {
-    if (this.ticker !== undefined) clearInterval(this.ticker);
-    this.ticker = undefined;
+    this.cancelTicker?.();
+    this.cancelTicker = undefined;
     this.closing = true;
     this.reads.close();
     this.pendingInstall?.done(new CairnError(ErrorCode.Stopped));
     this.pendingInstall = undefined;
-    const drainUntil = performance.now() + CLOSE_DRAIN_MS;
-    while (this.running && performance.now() < drainUntil) {
-      await Promise.race([this.idle, new Promise<void>((r) => setTimeout(r, CLOSE_DRAIN_MS).unref())]);
+    const clock = this.o.clock;
+    const drainUntil = clock.monotonic() + CLOSE_DRAIN_MS;
+    while (this.running && clock.monotonic() < drainUntil) {
+      let cancel = (): void => undefined;
+      await Promise.race([this.idle, new Promise<void>((r) => (cancel = this.o.scheduler.after(drainUntil - clock.monotonic(), r)))]);
+      cancel();
     }
     this.stopped = true;
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.stopTimers();
     while (this.running) await this.idle;
     await this.diskChain;
     // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
