@@ -13,6 +13,17 @@ const banned = {
   'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'No Node APIs in deterministic code.' }] }],
 };
 
+/** Time only through the injected Clock and Scheduler (clock.ts binds them to Node's). */
+const injectedTime = {
+  'no-restricted-globals': ['error',
+    ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'].map((name) => ({
+      name,
+      message: 'Use the injected Scheduler (clock.ts) so the member can run on simulated time.',
+    })),
+    { name: 'performance', message: 'Use the injected Clock (clock.monotonic()).' }],
+  'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use the injected Clock (clock.now()).' }],
+};
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/dist-sim/**', '**/node_modules/**', '**/bin/**', 'eslint.config.js', 'vitest.config.ts', 'scripts/**', '.ci/**'] },
   js.configs.recommended,
@@ -53,5 +64,20 @@ export default tseslint.config(
     ],
     ignores: ['**/*.test.ts'],
     rules: banned,
+  },
+  {
+    // A whole member runs on simulated time in the simulator: the member, its raft driver and
+    // reads, watches and the integrity checks take time only from the injected Clock and
+    // Scheduler. The process edges (api/, http/, transport/, server.ts: sockets and their
+    // timeouts) are real I/O the simulator replaces, and may use Node's timers.
+    files: [
+      'packages/server/src/member.ts',
+      'packages/server/src/member/**/*.ts',
+      'packages/server/src/raftNode/**/*.ts',
+      'packages/server/src/watch/**/*.ts',
+      'packages/server/src/integrity/**/*.ts',
+    ],
+    ignores: ['**/*.test.ts'],
+    rules: injectedTime,
   },
 );

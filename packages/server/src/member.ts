@@ -74,7 +74,7 @@ export class Member implements Proposer {
   private stopped = false;
   private removedSelf = false;
   readonly clock: Clock;
-  private readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler;
   readonly requestTimeoutMs: number;
   readonly electionTimeoutMs: number;
   private readonly log: DriverLog;

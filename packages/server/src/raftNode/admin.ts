@@ -16,7 +16,7 @@ import type { Applier } from '../apply/applier.js';
 import type { MemberRecord } from '../apply/membership.js';
 import type { ProposalAuth, ResponseFor, WriteRequest } from '../apply/requests.js';
 import { addedMemberId } from '../identity.js';
-import type { Clock } from '../clock.js';
+import type { Clock, Scheduler } from '../clock.js';
 import type { RaftDriver } from './driver.js';
 import { PeerMethods, type AdminCaller, type AdminOps, type Forwarded, type PeerMethod, type PeerRpc } from './peerRpc.js';
 
@@ -41,6 +41,7 @@ export interface AdminHost {
   readonly electionTimeoutMs: number;
   readonly applier: Pick<Applier, 'confState' | 'membership'>;
   readonly clock: Clock;
+  readonly scheduler: Pick<Scheduler, 'after'>;
   /** When each peer was last heard from (`clock.monotonic()` ms). */
   readonly lastHeard: ReadonlyMap<bigint, number>;
   readonly driver: Pick<RaftDriver, 'status' | 'transferLeadership'>;
@@ -163,13 +164,13 @@ export class ClusterAdmin implements AdminOps {
       }
       if (target === this.m.memberId) return { header: this.m.header() };
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
+        const cancel = this.m.scheduler.after(3 * this.m.electionTimeoutMs, () => {
           stop();
           reject(new CairnError(ErrorCode.Timeout, 'leadership transfer timed out'));
-        }, 3 * this.m.electionTimeoutMs);
+        });
         const stop = this.m.onLeaderChange((ss) => {
           if (ss.lead !== target) return;
-          clearTimeout(timer);
+          cancel();
           stop();
           resolve();
         });

@@ -200,6 +200,7 @@ export class RaftDriver {
       },
       appliedIndex: () => o.stateMachine.appliedIndex(),
       hasLeader: () => this.soft.lead !== 0n,
+      scheduler: o.scheduler,
     });
   }
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { systemScheduler } from '../clock.js';
 import { ReadIndexQueue } from './reads.js';
 
 function queue(applied = { index: 0 }, leader = true) {
   const asked: Uint8Array[] = [];
-  const q = new ReadIndexQueue({ requestIndex: (ctx) => asked.push(ctx), appliedIndex: () => applied.index, hasLeader: () => leader });
+  const q = new ReadIndexQueue({ requestIndex: (ctx) => asked.push(ctx), appliedIndex: () => applied.index, hasLeader: () => leader, scheduler: systemScheduler });
   return { q, asked, applied };
 }
 

@@ -1,10 +1,11 @@
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import type { ReadState } from '@cairn/raft';
+import type { Scheduler } from '../clock.js';
 
 interface ReadWaiter {
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
-  readonly timer: NodeJS.Timeout;
+  cancelTimer: () => void;
   /** The read index, once a round confirmed one. */
   index?: number;
 }
@@ -15,6 +16,7 @@ export interface ReadHost {
   appliedIndex(): number;
   /** Whether a leader is known now (a read that times out without one says no_leader). */
   hasLeader(): boolean;
+  readonly scheduler: Pick<Scheduler, 'after'>;
 }
 
 /** A round not answered within this is asked again (the request or its answer was lost). */
@@ -28,7 +30,7 @@ const RETRY_MS = 500;
  */
 export class ReadIndexQueue {
   private waiting: ReadWaiter[] = [];
-  private round: { ctx: Uint8Array; waiters: ReadWaiter[]; retry: NodeJS.Timeout } | undefined;
+  private round: { ctx: Uint8Array; waiters: ReadWaiter[]; cancelRetry: () => void } | undefined;
   private confirmed: ReadWaiter[] = [];
   private seq = 0n;
   private closed = false;
@@ -40,14 +42,11 @@ export class ReadIndexQueue {
   wait(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new CairnError(ErrorCode.Stopped));
     return new Promise((resolve, reject) => {
-      const w: ReadWaiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.drop(w);
-          reject(this.host.hasLeader() ? new CairnError(ErrorCode.Timeout, 'request timed out') : new CairnError(ErrorCode.NoLeader));
-        }, timeoutMs),
-      };
+      const w: ReadWaiter = { resolve, reject, cancelTimer: () => undefined };
+      w.cancelTimer = this.host.scheduler.after(timeoutMs, () => {
+        this.drop(w);
+        reject(this.host.hasLeader() ? new CairnError(ErrorCode.Timeout, 'request timed out') : new CairnError(ErrorCode.NoLeader));
+      });
       this.waiting.push(w);
       // Reads of the same JS turn share the round: it starts once the turn is over.
       if (this.round === undefined && !this.starting) {
@@ -75,11 +74,11 @@ export class ReadIndexQueue {
     }
     const ctx = new Uint8Array(8);
     new DataView(ctx.buffer).setBigUint64(0, ++this.seq);
-    const retry = setTimeout(() => {
+    const cancelRetry = this.host.scheduler.after(RETRY_MS, () => {
       const r = this.round;
       if (r !== undefined && r.ctx === ctx) this.startRound(r.waiters);
-    }, RETRY_MS);
-    this.round = { ctx, waiters, retry };
+    });
+    this.round = { ctx, waiters, cancelRetry };
     this.host.requestIndex(ctx);
   }
 
@@ -87,7 +86,7 @@ export class ReadIndexQueue {
   readState(rs: ReadState): void {
     const r = this.round;
     if (r === undefined || !sameBytes(r.ctx, rs.requestCtx)) return;
-    clearTimeout(r.retry);
+    r.cancelRetry();
     this.round = undefined;
     for (const w of r.waiters) {
       w.index = rs.index;
@@ -103,7 +102,7 @@ export class ReadIndexQueue {
     const still: ReadWaiter[] = [];
     for (const w of this.confirmed) {
       if (w.index! <= index) {
-        clearTimeout(w.timer);
+        w.cancelTimer();
         w.resolve();
       } else still.push(w);
     }
@@ -113,12 +112,12 @@ export class ReadIndexQueue {
   close(): void {
     this.closed = true;
     const all = [...this.waiting, ...this.confirmed, ...(this.round?.waiters ?? [])];
-    if (this.round !== undefined) clearTimeout(this.round.retry);
+    this.round?.cancelRetry();
     this.round = undefined;
     this.waiting = [];
     this.confirmed = [];
     for (const w of all) {
-      clearTimeout(w.timer);
+      w.cancelTimer();
       w.reject(new CairnError(ErrorCode.Stopped));
     }
   }
