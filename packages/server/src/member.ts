@@ -1,13 +1,6 @@
 import {
   CairnError,
   ErrorCode,
-  type LeaseGrantRequest,
-  type LeaseGrantResponse,
-  type LeaseId,
-  type LeaseLeasesResponse,
-  type LeaseRevokeResponse,
-  type LeaseTimeToLiveRequest,
-  type LeaseTimeToLiveResponse,
   type HashKvResponse,
   type Member as MemberInfo,
   type MemberListResponse,
@@ -27,11 +20,9 @@ import { removedOps } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { RaftDriver, type DriverLog } from './raftNode/driver.js';
 import type { RaftTransport } from './transport/transport.js';
-import type { SnapshotReceiver } from './transport/snapshotStream.js';
 import { PeerRefusal } from './transport/frames.js';
 import { ClusterAdmin } from './raftNode/admin.js';
 import { PeerRpc } from './raftNode/peerRpc.js';
-import { checkInbound } from './raftNode/inbound.js';
 import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
 import { HashService, peerHashResponse } from './integrity/hashService.js';
 import { SERVER_VERSION } from './version.js';
@@ -39,6 +30,7 @@ import { ProposalTracker } from './member/proposals.js';
 import { MemberStateMachine } from './member/stateMachine.js';
 import { LeaseService, minLeaseTtlSeconds } from './member/leases.js';
 import { AttributePublisher } from './member/publisher.js';
+import { PeerSide } from './member/peerSide.js';
 import type { MemberOptions, Proposer } from './member/options.js';
 
 export type { MemberObserver, MemberOptions, Proposer, RaftSettings, TransportHooks } from './member/options.js';
@@ -78,8 +70,8 @@ export class Member implements Proposer {
   readonly requestTimeoutMs: number;
   readonly electionTimeoutMs: number;
   private readonly log: DriverLog;
-  /** When each peer was last heard from (`clock.monotonic()` ms): "active" for membership checks. */
-  readonly lastHeard = new Map<bigint, number>();
+  /** What this member serves to its peers (transport/peerServer.ts). */
+  readonly peer: PeerSide;
   private readonly leaderWatchers = new Set<(ss: SoftState) => void>();
   private lastLead = 0n;
   readonly admin: ClusterAdmin;
@@ -185,6 +177,18 @@ export class Member implements Proposer {
       scheduler,
       log,
     });
+    this.peer = new PeerSide({
+      clusterId: this.clusterId,
+      memberId,
+      clock,
+      driver: this.driver,
+      peerHints: o.peerHints,
+      membership: () => this.applier.membership,
+      members: () => this.members(),
+      rpc: (from, method, params) => this.servePeer(from, method, params),
+      refused: (reason) => o.observer?.peerRefused?.(reason),
+      log,
+    });
     this.integrity = this.newCorruptChecker();
     this.updatePeers();
   }
@@ -261,6 +265,10 @@ export class Member implements Proposer {
   /** The leader this member knows of, 0n if none. */
   get leaderId(): bigint {
     return this.driver.softState.lead;
+  }
+  /** When each peer was last heard from (`clock.monotonic()` ms): "active" for membership checks. */
+  get lastHeard(): ReadonlyMap<bigint, number> {
+    return this.peer.lastHeard;
   }
   /** The expiry side of leases (what the peer RPCs serve on the leader). */
   get leasePrimary(): LeaseService['primary'] {
@@ -439,84 +447,10 @@ export class Member implements Proposer {
     return { header: this.header(), members: this.members() };
   }
 
-  // ---- leases (member/leases.ts) ----
-
-  leaseGrant(req: LeaseGrantRequest, auth?: ProposalAuth): Promise<LeaseGrantResponse> {
-    return this.leases.grant(req, auth);
-  }
-  leaseRevoke(id: LeaseId, auth?: ProposalAuth): Promise<LeaseRevokeResponse> {
-    return this.leases.revoke(id, auth);
-  }
-  leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
-    return this.leases.timeToLive(req);
-  }
-  leaseLeases(): Promise<LeaseLeasesResponse> {
-    return this.leases.leases();
-  }
-  leaseKeys(id: LeaseId): Uint8Array[] {
-    return this.leases.keys(id);
-  }
-  leaseRenew(id: LeaseId): Promise<number> {
-    return this.leases.renew(id);
-  }
-
-  // ---- the peer side (what transport/peerServer.ts serves) ----
-
-  clusterMembers(): { clusterId: bigint; members: MemberInfo[] } {
-    return { clusterId: this.clusterId, members: this.members() };
-  }
-
-  isRemoved(id: bigint): boolean {
-    return this.applier.membership.isRemoved(id);
-  }
-
-  /**
-   * Whether `id` is a member (voter or learner) as this member knows it. A member that joined
-   * and has not yet received its first snapshot knows the cluster from the hints it was given.
-   */
-  isMember(id: bigint): boolean {
-    const ms = this.applier.membership;
-    if (ms.get(id) !== undefined) return true;
-    return ms.list().length === 0 && this.o.peerHints?.has(id) === true;
-  }
-
-  /** Raft messages from an authenticated member, checked (raftNode/inbound.ts) before raft sees them. */
-  messages(from: bigint, msgs: readonly Message[]): void {
-    this.lastHeard.set(from, this.clock.monotonic());
-    const r = this.driver.node.raft;
-    const { accepted, refused } = checkInbound(msgs, {
-      self: this.memberId,
-      term: r.term,
-      lead: r.lead,
-      committed: r.log.committed,
-      termAt: (i) => r.log.term(i),
-    });
-    for (const x of refused) {
-      const fields = { peer: from.toString(16), type: x.message.type, term: x.message.term, index: x.message.index, why: x.why };
-      this.o.observer?.peerRefused?.(x.kind === 'safety' ? 'safetyViolation' : 'unreadableEntry');
-      const error = (this.log.error ?? this.log.warn).bind(this.log);
-      if (x.kind === 'safety') error(fields, 'safety violation: refused a raft message');
-      else error(fields, 'refused a raft message carrying an entry this member cannot apply');
-    }
-    if (accepted.length > 0) this.driver.step(accepted);
-  }
-
-  rpc(from: bigint, method: string, params: unknown): Promise<unknown> {
-    // Served by every member, not only the leader: the corruption checks ask each one.
+  /** Hash requests are served by every member (the corruption checks ask each one); the rest by PeerRpc. */
+  private servePeer(from: bigint, method: string, params: unknown): Promise<unknown> {
     if (method === PEER_HASHKV_METHOD) return this.hashes.servePeer(params);
     return this.peerRpc.serve(from, method, params);
-  }
-
-  /** A snapshot is taken only from the leader of this member's current term. */
-  snapshot(from: bigint, term: number): SnapshotReceiver {
-    const r = this.driver.node.raft;
-    if (term !== r.term || r.lead !== from) {
-      throw new CairnError(
-        ErrorCode.NotLeader,
-        `snapshot from ${from.toString(16)} at term ${term} refused: this member is at term ${r.term} led by ${r.lead === 0n ? 'nobody' : r.lead.toString(16)}`,
-      );
-    }
-    return this.driver.receiveSnapshot(from, term);
   }
 
   // ---- stopping ----

@@ -203,12 +203,12 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       return ref.member?.memberId ?? 0n;
     },
     key: cfg.peerKey,
-    isRemoved: (id) => ref.member?.isRemoved(id) ?? false,
-    isMember: (id) => ref.member?.isMember(id) ?? false,
-    messages: (from, msgs) => ref.member?.messages(from, msgs),
-    rpc: (from, method, params) => (ref.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : ref.member.rpc(from, method, params)),
-    snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.snapshot(from, term)),
-    clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.clusterMembers()),
+    isRemoved: (id) => ref.member?.peer.isRemoved(id) ?? false,
+    isMember: (id) => ref.member?.peer.isMember(id) ?? false,
+    messages: (from, msgs) => ref.member?.peer.messages(from, msgs),
+    rpc: (from, method, params) => (ref.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : ref.member.peer.rpc(from, method, params)),
+    snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.peer.snapshot(from, term)),
+    clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.peer.clusterMembers()),
   };
   const metricsBox: { m?: Metrics; connections?: () => number } = {};
   const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES, (kind) => metricsBox.m?.peerRefused(kind));

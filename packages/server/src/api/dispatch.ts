@@ -141,17 +141,17 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
     unary(LeaseGrant, validate.leaseGrantRequest, (req, caller) => {
       const who = auth.authenticated(caller);
       quota.check();
-      return member.leaseGrant(req, who);
+      return member.leases.grant(req, who);
     }),
     unary(LeaseRevoke, validate.leaseIdRequest, (req, caller) => {
       const lease = member.applier.lessor.get(req.id);
       // A lease this member does not know fails as lease_not_found at apply.
       const who = lease === undefined ? auth.authenticated(caller) : auth.leaseRevoke(caller, lease.owner, [...lease.keys.values()]);
-      return member.leaseRevoke(req.id, who);
+      return member.leases.revoke(req.id, who);
     }),
     unary(LeaseTimeToLive, validate.leaseTimeToLiveRequest, async (req, caller) => {
       auth.user(caller);
-      const res = await member.leaseTimeToLive(req);
+      const res = await member.leases.timeToLive(req);
       // Checked after the linearizable read, against the lease as it is now.
       const lease = member.applier.lessor.get(req.id);
       if (lease !== undefined) auth.lease(caller, lease.owner, lease.keys.values());
@@ -160,7 +160,7 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
     }),
     unary(LeaseLeases, validate.emptyRequest, (_req, caller) => {
       auth.user(caller);
-      return member.leaseLeases();
+      return member.leases.leases();
     }),
   ]);
 }

@@ -57,7 +57,7 @@ export function memberStreams(member: Member, hub: WatchHub, limits: ApiLimits, 
         }
         // Only the leader knows expiries: a follower forwards the renewal there. A renewal that
         // cannot reach a leader ends the stream; the client reopens it (maybe elsewhere).
-        member.leaseRenew(id).then(
+        member.leases.renew(id).then(
           (ttlSeconds) => ctx.send({ header: member.header(), id, ttlSeconds: ttlSeconds < 0 ? 0 : ttlSeconds }),
           (err: unknown) => ctx.end(toCairnError(err)),
         );

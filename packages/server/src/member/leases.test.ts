@@ -28,9 +28,9 @@ describe('the minimum lease TTL', () => {
   it("raises a grant below it to the member's minimum, and an explicit option overrides it", async () => {
     // 20 ms ticks x 100 = a 2 s election timeout: the minimum is 3 s.
     const m = await open({ raft: { tickMs: 20, electionTicks: 100 } });
-    expect((await m.leaseGrant({ ttlSeconds: 1 })).ttlSeconds).toBe(3);
-    expect((await m.leaseGrant({ ttlSeconds: 4 })).ttlSeconds).toBe(4);
+    expect((await m.leases.grant({ ttlSeconds: 1 })).ttlSeconds).toBe(3);
+    expect((await m.leases.grant({ ttlSeconds: 4 })).ttlSeconds).toBe(4);
     const n = await open({ minLeaseTtlSeconds: 7 });
-    expect((await n.leaseGrant({ ttlSeconds: 2 })).ttlSeconds).toBe(7);
+    expect((await n.leases.grant({ ttlSeconds: 2 })).ttlSeconds).toBe(7);
   });
 });

@@ -26,7 +26,7 @@ async function member(): Promise<{ m: Member; backend: RocksBackend }> {
 
 /** The same writes on any member: puts, an overwrite, a delete, a txn, a lease. */
 async function workload(m: Member): Promise<void> {
-  await m.leaseGrant({ id: 7n, ttlSeconds: 3600 });
+  await m.leases.grant({ id: 7n, ttlSeconds: 3600 });
   await m.propose({ put: { key: b('a'), value: b('1') } }); // 2
   await m.propose({ put: { key: b('b'), value: b('2') } }); // 3
   await m.propose({ put: { key: b('a'), value: b('3') } }); // 4
@@ -179,7 +179,7 @@ describe('the peer hashKv request', () => {
   it('waits for a revision not applied yet, and refuses a third one in flight', async () => {
     const { m } = await member();
     await workload(m);
-    const ask = () => m.rpc(2n, 'maintenance.hashKv', { revision: 8n }) as Promise<{ hash: number; hashRevision: bigint }>;
+    const ask = () => m.peer.rpc(2n, 'maintenance.hashKv', { revision: 8n }) as Promise<{ hash: number; hashRevision: bigint }>;
     const [first, second] = [ask(), ask()];
     expect(await codeOf(ask())).toBe(ErrorCode.Unavailable);
     await m.propose({ put: { key: b('late'), value: b('1') } }); // 8

@@ -91,7 +91,7 @@ async function run(ops: Op[]): Promise<void> {
   const dir = tempDir();
   let member: Member = await openMember(dir.dir);
   // Puts use lease 7; leases are durable, so it outlives the restarts below.
-  await member.leaseGrant({ ttlSeconds: 3600, id: 7n });
+  await member.leases.grant({ ttlSeconds: 3600, id: 7n });
   const model = new Model();
   try {
     expect(member.revision).toBe(BigInt(model.rev));

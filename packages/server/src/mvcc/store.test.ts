@@ -10,7 +10,7 @@ beforeEach(async () => {
   dir = tempDir();
   m = await openMember(dir.dir);
   // Leases the tests attach keys to (a grant makes no revision).
-  for (const id of [1n, 3n, 5n, 7n, 9n]) await m.leaseGrant({ ttlSeconds: 3600, id });
+  for (const id of [1n, 3n, 5n, 7n, 9n]) await m.leases.grant({ ttlSeconds: 3600, id });
 });
 afterEach(async () => {
   await m.close();

@@ -45,7 +45,7 @@ describe('members of one cluster (in one process, real driver and storage)', () 
     net.isolate(lagger);
     for (let i = 0; i < 100; i++) await leader.propose({ put: { key: b(`k${String(i).padStart(3, '0')}`), value: b(String(i)) } });
     await leader.propose({ deleteRange: { key: b('k000') } });
-    const grant = await leader.leaseGrant({ ttlSeconds: 60 });
+    const grant = await leader.leases.grant({ ttlSeconds: 60 });
     await leader.propose({ put: { key: b('leased'), value: b('x'), lease: grant.id } });
     expect(leader.driver.log.firstIndex()).toBeGreaterThan(lagger.driver.log.lastIndex() + 1);
     net.heal(lagger);
@@ -53,7 +53,7 @@ describe('members of one cluster (in one process, real driver and storage)', () 
     const kvs = (await lagger.range({ key: b('k'), rangeEnd: b('l'), serializable: true })).kvs;
     expect(kvs).toHaveLength(99);
     // Leases and their attachments come with the snapshot.
-    expect(lagger.leaseKeys(grant.id).map(s)).toEqual(['leased']);
+    expect(lagger.leases.keys(grant.id).map(s)).toEqual(['leased']);
     await leader.propose({ put: { key: b('after'), value: b('1') } });
     await vi.waitFor(async () => expect(await value(lagger, 'after', true)).toBe('1'));
   });
@@ -84,10 +84,10 @@ describe('failover', () => {
     const old = await net.leader();
     const follower = members.find((m) => m !== old)!;
     // The old leader dies the moment the forwarded proposal reaches it: taken off the wire, never appended.
-    const deliver = old.messages.bind(old);
+    const deliver = old.peer.messages.bind(old.peer);
     let died: () => void = () => undefined;
     const dead = new Promise<void>((resolve) => (died = resolve));
-    old.messages = (from, msgs) => {
+    old.peer.messages = (from, msgs) => {
       if (!msgs.some((m) => m.type === 'MsgProp')) return deliver(from, msgs);
       net!.isolate(old);
       died();

@@ -41,17 +41,17 @@ export class LocalNet {
               continue;
             }
             setImmediate(() => {
-              if (this.reachable(self, m.to)) this.members.get(m.to)!.messages(self, [m]);
+              if (this.reachable(self, m.to)) this.members.get(m.to)!.peer.messages(self, [m]);
             });
           }
         },
         rpc: async (to, method, params) => {
           if (!this.reachable(self, to)) throw new Error('unreachable');
-          return this.members.get(to)!.rpc(self, method, params);
+          return this.members.get(to)!.peer.rpc(self, method, params);
         },
         sendSnapshot: async (to, term, next) => {
           if (!this.reachable(self, to)) throw new Error('unreachable');
-          const r = this.members.get(to)!.snapshot(self, term);
+          const r = this.members.get(to)!.peer.snapshot(self, term);
           let rows = 0;
           try {
             for (let chunk = next(); chunk !== undefined; chunk = next()) {

@@ -183,66 +183,66 @@ describe('watch hub', () => {
 describe('leases on a member', () => {
   it('revoke deletes every attached key in one revision; watchers see one batch', async () => {
     const { m, hub } = await setup();
-    const g = await m.leaseGrant({ ttlSeconds: 60 });
+    const g = await m.leases.grant({ ttlSeconds: 60 });
     expect(g.ttlSeconds).toBe(60);
     for (const k of ['l/a', 'l/b', 'l/c']) await m.propose({ put: { key: b(k), value: b('v'), lease: g.id } });
     await m.propose({ put: { key: b('l/b'), value: b('no lease') } });
     const w = watch(hub, { key: b('l/'), rangeEnd: prefixEnd('l/') });
-    const ttl = await m.leaseTimeToLive({ id: g.id, keys: true });
+    const ttl = await m.leases.timeToLive({ id: g.id, keys: true });
     expect(ttl.keys.map(s)).toEqual(['l/a', 'l/c']);
-    await m.leaseRevoke(g.id);
+    await m.leases.revoke(g.id);
     await vi.waitFor(() => expect(w.eventMessages.length).toBe(1));
     expect(w.eventMessages[0]!.events.map((e) => [e.type, s(e.kv.key)])).toEqual([
       ['delete', 'l/a'],
       ['delete', 'l/c'],
     ]);
     expect((await m.range({ key: b('l/b') })).count).toBe(1);
-    expect((await m.leaseTimeToLive({ id: g.id })).ttlSeconds).toBe(-1);
-    await expect(m.leaseRevoke(g.id)).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
+    expect((await m.leases.timeToLive({ id: g.id })).ttlSeconds).toBe(-1);
+    await expect(m.leases.revoke(g.id)).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
   });
 
   it('refuses unknown leases, too-large TTLs, duplicate ids; raises small TTLs to the minimum', async () => {
     const { m } = await setup();
     await expect(m.propose({ put: { key: b('k'), value: b('v'), lease: 12345n } })).rejects.toMatchObject({ code: ErrorCode.LeaseNotFound });
-    await expect(m.leaseGrant({ ttlSeconds: 9_000_000_001 })).rejects.toMatchObject({ code: ErrorCode.LeaseTtlTooLarge });
+    await expect(m.leases.grant({ ttlSeconds: 9_000_000_001 })).rejects.toMatchObject({ code: ErrorCode.LeaseTtlTooLarge });
     // The harness's 100 ms election timeout makes the minimum 1 s (member/leases.test.ts raises one).
-    expect((await m.leaseGrant({ ttlSeconds: 1, id: 77n })).ttlSeconds).toBe(1);
-    await expect(m.leaseGrant({ ttlSeconds: 5, id: 77n })).rejects.toMatchObject({ code: ErrorCode.LeaseExists });
-    await expect(m.leaseGrant({ ttlSeconds: 5, id: -3n })).rejects.toBeInstanceOf(CairnError);
+    expect((await m.leases.grant({ ttlSeconds: 1, id: 77n })).ttlSeconds).toBe(1);
+    await expect(m.leases.grant({ ttlSeconds: 5, id: 77n })).rejects.toMatchObject({ code: ErrorCode.LeaseExists });
+    await expect(m.leases.grant({ ttlSeconds: 5, id: -3n })).rejects.toBeInstanceOf(CairnError);
     // ignoreLease keeps the key's lease.
     await m.propose({ put: { key: b('k'), value: b('v'), lease: 77n } });
     await m.propose({ put: { key: b('k'), value: b('w'), ignoreLease: true } });
     expect((await m.range({ key: b('k') })).kvs[0]!.lease).toBe(77n);
-    expect((await m.leaseLeases()).leases).toEqual([{ id: 77n }]);
+    expect((await m.leases.leases()).leases).toEqual([{ id: 77n }]);
   });
 
   it('leases and their keys survive a restart (records in RocksDB, attachments rebuilt)', async () => {
     const t = tempDir();
     cleanups.push(() => t.cleanup());
     let m = await openMember(t.dir);
-    await m.leaseGrant({ ttlSeconds: 100, id: 5n });
+    await m.leases.grant({ ttlSeconds: 100, id: 5n });
     await m.propose({ put: { key: b('a'), value: b('1'), lease: 5n } });
     await m.propose({ put: { key: b('b'), value: b('2'), lease: 5n } });
     await m.close();
     m = await openMember(t.dir);
     try {
-      const ttl = await m.leaseTimeToLive({ id: 5n, keys: true });
+      const ttl = await m.leases.timeToLive({ id: 5n, keys: true });
       expect(ttl.grantedTtlSeconds).toBe(100);
       expect(ttl.ttlSeconds).toBe(100); // full TTL again after the restart
       expect(ttl.keys.map(s)).toEqual(['a', 'b']);
-      await m.leaseRevoke(5n);
+      await m.leases.revoke(5n);
       expect((await m.range({ key: b('a'), rangeEnd: b('c') })).count).toBe(0);
     } finally {
       await m.close();
     }
     m = await openMember(t.dir);
-    expect((await m.leaseLeases()).leases).toEqual([]);
+    expect((await m.leases.leases()).leases).toEqual([]);
     await m.close();
   });
 
   it('expires a lease with keys: one revoke revision', async () => {
     const { m, hub } = await setup();
-    const g = await m.leaseGrant({ ttlSeconds: 2 });
+    const g = await m.leases.grant({ ttlSeconds: 2 });
     await m.propose({ put: { key: b('e/1'), value: b('v'), lease: g.id } });
     await m.propose({ put: { key: b('e/2'), value: b('v'), lease: g.id } });
     const w = watch(hub, { key: b('e/'), rangeEnd: prefixEnd('e/') });
