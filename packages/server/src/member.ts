@@ -155,6 +155,7 @@ export class Member implements Proposer {
       tickMs,
       electionTicks,
       snapshotCount: o.raft?.snapshotCount ?? 10_000,
+      ...(o.raft?.rngSeed === undefined ? {} : { rngSeed: o.raft.rngSeed }),
       host: {
         softState: (ss) => this.softStateChanged(ss),
         fatal: (err) => this.fatal(err),

@@ -43,6 +43,8 @@ export interface RaftSettings {
   readonly electionTicks?: number;
   /** Applied entries between log compactions (etcd's --snapshot-count). Default 10000. */
   readonly snapshotCount?: number;
+  /** Seeds raft's randomized election timeouts (a simulation replays a seed exactly). Default: random. */
+  readonly rngSeed?: number;
 }
 
 export interface MemberOptions {
