@@ -7,8 +7,8 @@ import { startServer } from '@cairn/server';
 import { pino } from 'pino';
 import { helpText, loadConfig } from './config.js';
 import { dataDirInitialized, resolveDiscovery } from './discovery.js';
+import { CAIRN_VERSION } from './version.js';
 
-const VERSION = '0.1.0';
 /** How long a member waits for the others to register under its discovery token. */
 const DISCOVERY_TIMEOUT_MS = 10 * 60_000;
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     return;
   }
   if (parsed.kind === 'version') {
-    process.stdout.write(`cairn Version: ${VERSION}\nNode.js Version: ${process.version}\n`);
+    process.stdout.write(`cairn Version: ${CAIRN_VERSION}\nNode.js Version: ${process.version}\n`);
     return;
   }
   let config = parsed.config;
