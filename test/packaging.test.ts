@@ -174,6 +174,8 @@ describe('packaging: the packed packages in a fresh project', () => {
         for (const f of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts']) expect(existsSync(join(app, 'node_modules', p.name, 'dist', f)), `${p.name} dist/${f}`).toBe(true);
       }
       expect(existsSync(join(app, 'node_modules', p.name, 'LICENSE')), `${p.name} LICENSE`).toBe(true);
+      // Its own README, the page a registry shows for it.
+      expect(readFileSync(join(app, 'node_modules', p.name, 'README.md'), 'utf8').split('\n')[0], `${p.name} README.md`).toBe(`# ${p.name}`);
       expect(existsSync(join(app, 'node_modules', p.name, 'dist/tsc')), `${p.name} ships no tsc check output`).toBe(false);
     }
     const lock = readFileSync(join(app, 'package-lock.json'), 'utf8');
