@@ -103,9 +103,14 @@ export class CairnClient {
     return this.transport.isClosed;
   }
 
-  /** Closes the socket. Pending requests fail with `connection_closed`; later calls too. */
+  /**
+   * Closes the socket. Pending requests fail with `connection_closed`; later calls too. Its
+   * watches end (as if canceled) and its keep-alives stop (their leases expire after their TTL;
+   * no `lost`), so nothing of the client keeps the process running.
+   */
   close(): void {
     this.transport.close();
+    this.lease.closeKeepAlives();
   }
 }
 

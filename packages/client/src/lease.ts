@@ -75,6 +75,10 @@ export class KeepAliveHandle extends EventEmitter {
   renewNow(): void {
     if (this.done) return;
     clearTimeout(this.timer);
+    if (this.mux.clientClosed) {
+      this.close();
+      return;
+    }
     if (this.deadlineMs !== 0 && Date.now() >= this.deadlineMs) {
       this.lose(new CairnError(ErrorCode.Timeout, `lease ${this.id.toString(16)} could not be kept alive within its TTL`));
       return;
@@ -121,11 +125,21 @@ class KeepAliveMux {
 
   constructor(private readonly transport: Transport) {}
 
+  /** Whether the client was closed: nothing can be renewed any more. */
+  get clientClosed(): boolean {
+    return this.transport.isClosed;
+  }
+
   add(h: KeepAliveHandle): void {
     let set = this.handles.get(h.id);
     if (set === undefined) this.handles.set(h.id, (set = new Set()));
     set.add(h);
     h.renewNow();
+  }
+
+  /** Closes every handle (no `lost`: their leases live on until their TTL runs out). */
+  closeAll(): void {
+    for (const set of [...this.handles.values()]) for (const h of [...set]) h.close();
   }
 
   remove(h: KeepAliveHandle): void {
@@ -239,6 +253,11 @@ export class Lease {
     const h = new KeepAliveHandle(toInt64(id, 'id'), this.mux);
     this.mux.add(h);
     return h;
+  }
+
+  /** @internal Called by `CairnClient.close()`: stops every keep-alive without `lost`. */
+  closeKeepAlives(): void {
+    this.mux.closeAll();
   }
 }
 

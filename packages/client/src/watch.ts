@@ -120,6 +120,11 @@ export class Watcher implements AsyncIterable<WatchResponse> {
         }
         // The server ended the stream without a cancel message: treat as a lost connection.
       } catch (err) {
+        // Closing the client ends its watches as cancel() would, instead of retrying forever.
+        if (this.transport.isClosed) {
+          this.finish(undefined);
+          return;
+        }
         const e = toCairnError(err);
         if (!traitsOf(e.code).resumable) {
           this.finish(e);

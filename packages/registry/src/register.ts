@@ -137,7 +137,8 @@ export class Registration extends EventEmitter {
   }
 
   private retry(): void {
-    if (this.closed) return;
+    // A closed client cannot register again: stop instead of retrying forever.
+    if (this.closed || this.client.isClosed) return;
     this.attempt().catch((err: unknown) => {
       if (this.closed) return;
       const delay = this.backoff.next();
