@@ -43,6 +43,8 @@ export {
   DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
 } from './storage/rocks.js';
 export { MemoryBackend } from './storage/memory.js';
+export type { DefragProgress, DefragResult } from './storage/defrag.js';
+export { defragDataDir, DataDirError } from './storage/offlineDefrag.js';
 
 // Client API and HTTP.
 export { ClientApiServer } from './api/server.js';
