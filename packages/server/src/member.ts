@@ -34,6 +34,7 @@ import type { MemberRecord } from './apply/membership.js';
 import { rangeResponse } from './apply/responses.js';
 import type { ChangeListener, RevisionEvents, StoreOptions } from './mvcc/store.js';
 import type { Backend } from './storage/backend.js';
+import { dbSizes, type DbSizes } from './storage/dbSize.js';
 import { removedOps, type Identity } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { LeasePrimary } from './lease/primary.js';
@@ -726,15 +727,20 @@ export class Member implements Proposer {
     return this.hashes.hashKv(revision);
   }
 
+  /** DB SIZE (what the quota compares) and DB SIZE IN USE: see storage/dbSize.ts. */
+  dbSizes(): DbSizes {
+    return dbSizes(this.o.backend.sizeBytes(), this.driver.log.storedBytes, this.applierRef.store.historyBytes);
+  }
+
   async status(): Promise<StatusResponse> {
     if (this.stopped) throw new CairnError(ErrorCode.Stopped);
     const st = this.driver.status();
-    const size = BigInt(this.o.backend.sizeBytes());
+    const size = this.dbSizes();
     return {
       header: this.header(),
       version: SERVER_VERSION,
-      dbSize: size,
-      dbSizeInUse: size,
+      dbSize: BigInt(size.dbSizeBytes),
+      dbSizeInUse: BigInt(size.dbSizeInUseBytes),
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),
