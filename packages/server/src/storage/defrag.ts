@@ -54,7 +54,7 @@ export interface DefragInput {
   readonly isClosed: () => boolean;
   readonly onProgress: ((p: DefragProgress) => void) | undefined;
   /** The new copy is live and durable: route reads and writes to it. */
-  readonly switchTo: (to: { db: RocksLevelDb; writer: RocksWriter; dir: string }) => void;
+  readonly switchTo: (to: { db: RocksLevelDb; writer: RocksWriter; dir: string }, copied: { keys: number; bytes: number }) => void;
   readonly sizeAfter: () => number;
 }
 
@@ -132,7 +132,7 @@ export async function runDefrag(o: DefragInput): Promise<DefragResult> {
     makeLive(o.slots, targetDir);
     // 4. Switch; the held writes go to the new copy.
     o.gate.setSink((op) => send(to, op));
-    o.switchTo({ ...to, dir: targetDir });
+    o.switchTo({ ...to, dir: targetDir }, { keys, bytes });
     switched = true;
     await o.gate.release();
   } catch (err) {

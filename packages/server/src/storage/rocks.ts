@@ -54,6 +54,9 @@ export class RocksBackend implements Backend {
   /** A replaced database being closed and removed once its readers are done. */
   private retiring: Promise<void> = Promise.resolve();
   private retired: OpenDb | undefined;
+  /** Keys and values written since open, and how many entries: the average entry, for sizeBytes. */
+  private writtenBytes = 0;
+  private writtenEntries = 0;
 
   private constructor(
     first: { db: RocksLevelDb; writer: RocksWriter },
@@ -111,6 +114,8 @@ export class RocksBackend implements Backend {
 
   write(ops: readonly BatchOp[], options: { readonly sync: boolean }): Promise<void> {
     if (this.closed) return Promise.reject(new Error('rocksdb backend is closed'));
+    for (const op of ops) this.writtenBytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    this.writtenEntries += ops.length;
     return this.gate.submit({ kind: 'write', ops, sync: options.sync });
   }
 
@@ -173,8 +178,11 @@ export class RocksBackend implements Backend {
       sizeBefore,
       isClosed: () => this.closed,
       onProgress,
-      switchTo: (to) => {
+      switchTo: (to, copied) => {
         this.cur = { db: to.db, writer: to.writer, dir: to.dir, readers: 0 };
+        // The new copy's memtables hold the copied rows: their average is the one to use.
+        this.writtenBytes = copied.bytes;
+        this.writtenEntries = copied.keys;
         this.retiring = this.retire(from);
       },
       sizeAfter: () => this.sizeBytes(),
@@ -194,11 +202,16 @@ export class RocksBackend implements Backend {
 
   /**
    * Bytes the data occupies, from RocksDB's own accounting: the live SST files plus what the
-   * memtables hold and is not flushed yet. A few native calls, no file system walk.
+   * memtables hold and is not flushed yet (estimated). A few native calls, no file system walk.
    */
   sizeBytes(): number {
     if (this.closed) return 0;
-    return this.property('rocksdb.live-sst-files-size') + this.property('rocksdb.cur-size-all-mem-tables');
+    // The memtables' arena grows in blocks of about a megabyte, too coarse for a small database:
+    // their entries times the average entry written stands for what their write-ahead log holds.
+    const entries = this.property('rocksdb.num-entries-active-mem-table') + this.property('rocksdb.num-entries-imm-mem-tables');
+    const average = this.writtenEntries === 0 ? 0 : this.writtenBytes / this.writtenEntries;
+    const memtables = Math.min(this.property('rocksdb.cur-size-all-mem-tables'), Math.round(entries * average));
+    return this.property('rocksdb.live-sst-files-size') + memtables;
   }
 
   /** Memory RocksDB reports it holds: memtables, block cache, table readers and pinned blocks. */
