@@ -114,3 +114,53 @@ describe('NOSPACE', () => {
     expect(await ctl([...e, 'put', 'small2', 'y'])).toMatchObject({ code: 0, stdout: 'OK\n' });
   }, 120_000);
 });
+
+describe('auto compaction', () => {
+  /** Waits until a read at `rev` fails with `compacted` (or the deadline passes). */
+  async function waitCompacted(e: string[], rev: number, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await ctl([...e, 'get', 'k', `--rev=${rev}`]);
+      if (r.code !== 0) return r.stderr;
+      if (Date.now() > deadline) throw new Error(`revision ${rev} was not compacted within ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
+  it('periodic: history older than the retention is compacted by the leader', async () => {
+    const m = await start(['--auto-compaction-mode=periodic', '--auto-compaction-retention=2s']);
+    const e = [`--endpoints=${m.endpoint}`];
+    for (let i = 0; i < 5; i++) expect((await ctl([...e, 'put', 'k', `v${i}`])).code).toBe(0);
+    // Revision 2 is the first put: readable now, compacted once 2 s have passed (and a sample).
+    expect((await ctl([...e, 'get', 'k', '--rev=2', '--print-value-only'])).stdout).toBe('v0\n');
+    const err = await waitCompacted(e, 2, 15_000);
+    expect(err).toMatch(/required revision has been compacted/);
+    expect(m.log).toMatch(/auto compaction: compacted/);
+    // The latest value is kept.
+    expect((await ctl([...e, 'get', 'k', '--print-value-only'])).stdout).toBe('v4\n');
+  }, 60_000);
+
+  it('revision: keeps the last N revisions', async () => {
+    const m = await start(['--auto-compaction-mode=revision', '--auto-compaction-retention=10', '--auto-compaction-check-interval=200ms']);
+    const e = [`--endpoints=${m.endpoint}`];
+    const client = new CairnClient({ endpoints: [m.endpoint] });
+    try {
+      let rev = 0;
+      for (let i = 0; i < 30; i++) rev = Number((await client.kv.put('k', `v${i}`)).header.revision);
+      const err = await waitCompacted(e, rev - 15, 15_000);
+      expect(err).toMatch(/required revision has been compacted/);
+      // Within the retention, reads still work.
+      expect((await ctl([...e, 'get', 'k', `--rev=${rev - 5}`, '--print-value-only'])).stdout).toBe('v24\n');
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('refuses a retention it cannot parse', async () => {
+    const dir = tempDir('cairn-space-');
+    dirs.push(dir);
+    const m = new Member({ name: 'bad', dataDir: join(dir, 'bad.cairn'), clientPort: await freePort(), peerPort: await freePort(), extraArgs: ['--auto-compaction-mode=revision', '--auto-compaction-retention=1h'] });
+    members.push(m);
+    await expect(m.start(3000)).rejects.toThrow(/number of revisions in revision mode/);
+  }, 30_000);
+});
