@@ -6,7 +6,7 @@ import type { Scheduler } from '../clock.js';
  * (server/etcdserver/api/v3compactor):
  *
  * - `periodic`, retention a duration T: the revision is sampled every min(T, 1h) / 10; the
- *   first compaction comes T after start (or after becoming leader), then one every
+ *   first compaction comes T after start, then one every
  *   min(T, 1h), each to the revision sampled T ago. So history of about the last T is kept.
  * - `revision`, retention a count N: every 5 minutes (`checkIntervalMs`), compact to
  *   current revision - N if that moved since the last compaction.
@@ -84,7 +84,6 @@ export class AutoCompactor {
   private firstDone = false;
   /** Revision mode: the revision of the last compaction proposed successfully. */
   private prev = 0n;
-  private leading = false;
 
   constructor(
     private readonly policy: AutoCompactionPolicy,
@@ -125,14 +124,9 @@ export class AutoCompactor {
 
   /** One tick: while leading, compact if it is time (paused otherwise, like etcd's compactor). */
   private async round(): Promise<void> {
-    const leader = this.host.isLeader();
-    if (leader !== this.leading) {
-      this.leading = leader;
-      // A new leader waits a whole retention before its first compaction, as at start.
-      this.lastSuccessMs = this.host.nowMs();
-      this.firstDone = false;
-    }
-    if (!leader) return;
+    // Paused while not leading; the samples go on (as etcd's compactor, which a new leader
+    // resumes: the revision it compacts to was sampled a retention ago either way).
+    if (!this.host.isLeader()) return;
     if (this.policy.mode === 'periodic') {
       const wait = this.firstDone ? Math.min(this.policy.retentionMs, HOUR_MS) : this.policy.retentionMs;
       if (this.host.nowMs() - this.lastSuccessMs < wait) return;
