@@ -6,7 +6,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDiscoveryUrl } from '@cairn/client';
-import { checkRocksMemory, DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES, DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES, RocksOptionError } from '@cairn/server';
+import {
+  AutoCompactionError,
+  checkRocksMemory,
+  DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+  DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
+  parseAutoCompaction,
+  RocksOptionError,
+} from '@cairn/server';
 import { parse as parseYaml } from 'yaml';
 
 export class ConfigError extends Error {
@@ -47,6 +54,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
   { key: 'snapshot-count', kind: 'int', default: '10000', help: 'number of committed transactions to trigger a snapshot' },
+  { key: 'auto-compaction-mode', kind: 'string', default: 'periodic', help: "interpret auto-compaction-retention as 'periodic' (a duration; hours if it has no unit, e.g. '5m', '1') or 'revision' (a number of revisions)" },
+  { key: 'auto-compaction-retention', kind: 'string', default: '0', help: 'auto compaction retention: how much history the leader keeps compacting away the rest (0: off)' },
+  { key: 'auto-compaction-check-interval', kind: 'string', default: '5m', help: 'revision mode: how often the leader checks whether to compact (Cairn only; etcd fixes it at 5m)' },
   { key: 'quota-backend-bytes', kind: 'int', default: '0', help: 'raise a NOSPACE alarm and refuse writes when the backend size exceeds this many bytes (0: 2 GiB)' },
   { key: 'rocksdb-block-cache-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES), help: 'RocksDB block cache capacity in bytes (0: no block cache)' },
   { key: 'rocksdb-memtable-budget-bytes', kind: 'int', default: String(DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES), help: 'RocksDB memtable budget in bytes: each memtable is a quarter, at most 1.5x in memory' },
@@ -106,6 +116,9 @@ export interface DaemonConfig {
   readonly snapshotCount: number;
   /** 0: the default (2 GiB). */
   readonly quotaBackendBytes: number;
+  readonly autoCompactionMode: string;
+  readonly autoCompactionRetention: string;
+  readonly autoCompactionCheckIntervalMs: number;
   readonly rocksdbBlockCacheBytes: number;
   readonly rocksdbMemtableBudgetBytes: number;
   readonly authTokenTtlSeconds: number;
@@ -338,6 +351,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     electionTimeoutMs,
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
     quotaBackendBytes: parseInt10('quota-backend-bytes', get('quota-backend-bytes')!),
+    ...autoCompactionSettings(get('auto-compaction-mode')!, get('auto-compaction-retention')!, get('auto-compaction-check-interval')!),
     rocksdbBlockCacheBytes,
     rocksdbMemtableBudgetBytes,
     authTokenTtlSeconds: positiveInt('auth-token-ttl', get('auth-token-ttl')!),
@@ -350,6 +364,19 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     peerTls,
     peerSecretFile: peerSecretFile(raw),
   };
+}
+
+/** The auto-compaction flags, checked here so that a bad value fails like every other flag. */
+function autoCompactionSettings(mode: string, retention: string, interval: string): Pick<DaemonConfig, 'autoCompactionMode' | 'autoCompactionRetention' | 'autoCompactionCheckIntervalMs'> {
+  try {
+    parseAutoCompaction(mode, retention);
+  } catch (err) {
+    if (err instanceof AutoCompactionError) throw new ConfigError(`--${err.message}`);
+    throw err;
+  }
+  const ms = parseDurationMs('auto-compaction-check-interval', interval);
+  if (ms === 0) throw new ConfigError('--auto-compaction-check-interval must be more than 0');
+  return { autoCompactionMode: mode, autoCompactionRetention: retention, autoCompactionCheckIntervalMs: ms };
 }
 
 /** `--cors`: '*' or http(s) origins, comma-separated. */

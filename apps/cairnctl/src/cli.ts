@@ -3,6 +3,9 @@ import type { CliIo } from './context.js';
 import { ExitCode, UsageError, exitCodeOfError } from './exitCodes.js';
 import { registerClusterCommands, versionText } from './commands/cluster.js';
 import { registerDiscoveryCommands } from './commands/discovery.js';
+import { registerDefragCommand } from './commands/defrag.js';
+import { registerCheckCommands } from './commands/check.js';
+import { registerMirrorCommand } from './commands/mirror.js';
 import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerConcurrencyCommands } from './commands/concurrency.js';
@@ -71,6 +74,9 @@ export function buildProgram(io: CliIo): Command {
   registerLeaseCommands(program, io);
   registerWatchCommand(program, io);
   registerConcurrencyCommands(program, io);
+  registerDefragCommand(program, io);
+  registerCheckCommands(program, io);
+  registerMirrorCommand(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

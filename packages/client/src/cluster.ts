@@ -1,6 +1,7 @@
 import {
   Alarm,
   CairnError,
+  Defragment,
   HashKv,
   ErrorCode,
   MemberAdd,
@@ -12,6 +13,7 @@ import {
   Status,
   type AlarmMember,
   type AlarmResponse,
+  type DefragmentResponse,
   type HashKvResponse,
   type MemberAddResponse,
   type MemberId,
@@ -124,6 +126,16 @@ export class Maintenance {
   alarmDisarm(alarm?: AlarmMember, options: CallOptions = {}): Promise<AlarmResponse> {
     const params = alarm === undefined ? { action: 'deactivate' as const } : { action: 'deactivate' as const, memberId: alarm.memberId, alarm: alarm.alarm };
     return this.transport.request(Alarm, params, callOptionsOf(options));
+  }
+
+  /**
+   * Defragments the contacted member's storage, like etcd's Defragment: its live data is
+   * rewritten into a fresh database, which gives back the space deleted and compacted data
+   * held (DB SIZE in `status()` drops). The member keeps serving; on a large database this
+   * takes a while, so give the call a generous `timeoutMs`. Not resent to another member.
+   */
+  defragment(options: CallOptions = {}): Promise<DefragmentResponse> {
+    return this.transport.request(Defragment, {}, callOptionsOf(options));
   }
 
   /**

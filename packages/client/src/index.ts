@@ -47,6 +47,7 @@ export type {
   MoveLeaderResponse,
   StatusResponse,
   HashKvResponse,
+  DefragmentResponse,
   SortOrder,
   SortTarget,
   Permission,

@@ -72,6 +72,8 @@ export const Status = defineRequest<t.StatusRequest, t.StatusResponse>('maintena
 export const HashKv = defineRequest<t.HashKvRequest, t.HashKvResponse>('maintenance.hashKv', read);
 export const Alarm = defineRequest<t.AlarmRequest, t.AlarmResponse>('maintenance.alarm', write);
 export const MoveLeader = defineRequest<t.MoveLeaderRequest, t.MoveLeaderResponse>('maintenance.moveLeader', write);
+/** Not resent to another member: a defrag concerns the member it was sent to. */
+export const Defragment = defineRequest<t.DefragmentRequest, t.DefragmentResponse>('maintenance.defragment', write);
 
 // Auth
 export const Authenticate = defineRequest<t.AuthenticateRequest, t.AuthenticateResponse>('auth.authenticate', read);

@@ -302,6 +302,12 @@ export interface StatusResponse {
   readonly isLearner: boolean;
 }
 
+/** Defragment the member the request is sent to (etcd's Maintenance.Defragment). */
+export type DefragmentRequest = Record<string, never>;
+export interface DefragmentResponse {
+  readonly header: ResponseHeader;
+}
+
 export type HashKvRequest = { readonly revision?: Revision };
 export interface HashKvResponse {
   readonly header: ResponseHeader;

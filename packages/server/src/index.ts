@@ -11,6 +11,8 @@ export { AuthStore, ROOT } from './auth/store.js';
 export type { UserRecord, RoleRecord } from './auth/store.js';
 export type { AuthOp } from './auth/ops.js';
 export { DEFAULT_QUOTA_BACKEND_BYTES } from './api/quota.js';
+export { parseAutoCompaction, AutoCompactionError, DEFAULT_REVISION_CHECK_INTERVAL_MS } from './compaction/autoCompactor.js';
+export type { AutoCompactionPolicy } from './compaction/autoCompactor.js';
 export type { AlarmOp } from './apply/alarms.js';
 
 // The member and its one write path.
@@ -43,6 +45,8 @@ export {
   DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
 } from './storage/rocks.js';
 export { MemoryBackend } from './storage/memory.js';
+export type { DefragProgress, DefragResult } from './storage/defrag.js';
+export { defragDataDir, DataDirError } from './storage/offlineDefrag.js';
 
 // Client API and HTTP.
 export { ClientApiServer } from './api/server.js';

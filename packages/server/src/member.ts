@@ -16,6 +16,7 @@ import { encodeConfContext, encodeProposal, encodeWriteRequest, type ProposalAut
 import type { MemberRecord } from './apply/membership.js';
 import { rangeResponse } from './apply/responses.js';
 import type { ChangeListener, RevisionEvents } from './mvcc/store.js';
+import { dbSizes, type DbSizes } from './storage/dbSize.js';
 import { removedOps } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { RaftDriver, type DriverLog } from './raftNode/driver.js';
@@ -418,15 +419,20 @@ export class Member implements Proposer {
     return this.hashes.hashKv(revision);
   }
 
+  /** DB SIZE (what the quota compares) and DB SIZE IN USE: see storage/dbSize.ts. */
+  dbSizes(): DbSizes {
+    return dbSizes(this.o.backend.sizeBytes(), this.driver.log.storedBytes, this.applier.store.historyBytes);
+  }
+
   async status(): Promise<StatusResponse> {
     if (this.stopped) throw new CairnError(ErrorCode.Stopped);
     const st = this.driver.status();
-    const size = BigInt(this.o.backend.sizeBytes());
+    const size = this.dbSizes();
     return {
       header: this.header(),
       version: SERVER_VERSION,
-      dbSize: size,
-      dbSizeInUse: size,
+      dbSize: BigInt(size.dbSizeBytes),
+      dbSizeInUse: BigInt(size.dbSizeInUseBytes),
       leader: st.softState.lead,
       raftIndex: BigInt(st.hardState.commit),
       raftTerm: BigInt(st.hardState.term),

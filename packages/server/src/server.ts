@@ -11,6 +11,8 @@ import { OriginPolicy } from './api/origin.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
 import { unaryHandlers } from './api/dispatch.js';
 import { Quota } from './api/quota.js';
+import { defragger } from './api/defragment.js';
+import { AutoCompactor } from './compaction/autoCompactor.js';
 import { Authorizer } from './auth/authorizer.js';
 import type { StreamOpener } from './api/streams.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
@@ -346,7 +348,21 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     ),
   );
   const auth = new Authorizer(() => m.applier.auth, clock, cfg.authTokenTtlSeconds, throttle);
-  const quota = new Quota(m, cfg.quotaBackendBytes, () => backend.sizeBytes());
+  const quota = new Quota(m, cfg.quotaBackendBytes, () => m.dbSizes().dbSizeBytes);
+  const compactor = new AutoCompactor(
+    cfg.autoCompaction,
+    {
+      scheduler: options.scheduler ?? systemScheduler,
+      nowMs: () => performance.now(),
+      isLeader: () => m.isLeader(),
+      revision: () => m.revision,
+      compact: (revision) => m.propose({ compact: { revision } }),
+      log: log.child({ component: 'compactor' }),
+    },
+    cfg.autoCompactionCheckIntervalMs,
+  );
+  compactor.start();
+  const defrag = defragger(backend, log);
   const hub = new WatchHub(
     {
       onChange: (l) => m.onChange(l),
@@ -375,7 +391,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
       limits,
-      unary: unaryHandlers({ member: m, limits, auth, quota, onCompareKeysRefused: compareKeysRefused }),
+      unary: unaryHandlers({ member: m, limits, auth, quota, defrag, onCompareKeysRefused: compareKeysRefused }),
       streams,
       accepting: () => accepting,
       observe: (method, code) => metrics.request(method, code),
@@ -437,6 +453,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       accepting = false;
+      compactor.stop();
       const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       hub.close();
       await m.close();

@@ -7,10 +7,10 @@ import { parseInt64Flag } from './kvFlags.js';
 import { withContext } from './kv.js';
 
 /** A failure as a one-line message. */
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** With --cluster: every client URL of every member; else the --endpoints list. */
-async function targetEndpoints(ctx: Context, cluster: boolean): Promise<string[]> {
+export async function targetEndpoints(ctx: Context, cluster: boolean): Promise<string[]> {
   if (!cluster) return ctx.endpoints;
   const client = await ctx.client();
   const res = await client.cluster.memberList();

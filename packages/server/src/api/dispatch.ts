@@ -2,6 +2,7 @@ import {
   Alarm,
   CairnError,
   Compact,
+  Defragment,
   DeleteRange,
   ErrorCode,
   HashKv,
@@ -41,6 +42,8 @@ export interface DispatchDeps {
   readonly limits: ApiLimits;
   readonly auth: Authorizer;
   readonly quota: Quota;
+  /** Defragments this member's backend (api/defragment.ts); absent: `not_capable`. */
+  readonly defrag?: () => Promise<void>;
   /** A txn was refused by maxTxnCompareKeys (for metrics). */
   readonly onCompareKeysRefused?: () => void;
 }
@@ -54,7 +57,7 @@ const txnDecoder =
   };
 
 /** The unary methods a single member serves, keyed by the descriptors' method names. */
-export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefused }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
+export function unaryHandlers({ member, limits, auth, quota, defrag, onCompareKeysRefused }: DispatchDeps): ReadonlyMap<string, UnaryHandler> {
   return new Map<string, UnaryHandler>([
     unary(Range, validate.rangeRequest, (req, caller) => {
       checkKeyLimits(req.key, limits, req.rangeEnd);
@@ -84,9 +87,20 @@ export function unaryHandlers({ member, limits, auth, quota, onCompareKeysRefuse
       if (addsData({ txn: req })) quota.check();
       return member.propose({ txn: req }, who);
     }),
-    unary(Compact, validate.compactionRequest, (req, caller) => {
+    unary(Compact, validate.compactionRequest, async (req, caller) => {
       const who = auth.admin(caller);
-      return member.propose({ compact: req }, who);
+      const res = await member.propose({ compact: req }, who);
+      // physical: answer once the dropped history's deletions are in RocksDB on this member
+      // (the batch that carries them is written), as etcd waits for its backend.
+      if (req.physical === true) await member.written();
+      return res;
+    }),
+    // etcd's Defragment: this member only (`cairnctl defrag --cluster` asks each one).
+    unary(Defragment, validate.emptyRequest, async (_req, caller) => {
+      auth.admin(caller);
+      if (defrag === undefined) throw new CairnError(ErrorCode.NotCapable, 'this member cannot defragment its storage');
+      await defrag();
+      return { header: member.header() };
     }),
     unary(Status, validate.emptyRequest, (_req, caller) => {
       auth.admin(caller);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { defaultLimits } from '../api/limits.js';
 import { defaultClientPortLimits, type ClientPortLimits } from '../api/clientPort.js';
 import { DEFAULT_QUOTA_BACKEND_BYTES } from '../api/quota.js';
+import { AutoCompactionError, DEFAULT_REVISION_CHECK_INTERVAL_MS, parseAutoCompaction, type AutoCompactionPolicy } from '../compaction/autoCompactor.js';
 import { DEFAULT_AUTH_TOKEN_TTL_SECONDS } from '../auth/authorizer.js';
 import { checkRocksMemory, defaultRocksMemory, RocksOptionError, type RocksMemoryOptions } from '../storage/rocks.js';
 import { DEFAULT_LOGIN_FREE_FAILURES, DEFAULT_LOGIN_MAX_DELAY_MS } from '../auth/loginThrottle.js';
@@ -104,6 +105,12 @@ export interface CairnConfig {
   readonly electionTimeoutMs?: number | undefined;
   /** Applied entries between raft log compactions (etcd's --snapshot-count). Default 10000. */
   readonly snapshotCount?: number | undefined;
+  /** etcd's --auto-compaction-mode: `periodic` (default) or `revision`. */
+  readonly autoCompactionMode?: string | undefined;
+  /** etcd's --auto-compaction-retention: `1h`, `30m`, `5` (hours) or, in revision mode, `1000`; `0` (default): off. */
+  readonly autoCompactionRetention?: string | undefined;
+  /** How often revision-mode auto compaction looks (ms). Default 5 minutes, as in etcd. */
+  readonly autoCompactionCheckIntervalMs?: number | undefined;
   /**
    * etcd's --experimental-initial-corrupt-check: before serving clients, compare this member's
    * hash with its peers' and refuse to start on a mismatch. Default false.
@@ -151,6 +158,8 @@ export interface ResolvedConfig {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotCount: number;
+  readonly autoCompaction: AutoCompactionPolicy;
+  readonly autoCompactionCheckIntervalMs: number;
   readonly initialCorruptCheck: boolean;
   /** 0: the periodic corruption check is off. */
   readonly corruptCheckTimeMs: number;
@@ -374,9 +383,20 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     tickMs,
     electionTicks: Math.round(electionMs / tickMs),
     snapshotCount: positive(c.snapshotCount, 10_000, 'snapshot-count'),
+    autoCompaction: autoCompaction(c),
+    autoCompactionCheckIntervalMs: positive(c.autoCompactionCheckIntervalMs, DEFAULT_REVISION_CHECK_INTERVAL_MS, 'auto-compaction-check-interval'),
     initialCorruptCheck: c.experimentalInitialCorruptCheck === true,
     corruptCheckTimeMs: c.experimentalCorruptCheckTimeMs === undefined || c.experimentalCorruptCheckTimeMs === 0 ? 0 : positive(c.experimentalCorruptCheckTimeMs, 0, 'experimental-corrupt-check-time'),
   };
+}
+
+function autoCompaction(c: CairnConfig): AutoCompactionPolicy {
+  try {
+    return parseAutoCompaction(c.autoCompactionMode ?? 'periodic', c.autoCompactionRetention ?? '0');
+  } catch (err) {
+    if (err instanceof AutoCompactionError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);

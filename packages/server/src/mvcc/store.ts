@@ -9,7 +9,7 @@ import {
   type WatchEvent,
 } from '@cairn/protocol';
 import type { Backend, BatchOp } from '../storage/backend.js';
-import { HISTORY_END, HISTORY_START, historyKey, metaKey, MetaKey, parseHistoryKey } from '../storage/keyspace.js';
+import { HISTORY_END, HISTORY_START, historyKey, metaKey, MetaKey, parseHistoryKey, TABLE_HISTORY } from '../storage/keyspace.js';
 import { keyString, KeyTree } from './keyTree.js';
 import { decodeRecord, type HistoryRecord } from './kvRecord.js';
 import type { HashView } from './hash.js';
@@ -66,6 +66,13 @@ export class MvccStore {
   readonly leaseExists: ((id: LeaseId) => boolean) | undefined;
   /** The events of the last `write` (empty if it changed nothing); the applier reads them. */
   lastEvents: readonly WatchEvent[] = [];
+  /**
+   * Bytes (keys and values) and count of the history records in the backend or about to be:
+   * exact for what is written; a compaction takes off the average record size per record it
+   * drops (their sizes are not kept), so after one the bytes are an estimate.
+   */
+  private recordBytes = 0;
+  private records = 0;
 
   private constructor(
     private readonly backend: Backend,
@@ -84,6 +91,8 @@ export class MvccStore {
     for (const [k, v] of backend.scan({ gte: HISTORY_START, lt: HISTORY_END })) {
       const rev = parseHistoryKey(k);
       const { kv, tombstone } = decodeRecord(v);
+      s.recordBytes += k.length + v.length;
+      s.records++;
       const ki = s.tree.getOrCreate(keyString(kv.key), kv.key);
       if (tombstone) ki.tombstone(rev);
       else ki.put(rev, Number(kv.createRevision), Number(kv.version));
@@ -161,6 +170,11 @@ export class MvccStore {
     }
     this.tree.deleteMany(empty);
     for (const r of dropped) this.ops.push({ type: 'del', key: historyKey(r.main, r.sub) });
+    if (this.records > 0) {
+      const dropping = Math.min(dropped.length, this.records);
+      this.recordBytes -= Math.round((this.recordBytes / this.records) * dropping);
+      this.records -= dropping;
+    }
     this.compactRev = at;
     this.ops.push({ type: 'put', key: metaKey(MetaKey.CompactRevision), value: encodeValue(at) });
   }
@@ -253,7 +267,19 @@ export class MvccStore {
       this.ops.push({ type: 'put', key: metaKey(MetaKey.Revision), value: encodeValue(this.rev) });
       this.revAtLastDrain = this.rev;
     }
-    return { ops: this.ops.splice(0), revision: this.rev };
+    const ops = this.ops.splice(0);
+    for (const op of ops) {
+      if (op.type === 'put' && op.key[0] === TABLE_HISTORY) {
+        this.recordBytes += op.key.length + op.value.length;
+        this.records++;
+      }
+    }
+    return { ops, revision: this.rev };
+  }
+
+  /** Bytes the history records take, keys and values (see `recordBytes`). */
+  get historyBytes(): number {
+    return Math.max(0, this.recordBytes);
   }
 
   /** The drained batch is written: forget its pending records (the backend has them now). */

@@ -44,6 +44,9 @@ export class LogStorage implements Storage {
   private next: SnapshotMetadata | undefined;
   /** terms[i] is the term of entry base.index + 1 + i. */
   private terms: number[] = [];
+  /** sizes[i]: bytes (key and value) entry base.index + 1 + i takes on disk; their sum. */
+  private sizes: number[] = [];
+  private entryBytes = 0;
   /** Recent entries by index (a bounded tail, in entries and in payload bytes). */
   private readonly cache = new Map<number, Entry>();
   private cachedBytes = 0;
@@ -73,6 +76,8 @@ export class LogStorage implements Storage {
       // (one batch), but a gap would mean a corrupt log: stop.
       invariant(index === expect, `raft log: entry ${index} found where ${expect} was expected`);
       s.terms.push(decodeEntry(index, v).term);
+      s.sizes.push(k.length + v.length);
+      s.entryBytes += k.length + v.length;
       expect++;
     }
     return s;
@@ -170,8 +175,13 @@ export class LogStorage implements Storage {
     const from = first.index - this.base.index - 1;
     for (let i = first.index; i <= this.lastIndex(); i++) this.uncache(i);
     this.terms.length = from;
+    for (let i = from; i < this.sizes.length; i++) this.entryBytes -= this.sizes[i]!;
+    this.sizes.length = from;
     for (const e of ents) {
       this.terms.push(e.term);
+      const bytes = ENTRY_KEY_BYTES + ENTRY_HEADER_BYTES + e.data.length;
+      this.sizes.push(bytes);
+      this.entryBytes += bytes;
       this.cache.set(e.index, e);
       this.cachedBytes += e.data.length;
     }
@@ -250,7 +260,20 @@ export class LogStorage implements Storage {
     const keep = dropAll ? [] : this.terms.slice(meta.index - this.base.index);
     for (const i of this.cache.keys()) if (i <= meta.index || dropAll) this.uncache(i);
     this.terms = keep;
+    this.sizes = dropAll ? [] : this.sizes.slice(meta.index - this.base.index);
+    this.entryBytes = 0;
+    for (const b of this.sizes) this.entryBytes += b;
     this.base = meta;
+  }
+
+  /**
+   * Bytes the stored entries take (keys and values, as written): the raft log's share of the
+   * database, which the quota leaves out (it plays the part of etcd's WAL, which etcd's quota
+   * does not count either). Entries cleared below the base are not counted, though RocksDB
+   * may hold their bytes until its compactions (or a defrag) drop them.
+   */
+  get storedBytes(): number {
+    return this.entryBytes;
   }
 
   /** The base (index and membership) raft's log starts after. */
@@ -264,6 +287,9 @@ const ENTRY_END = new Uint8Array([TABLE_RAFT, 0x66]);
 const HARD_STATE_KEY = new Uint8Array([TABLE_RAFT, 0x68]); // 'r' 'h'
 const BASE_KEY = new Uint8Array([TABLE_RAFT, 0x73]); // 'r' 's'
 const NEXT_KEY = new Uint8Array([TABLE_RAFT, 0x70]); // 'r' 'p'
+
+const ENTRY_KEY_BYTES = ENTRY_PREFIX.length + 8;
+const ENTRY_HEADER_BYTES = 9;
 
 function entryKey(index: number): Uint8Array {
   return u64Key(ENTRY_PREFIX, BigInt(index));

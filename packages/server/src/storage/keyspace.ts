@@ -99,6 +99,8 @@ export const LocalKey = {
   MemberId: 'memberId',
   /** Set when this member applied its own removal: the data dir must not serve again. */
   Removed: 'removed',
+  /** When this copy of the database was last defragmented (ms since the epoch; storage/defrag.ts). */
+  LastDefrag: 'lastDefrag',
 } as const;
 export type LocalKey = (typeof LocalKey)[keyof typeof LocalKey];
 

@@ -1,84 +1,40 @@
-import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
 import type { Backend, BackendReader, BatchOp, ScanRange } from './backend.js';
-import { RocksWriter } from './rocksWriter.js';
+import type { RocksWriter } from './rocksWriter.js';
+import { checkRocksMemory, defaultRocksMemory, openRocks, type RocksLevelDb, type RocksMemoryOptions } from './rocksNative.js';
+import { defragSlots, recoverDefrag } from './defragDirs.js';
+import { WriteGate, type GateOp } from './writeGate.js';
+import { runDefrag, type DefragProgress, type DefragResult } from './defrag.js';
 
-/** The parts of @nxtedition/rocksdb this module uses (the package ships no types). */
-interface RocksIterator {
-  _nextvSync(size: number, options: object): { rows: Uint8Array[]; finished: boolean };
-  seek(target: Uint8Array): void;
-  close(): Promise<void>;
-}
-interface RocksLevelDb {
-  open(): Promise<void>;
-  close(): Promise<void>;
-  /** The native database pointer, for opening the same database from a worker thread. */
-  readonly handle: bigint;
-  iterator(options: { gte: Uint8Array; lt: Uint8Array; reverse?: boolean; limit?: number }): RocksIterator;
-  clear(options: { gte: Uint8Array; lt: Uint8Array }): Promise<void>;
-  _getManySync(keys: readonly Uint8Array[], options?: object): (Uint8Array | undefined)[];
-  getProperty(name: string): string;
-}
-/** Options of @nxtedition/rocksdb's open that Cairn sets (see its binding.cc, InitOptions). */
-interface RocksOpenOptions {
-  keyEncoding: 'buffer';
-  valueEncoding: 'buffer';
-  /** Block cache capacity in bytes (a uint32 in the binding); 0: no block cache. */
-  cacheSize: number;
-  /** Index and filter blocks live in (and are bounded by) the block cache. */
-  cacheIndexAndFilterBlocks: boolean;
-  /** With `compaction: 'level'`: write_buffer_size = budget / 4, up to 6 memtables. */
-  memtableMemoryBudget: number;
-  compaction: 'level';
-}
-type RocksLevelCtor = new (dir: string, options: RocksOpenOptions) => RocksLevelDb;
-
-const require = createRequire(import.meta.url);
+export {
+  checkRocksMemory,
+  defaultRocksMemory,
+  RocksOptionError,
+  DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
+  DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
+  MAX_ROCKSDB_BLOCK_CACHE_BYTES,
+  MIN_ROCKSDB_MEMTABLE_BUDGET_BYTES,
+  MAX_ROCKSDB_MEMTABLE_BUDGET_BYTES,
+  type RocksMemoryOptions,
+} from './rocksNative.js';
+export type { DefragProgress, DefragResult } from './defrag.js';
 
 /** Rows fetched per native call while scanning. */
 const SCAN_CHUNK_ROWS = 1024;
 
-/** RocksDB's memory bounds; see docs/configuration.md ("RocksDB memory"). */
-export interface RocksMemoryOptions {
-  /** Block cache capacity (uncompressed data, index and filter blocks). */
-  readonly blockCacheBytes: number;
-  /**
-   * Memtable budget: each memtable is a quarter of it and at most six exist at once (one
-   * being written, the rest waiting for their flush), so memtables use at most 1.5x this.
-   */
-  readonly memtableBudgetBytes: number;
+/** One open RocksDB: the native database, its writer registration, and who still reads it. */
+interface OpenDb {
+  readonly db: RocksLevelDb;
+  readonly writer: RocksWriter;
+  readonly dir: string;
+  /** Point-in-time readers still open on it (a replaced database closes after the last one). */
+  readers: number;
+  /** Set once the database is replaced: called when the last reader closes. */
+  idle?: () => void;
 }
 
-export const DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES = 64 * 1024 * 1024;
-/** The binding reads the block cache capacity as a uint32. */
-export const MAX_ROCKSDB_BLOCK_CACHE_BYTES = 2 ** 32 - 1;
-/** Below this a memtable (a quarter) is smaller than 1 MiB and flushes thrash. */
-export const MIN_ROCKSDB_MEMTABLE_BUDGET_BYTES = 4 * 1024 * 1024;
-export const MAX_ROCKSDB_MEMTABLE_BUDGET_BYTES = 64 * 1024 * 1024 * 1024;
-
-export const defaultRocksMemory: RocksMemoryOptions = {
-  blockCacheBytes: DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES,
-  memtableBudgetBytes: DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES,
-};
-
-/** A memory bound RocksDB cannot be opened with. */
-export class RocksOptionError extends Error {
-  override readonly name = 'RocksOptionError';
-}
-
-/** Checks the bounds; the message names the daemon flag. */
-export function checkRocksMemory(o: RocksMemoryOptions): RocksMemoryOptions {
-  const { blockCacheBytes: c, memtableBudgetBytes: m } = o;
-  if (!Number.isSafeInteger(c) || c < 0 || c > MAX_ROCKSDB_BLOCK_CACHE_BYTES) {
-    throw new RocksOptionError(`rocksdb-block-cache-bytes must be an integer from 0 (no cache) to ${MAX_ROCKSDB_BLOCK_CACHE_BYTES}, got ${c}`);
-  }
-  if (!Number.isSafeInteger(m) || m < MIN_ROCKSDB_MEMTABLE_BUDGET_BYTES || m > MAX_ROCKSDB_MEMTABLE_BUDGET_BYTES) {
-    throw new RocksOptionError(
-      `rocksdb-memtable-budget-bytes must be an integer from ${MIN_ROCKSDB_MEMTABLE_BUDGET_BYTES} (4 MiB) to ${MAX_ROCKSDB_MEMTABLE_BUDGET_BYTES} (64 GiB), got ${m}`,
-    );
-  }
-  return o;
-}
+/** Journaled bytes a defrag keeps in memory before it holds writes instead. */
+const MAX_DEFRAG_JOURNAL_BYTES = 64 * 1024 * 1024;
 
 /**
  * The production Backend: one RocksDB database in `dir`.
@@ -86,46 +42,55 @@ export function checkRocksMemory(o: RocksMemoryOptions): RocksMemoryOptions {
  * Reads run on the calling thread (synchronous, as the Backend contract says). Writes go to one
  * writer thread (rocksWriter.ts) that applies them in order with one reused native batch, so
  * the fsync never blocks the event loop and no native batch is allocated per write.
+ *
+ * `defrag` rewrites the live data into a fresh database and switches to it while the member
+ * runs (see defrag.ts); until the next open the live copy may sit beside `dir` (defragDirs.ts).
  */
 export class RocksBackend implements Backend {
   private closed = false;
+  private cur: OpenDb;
+  private readonly gate: WriteGate;
+  private defragging: Promise<DefragResult> | undefined;
+  /** A replaced database being closed and removed once its readers are done. */
+  private retiring: Promise<void> = Promise.resolve();
+  private retired: OpenDb | undefined;
+  /** Keys and values written since open, and how many entries: the average entry, for sizeBytes. */
+  private writtenBytes = 0;
+  private writtenEntries = 0;
 
   private constructor(
-    private readonly db: RocksLevelDb,
-    private readonly writer: RocksWriter,
+    first: { db: RocksLevelDb; writer: RocksWriter },
     readonly dir: string,
     readonly memory: RocksMemoryOptions,
-  ) {}
+  ) {
+    this.cur = { ...first, dir, readers: 0 };
+    this.gate = new WriteGate((op) => this.sendTo(this.cur, op), MAX_DEFRAG_JOURNAL_BYTES);
+  }
 
+  /** Opens (creating it if needed) the database in `dir`, after finishing an interrupted defrag. */
   static async open(dir: string, memory: RocksMemoryOptions = defaultRocksMemory): Promise<RocksBackend> {
     checkRocksMemory(memory);
-    const { RocksLevel } = require('@nxtedition/rocksdb') as { RocksLevel: RocksLevelCtor };
-    const db = new RocksLevel(dir, {
-      keyEncoding: 'buffer',
-      valueEncoding: 'buffer',
-      cacheSize: memory.blockCacheBytes,
-      cacheIndexAndFilterBlocks: memory.blockCacheBytes > 0,
-      memtableMemoryBudget: memory.memtableBudgetBytes,
-      compaction: 'level',
-    });
-    await db.open();
-    let writer: RocksWriter;
-    try {
-      writer = await RocksWriter.start(db.handle, require.resolve('@nxtedition/rocksdb/binding'));
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
-    return new RocksBackend(db, writer, dir, memory);
+    recoverDefrag(dir);
+    return new RocksBackend(await openRocks(dir, memory), dir, memory);
+  }
+
+  /** The directory of the copy in use now (`dir`, or its defrag slot after an online defrag). */
+  get liveDir(): string {
+    return this.cur.dir;
+  }
+
+  private sendTo(to: OpenDb, op: GateOp): Promise<void> {
+    if (op.kind === 'write') return to.writer.write(op.ops, op.sync);
+    return to.db.clear({ gte: op.gte, lt: op.lt });
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.db._getManySync([key])[0];
+    return this.cur.db._getManySync([key])[0];
   }
 
   getMany(keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
     if (keys.length === 0) return [];
-    return this.db._getManySync(keys);
+    return this.cur.db._getManySync(keys);
   }
 
   *scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
@@ -135,7 +100,7 @@ export class RocksBackend implements Backend {
     };
     if (range.reverse !== undefined) options.reverse = range.reverse;
     if (range.limit !== undefined) options.limit = range.limit;
-    const it = this.db.iterator(options);
+    const it = this.cur.db.iterator(options);
     try {
       for (;;) {
         const { rows, finished } = it._nextvSync(SCAN_CHUNK_ROWS, {});
@@ -148,17 +113,24 @@ export class RocksBackend implements Backend {
   }
 
   write(ops: readonly BatchOp[], options: { readonly sync: boolean }): Promise<void> {
-    return this.writer.write(ops, options.sync);
+    if (this.closed) return Promise.reject(new Error('rocksdb backend is closed'));
+    for (const op of ops) this.writtenBytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    this.writtenEntries += ops.length;
+    return this.gate.submit({ kind: 'write', ops, sync: options.sync });
   }
 
   clear(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<void> {
-    return this.db.clear({ gte: range.gte, lt: range.lt });
+    if (this.closed) return Promise.reject(new Error('rocksdb backend is closed'));
+    return this.gate.submit({ kind: 'clear', gte: range.gte, lt: range.lt });
   }
 
   reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
     // A RocksDB iterator reads from the implicit snapshot taken when it was created.
-    const it = this.db.iterator({ gte: range.gte, lt: range.lt });
+    const on = this.cur;
+    const it = on.db.iterator({ gte: range.gte, lt: range.lt });
+    on.readers++;
     let done = false;
+    let closed = false;
     return {
       next(maxRows) {
         if (done) return [];
@@ -174,18 +146,72 @@ export class RocksBackend implements Backend {
       },
       close() {
         done = true;
+        if (closed) return;
+        closed = true;
         void it.close();
+        on.readers--;
+        if (on.readers === 0) on.idle?.();
       },
     };
   }
 
   /**
+   * Rewrites the live data into a fresh database and switches to it: the space deleted and
+   * compacted data held is given back to the file system. Writes continue meanwhile (they wait
+   * a moment at the switch); reads are never paused. Calls made while one runs share it.
+   */
+  defrag(onProgress?: (p: DefragProgress) => void): Promise<DefragResult> {
+    if (this.closed) return Promise.reject(new Error('rocksdb backend is closed'));
+    this.defragging ??= this.defragOnce(this.sizeBytes(), onProgress).finally(() => (this.defragging = undefined));
+    return this.defragging;
+  }
+
+  private async defragOnce(sizeBefore: number, onProgress: ((p: DefragProgress) => void) | undefined): Promise<DefragResult> {
+    // The copy replaced last time must be gone before its slot is built again.
+    await this.retiring;
+    const from = this.cur;
+    const result = await runDefrag({
+      from: { db: from.db, dir: from.dir },
+      slots: defragSlots(this.dir),
+      memory: this.memory,
+      gate: this.gate,
+      sizeBefore,
+      isClosed: () => this.closed,
+      onProgress,
+      switchTo: (to, copied) => {
+        this.cur = { db: to.db, writer: to.writer, dir: to.dir, readers: 0 };
+        // The new copy's memtables hold the copied rows: their average is the one to use.
+        this.writtenBytes = copied.bytes;
+        this.writtenEntries = copied.keys;
+        this.retiring = this.retire(from);
+      },
+      sizeAfter: () => this.sizeBytes(),
+    });
+    return result;
+  }
+
+  /** Closes a replaced database once its last reader is done, and removes its directory. */
+  private async retire(old: OpenDb): Promise<void> {
+    this.retired = old;
+    if (old.readers > 0) await new Promise<void>((resolve) => (old.idle = resolve));
+    await old.writer.close();
+    await old.db.close();
+    rmSync(old.dir, { recursive: true, force: true });
+    if (this.retired === old) this.retired = undefined;
+  }
+
+  /**
    * Bytes the data occupies, from RocksDB's own accounting: the live SST files plus what the
-   * memtables hold and is not flushed yet. A few native calls, no file system walk.
+   * memtables hold and is not flushed yet (estimated). A few native calls, no file system walk.
    */
   sizeBytes(): number {
     if (this.closed) return 0;
-    return this.property('rocksdb.live-sst-files-size') + this.property('rocksdb.cur-size-all-mem-tables');
+    // The memtables' arena grows in blocks of about a megabyte, too coarse for a small database:
+    // their entries times the average entry written stands for what their write-ahead log holds.
+    const entries = this.property('rocksdb.num-entries-active-mem-table') + this.property('rocksdb.num-entries-imm-mem-tables');
+    const average = this.writtenEntries === 0 ? 0 : this.writtenBytes / this.writtenEntries;
+    const memtables = Math.min(this.property('rocksdb.cur-size-all-mem-tables'), Math.round(entries * average));
+    return this.property('rocksdb.live-sst-files-size') + memtables;
   }
 
   /** Memory RocksDB reports it holds: memtables, block cache, table readers and pinned blocks. */
@@ -200,15 +226,22 @@ export class RocksBackend implements Backend {
   }
 
   private property(name: string): number {
-    const n = Number(this.db.getProperty(name));
+    const n = Number(this.cur.db.getProperty(name));
     return Number.isFinite(n) ? n : 0;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A defrag in progress sees `closed` and gives up (its copy is removed at the next open).
+    await this.defragging?.catch(() => undefined);
+    await this.gate.release();
+    await this.gate.settle();
     // The writer thread uses the native database: stop it (after its queue drains) first.
-    await this.writer.close();
-    await this.db.close();
+    await this.cur.writer.close();
+    await this.cur.db.close();
+    // Closing ends the readers a replaced copy still had.
+    this.retired?.idle?.();
+    await this.retiring.catch(() => undefined);
   }
 }

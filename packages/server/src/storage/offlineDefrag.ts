@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DefragProgress, DefragResult } from './defrag.js';
+import { recoverDefrag } from './defragDirs.js';
+import { RocksBackend } from './rocks.js';
+import { defaultRocksMemory, type RocksMemoryOptions } from './rocksNative.js';
+
+/** The data directory cannot be defragmented (missing, or a member has it open). */
+export class DataDirError extends Error {
+  override readonly name = 'DataDirError';
+}
+
+/**
+ * Defragments a stopped member's data directory (what `cairnutl defrag --data-dir` runs): the
+ * same copy as the online defrag, after which the new copy is put in place at
+ * `<dataDir>/member/db`. Fails with DataDirError if there is no database there or a running
+ * member holds it (RocksDB's lock).
+ */
+export async function defragDataDir(dataDir: string, onProgress?: (p: DefragProgress) => void, memory: RocksMemoryOptions = defaultRocksMemory): Promise<DefragResult> {
+  const dir = join(dataDir, 'member', 'db');
+  if (!existsSync(join(dir, 'CURRENT')) && !existsSync(`${dir}.defrag.live`)) {
+    throw new DataDirError(`no member database in ${dataDir} (expected ${dir})`);
+  }
+  let backend: RocksBackend;
+  try {
+    backend = await RocksBackend.open(dir, memory);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') throw new DataDirError(`${dataDir} is in use (is the member still running?): ${String(cause.message)}`, { cause: err });
+    throw err;
+  }
+  let result: DefragResult;
+  try {
+    result = await backend.defrag(onProgress);
+  } finally {
+    await backend.close();
+  }
+  // Nothing has it open now: move the new copy to `member/db`.
+  recoverDefrag(dir);
+  return result;
+}
