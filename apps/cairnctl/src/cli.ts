@@ -10,6 +10,7 @@ import { registerKvCommands } from './commands/kv.js';
 import { registerLeaseCommands } from './commands/lease.js';
 import { registerMemberCommands } from './commands/member.js';
 import { registerWatchCommand } from './commands/watch.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 
 /**
  * Go's pflag accepts `--flag=true` and `--flag=false` for booleans; commander does not. Rewrites
@@ -71,6 +72,7 @@ export function buildProgram(io: CliIo): Command {
   registerLeaseCommands(program, io);
   registerWatchCommand(program, io);
   registerConcurrencyCommands(program, io);
+  registerSnapshotCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')
