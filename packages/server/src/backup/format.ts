@@ -76,12 +76,6 @@ export class SnapshotFileError extends Error {
   }
 }
 
-const u32 = (n: number): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-};
-
 /** The file's first bytes: magic, version, header. */
 export function encodePreamble(h: SnapshotHeader): Uint8Array {
   const header = encodeValue({ clusterId: h.clusterId, memberId: h.memberId, createdAtMs: h.createdAtMs, serverVersion: h.serverVersion });
@@ -182,5 +176,3 @@ export function decodeSummary(bytes: Uint8Array, file: string, at: number): Snap
 }
 
 const toBig = (v: unknown): bigint => (typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : 0n);
-
-export { u32 };
