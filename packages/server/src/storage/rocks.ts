@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Backend, BackendReader, BatchOp, ScanRange } from './backend.js';
 import { RocksWriter } from './rocksWriter.js';
+import { PinnedView } from './pinnedView.js';
 
 /** The parts of @nxtedition/rocksdb this module uses (the package ships no types). */
 interface RocksIterator {
@@ -89,6 +90,8 @@ export function checkRocksMemory(o: RocksMemoryOptions): RocksMemoryOptions {
  */
 export class RocksBackend implements Backend {
   private closed = false;
+  /** Reads of pinned tables come from here while a pin lasts (Backend.pin). */
+  private pinned: PinnedView | undefined;
 
   private constructor(
     private readonly db: RocksLevelDb,
@@ -120,15 +123,25 @@ export class RocksBackend implements Backend {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(key)) return p.get(key);
     return this.db._getManySync([key])[0];
   }
 
   getMany(keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
     if (keys.length === 0) return [];
+    const p = this.pinned;
+    if (p !== undefined && keys.some((k) => p.covers(k))) return keys.map((k) => this.get(k));
     return this.db._getManySync(keys);
   }
 
-  *scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
+  scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(range.gte)) return p.scan(range);
+    return this.liveScan(range);
+  }
+
+  private *liveScan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
     const options: { gte: Uint8Array; lt: Uint8Array; reverse?: boolean; limit?: number } = {
       gte: range.gte,
       lt: range.lt,
@@ -155,7 +168,21 @@ export class RocksBackend implements Backend {
     return this.db.clear({ gte: range.gte, lt: range.lt });
   }
 
+  pin(tables: readonly number[]): () => void {
+    if (this.pinned !== undefined) throw new Error('rocksdb backend: already pinned');
+    // Over every key: a seek anywhere stays inside the iterators' bounds.
+    const all = { gte: new Uint8Array([0x00]), lt: new Uint8Array([0xff]) };
+    const view = new PinnedView(new Set(tables), this.db.iterator(all), this.db.iterator({ ...all, reverse: true }));
+    this.pinned = view;
+    return () => {
+      if (this.pinned === view) this.pinned = undefined;
+      view.release();
+    };
+  }
+
   reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(range.gte)) return p.reader(range);
     // A RocksDB iterator reads from the implicit snapshot taken when it was created.
     const it = this.db.iterator({ gte: range.gte, lt: range.lt });
     let done = false;
