@@ -20,8 +20,9 @@ export async function openExistingDataDir(dataDir: string): Promise<RocksBackend
   try {
     return await RocksBackend.open(db);
   } catch (err) {
-    const m = (err as Error).message;
-    if (/lock/i.test(m)) throw new DataDirError(`${dataDir} is in use (a running member holds its lock): stop the member first`);
-    throw new DataDirError(`cannot open ${dataDir}: ${m}`);
+    const e = err as Error & { cause?: Error };
+    const m = `${e.message}${e.cause?.message !== undefined ? ` (${e.cause.message})` : ''}`;
+    // RocksDB allows one process per database: the usual reason is a member still running on it.
+    throw new DataDirError(`cannot open ${dataDir}: ${m}; if a member runs on it, stop the member first`);
   }
 }
