@@ -5,12 +5,12 @@
  * would: `endpoint hashkv` at the snapshot's revision equals the source's, and every write
  * acknowledged before the save started is there.
  */
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CairnClient } from '@cairn/client';
 import { TestCluster } from './support/cluster.js';
-import { ctl, freePort, Member, tempDir, waitFor } from './support/process.js';
+import { ctl, freePort, Member, singleMember, tempDir, waitFor } from './support/process.js';
 import { utl } from './support/utl.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -136,4 +136,24 @@ describe('snapshot save under write load, restore into a new cluster', () => {
       c.close();
     }
   }, 300_000);
+  it('saves for root only when auth is on, and leaves no file behind a refusal', async () => {
+    const { member, dir, cleanup } = await singleMember('auth');
+    cleanups.push(cleanup);
+    const E = `--endpoints=${member.endpoint}`;
+    expect((await ctl([E, 'user', 'add', 'root', '--new-user-password=rootpw'])).code).toBe(0);
+    expect((await ctl([E, 'role', 'add', 'root'])).code).toBe(0);
+    expect((await ctl([E, 'user', 'grant-role', 'root', 'root'])).code).toBe(0);
+    expect((await ctl([E, 'user', 'add', 'alice', '--new-user-password=alicepw'])).code).toBe(0);
+    expect((await ctl([E, 'auth', 'enable'])).code).toBe(0);
+    const file = join(dir, 'auth.snap');
+    const anon = await ctl([E, 'snapshot', 'save', file]);
+    expect(anon.code).not.toBe(0);
+    const alice = await ctl([E, '--user=alice:alicepw', 'snapshot', 'save', file]);
+    expect(alice.code).toBe(1);
+    expect(alice.stderr).toMatch(/^Error: .*permission denied/i);
+    expect(existsSync(file) || existsSync(`${file}.part`)).toBe(false);
+    const root = await ctl([E, '--user=root:rootpw', 'snapshot', 'save', file]);
+    expect(root).toMatchObject({ code: 0, stdout: `Snapshot saved at ${file}\n` });
+    expect((await utl(['snapshot', 'status', file])).code).toBe(0);
+  });
 });
