@@ -156,10 +156,10 @@ export interface CtlResult {
 }
 
 /** Runs cairnctl with these arguments (and optional stdin), to completion. */
-export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CtlResult> {
+export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<CtlResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [CAIRNCTL_BIN, ...args], {
-      cwd: ROOT,
+      cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

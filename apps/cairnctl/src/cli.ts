@@ -13,6 +13,7 @@ import { registerKvCommands } from './commands/kv.js';
 import { registerLeaseCommands } from './commands/lease.js';
 import { registerMemberCommands } from './commands/member.js';
 import { registerWatchCommand } from './commands/watch.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 
 /**
  * Go's pflag accepts `--flag=true` and `--flag=false` for booleans; commander does not. Rewrites
@@ -77,6 +78,7 @@ export function buildProgram(io: CliIo): Command {
   registerDefragCommand(program, io);
   registerCheckCommands(program, io);
   registerMirrorCommand(program, io);
+  registerSnapshotCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

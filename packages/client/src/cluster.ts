@@ -10,6 +10,7 @@ import {
   MemberRemove,
   MemberUpdate,
   MoveLeader,
+  Snapshot,
   Status,
   type AlarmMember,
   type AlarmResponse,
@@ -24,7 +25,8 @@ import {
   type MoveLeaderResponse,
   type StatusResponse,
 } from '@cairn/protocol';
-import type { CallOptions, Transport } from './transport.js';
+import type { CallOptions, StreamOptions, Transport } from './transport.js';
+import { SnapshotDownload } from './snapshot.js';
 import { callOptionsOf, toInt64, type Int64Like } from './options.js';
 
 export interface MemberListOptions extends CallOptions {
@@ -115,6 +117,16 @@ export class Maintenance {
     const rev = toInt64(revision, 'revision');
     if (rev < 0n) throw new CairnError(ErrorCode.InvalidArgument, `revision must not be negative, got ${rev}`);
     return this.transport.request(HashKv, rev === 0n ? {} : { revision: rev }, callOptionsOf(options));
+  }
+
+  /**
+   * A consistent point-in-time copy of the contacted member's state, as a snapshot file's bytes
+   * (etcd's Maintenance.Snapshot; root only when auth is on). It holds every write acknowledged
+   * before the call; writes go on meanwhile. See SnapshotDownload; `cairnctl snapshot save`
+   * writes one to a file, `cairnutl snapshot restore` starts a cluster from it.
+   */
+  async snapshot(options: StreamOptions = {}): Promise<SnapshotDownload> {
+    return new SnapshotDownload(await this.transport.openStream(Snapshot, {}, options));
   }
 
   /** The cluster's active alarms (NOSPACE ...). */

@@ -13,6 +13,7 @@ export type { PrefixSnapshot, PrefixWatchHandlers, PrefixWatchOptions, PrefixWat
 export type { WatchOptions } from './watch.js';
 export type { GetOptions, GetPrefixOptions, RangeOptions, PutOptions, DeleteKeyOptions, CompactOptions } from './kv.js';
 export { Cluster, Maintenance } from './cluster.js';
+export { SnapshotDownload } from './snapshot.js';
 export type { MemberListOptions, MemberAddOptions } from './cluster.js';
 export { TxnBuilder, compare, op } from './txn.js';
 export type { CompareOperator } from './txn.js';

@@ -71,6 +71,8 @@ export const MemberPromote = defineRequest<t.MemberPromoteRequest, t.MemberPromo
 export const Status = defineRequest<t.StatusRequest, t.StatusResponse>('maintenance.status', read);
 export const HashKv = defineRequest<t.HashKvRequest, t.HashKvResponse>('maintenance.hashKv', read);
 export const Alarm = defineRequest<t.AlarmRequest, t.AlarmResponse>('maintenance.alarm', write);
+/** A consistent point-in-time copy of the member's state, streamed in pieces (root only). */
+export const Snapshot = defineStream<t.SnapshotRequest, t.SnapshotAck, t.SnapshotResponse>('maintenance.snapshot');
 export const MoveLeader = defineRequest<t.MoveLeaderRequest, t.MoveLeaderResponse>('maintenance.moveLeader', write);
 /** Not resent to another member: a defrag concerns the member it was sent to. */
 export const Defragment = defineRequest<t.DefragmentRequest, t.DefragmentResponse>('maintenance.defragment', write);

@@ -319,6 +319,29 @@ export interface HashKvResponse {
   readonly hashRevision: Revision;
 }
 
+/** Opens a snapshot stream (etcd's Maintenance.Snapshot); no parameters. */
+export type SnapshotRequest = Record<string, never>;
+/**
+ * The client's flow control on a snapshot stream: it has consumed every message up to `ack`
+ * (their `seq`), so the member may send more. The member keeps only a few messages unacked.
+ */
+export interface SnapshotAck {
+  readonly ack: number;
+}
+/**
+ * One piece of a snapshot file (see docs/operations.md, "Backups"). The blobs, concatenated in
+ * `seq` order, are the file; its last 32 bytes (the blob of the message with `last`) are the
+ * SHA-256 of everything before them.
+ */
+export interface SnapshotResponse {
+  readonly header: ResponseHeader;
+  /** 1, 2, 3, ... in the order sent. */
+  readonly seq: number;
+  readonly blob: Uint8Array;
+  /** Set on the final message, whose blob is the 32-byte SHA-256 of all the blobs before it. */
+  readonly last?: boolean;
+}
+
 export type AlarmType = 'none' | 'nospace' | 'corrupt';
 export interface AlarmMember {
   readonly memberId: MemberId;

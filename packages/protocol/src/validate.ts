@@ -199,6 +199,7 @@ export const alarmRequest = object<t.AlarmRequest>({
   alarm: optional(oneOf<t.AlarmType>('none', 'nospace', 'corrupt')),
 });
 export const moveLeaderRequest = object<t.MoveLeaderRequest>({ targetId: uint64 });
+export const snapshotAck = object<t.SnapshotAck>({ ack: count });
 
 /** Names of users and roles: non-empty, bounded, no control characters. */
 export const MAX_AUTH_NAME_BYTES = 256;

@@ -101,7 +101,21 @@ function identityOps(id: Identity): BatchOp[] {
   ];
 }
 
-async function bootstrap(backend: Backend, seed: IdentitySeed): Promise<Identity> {
+/** A new cluster's facts and the state of its index 1, as every initial member computes them. */
+export interface BootstrapState {
+  readonly identity: Identity;
+  /** The initial members, as the members table holds them. */
+  readonly members: readonly { id: bigint; name: string; peerUrls: string[] }[];
+  /**
+   * Identity, members table, applied index 1 (term 1) with the membership, and a raft log based
+   * there: what a first start writes (with no other state) and what `cairnutl snapshot restore`
+   * writes beside a snapshot's data.
+   */
+  readonly ops: BatchOp[];
+}
+
+/** Computes a new cluster's ids and index-1 state from the initial-cluster settings. */
+export function bootstrapState(backend: Backend, seed: Pick<IdentitySeed, 'peerUrls' | 'initialClusterToken' | 'initialCluster'>): BootstrapState {
   const token = seed.initialClusterToken;
   const seen = new Map<string, string>();
   const records = [...seed.initialCluster].map(([name, urls]) => {
@@ -121,19 +135,22 @@ async function bootstrap(backend: Backend, seed: IdentitySeed): Promise<Identity
   // Index 1, term 1: every initial member writes exactly this state, so their logs agree.
   const base = { index: 1, term: 1, confState };
   const log = LogStorage.load(backend);
-  await backend.write(
-    [
-      ...identityOps({ clusterId, memberId }),
-      ...bootstrapMembers(records),
-      { type: 'put', key: metaKey(MetaKey.AppliedIndex), value: encodeValue(1n) },
-      { type: 'put', key: metaKey(MetaKey.AppliedTerm), value: encodeValue(1) },
-      { type: 'put', key: metaKey(MetaKey.ConfState), value: encodeConfState(confState) },
-      ...log.restore(base),
-      ...log.setHardState({ term: 1, vote: 0n, commit: 1 }),
-    ],
-    { sync: true },
-  );
-  return { clusterId, memberId };
+  const ops: BatchOp[] = [
+    ...identityOps({ clusterId, memberId }),
+    ...bootstrapMembers(records),
+    { type: 'put', key: metaKey(MetaKey.AppliedIndex), value: encodeValue(1n) },
+    { type: 'put', key: metaKey(MetaKey.AppliedTerm), value: encodeValue(1) },
+    { type: 'put', key: metaKey(MetaKey.ConfState), value: encodeConfState(confState) },
+    ...log.restore(base),
+    ...log.setHardState({ term: 1, vote: 0n, commit: 1 }),
+  ];
+  return { identity: { clusterId, memberId }, members: records, ops };
+}
+
+async function bootstrap(backend: Backend, seed: IdentitySeed): Promise<Identity> {
+  const state = bootstrapState(backend, seed);
+  await backend.write(state.ops, { sync: true });
+  return state.identity;
 }
 
 async function join(backend: Backend, seed: IdentitySeed): Promise<Identity> {

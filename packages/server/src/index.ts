@@ -46,7 +46,7 @@ export {
 } from './storage/rocks.js';
 export { MemoryBackend } from './storage/memory.js';
 export type { DefragProgress, DefragResult } from './storage/defrag.js';
-export { defragDataDir, DataDirError } from './storage/offlineDefrag.js';
+export { defragDataDir } from './storage/offlineDefrag.js';
 
 // Client API and HTTP.
 export { ClientApiServer } from './api/server.js';
@@ -57,3 +57,14 @@ export { defaultLimits, DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_KEY_BYTES } from './api
 export type { ApiLimits } from './api/limits.js';
 export { Metrics } from './http/metrics.js';
 export type { MetricsSource } from './http/metrics.js';
+
+// Backups: snapshot files and the offline tools (cairnutl).
+export { snapshotStatus } from './backup/status.js';
+export type { SnapshotStatus } from './backup/status.js';
+export { restoreSnapshot, RestoreError } from './backup/restore.js';
+export type { RestoreOptions, RestoreResult } from './backup/restore.js';
+export { hashKvOfDataDir } from './backup/hashKv.js';
+export type { OfflineHashKv } from './backup/hashKv.js';
+export { DataDirError, openExistingDataDir } from './backup/dataDir.js';
+export { SnapshotFileError, SnapshotProblem } from './backup/format.js';
+export type { SnapshotHeader, SnapshotSummary } from './backup/format.js';

@@ -17,6 +17,8 @@ import { Authorizer } from './auth/authorizer.js';
 import type { StreamOpener } from './api/streams.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { memberStreams } from './api/streamHandlers.js';
+import { snapshotStream } from './api/snapshotSave.js';
+import { snapshotHost } from './backup/host.js';
 import { WatchHub } from './watch/hub.js';
 import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
@@ -383,6 +385,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     if (ended > 0) log.info({ watches: ended }, 'auth changed: ended watches whose user may no longer read their range');
   });
   const streams = new Map(memberStreams(m, hub, limits, auth));
+  streams.set(...snapshotStream(snapshotHost(m, backend, log), auth));
   const origins = new OriginPolicy(cfg.cors);
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(

@@ -26,6 +26,7 @@ import { ReadIndexQueue } from './reads.js';
 import { clearStaging, copyStaged, INSTALL_MARKER_KEY, installMarkerOps, stageOps, stagedMetadata, stateChunks } from './snapshot.js';
 import { invariant } from '../mvcc/revision.js';
 import type { Clock, Scheduler } from '../clock.js';
+import { STATE_TABLES } from '../storage/keyspace.js';
 
 /** The replicated state machine as the driver sees it (the member's applier). */
 export interface StateMachine {
@@ -463,9 +464,14 @@ export class RaftDriver {
     });
   }
 
-  private async flushState(): Promise<void> {
+  /**
+   * Unsynced while running: what it writes is derived from log entries already fsynced (a
+   * restart replays them), and the synced writes that depend on it (a snapshot point, an
+   * install) make it durable too (Backend: a synced write covers the ones before it).
+   */
+  private async flushState(sync = false): Promise<void> {
     if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
-    const batch = await this.write([], undefined, false);
+    const batch = await this.write([], undefined, sync);
     if (batch !== undefined) await this.maybeCompact(batch.position);
   }
 
@@ -580,12 +586,20 @@ export class RaftDriver {
   /** Swaps the staged state in (Ready.snapshot), rebases the log, reloads the state machine. */
   private async install(meta: SnapshotMetadata): Promise<void> {
     const backend = this.o.backend;
-    await backend.write(installMarkerOps(meta), { sync: true });
-    const rows = await copyStaged(backend);
-    await backend.write([...this.log.restore(meta), { type: 'del', key: INSTALL_MARKER_KEY }], { sync: true });
-    this.log.restorePersisted(meta);
-    await this.log.clearBelowBase();
-    await clearStaging(backend);
+    // Readers (serializable reads, watch catch-up, hashes) keep seeing the old state tables
+    // until the state machine reloads: unpinned and reloaded in one turn, never half-copied.
+    const unpin = backend.pin(STATE_TABLES);
+    let rows: number;
+    try {
+      await backend.write(installMarkerOps(meta), { sync: true });
+      rows = await copyStaged(backend);
+      await backend.write([...this.log.restore(meta), { type: 'del', key: INSTALL_MARKER_KEY }], { sync: true });
+      this.log.restorePersisted(meta);
+      await this.log.clearBelowBase();
+      await clearStaging(backend);
+    } finally {
+      unpin();
+    }
     this.lastSnapshotIndex = meta.index;
     this.o.stateMachine.restored();
     this.writtenAppliedIndex = this.o.stateMachine.appliedIndex();
@@ -635,6 +649,6 @@ export class RaftDriver {
     await this.diskChain;
     // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
     // disk is what failed).
-    if (!this.failed) await this.flushState();
+    if (!this.failed) await this.flushState(true);
   }
 }

@@ -40,4 +40,19 @@ describe('ReadIndex queue', () => {
     await expect(p).rejects.toMatchObject({ code: 'no_leader' });
     q.close();
   });
+  it('starts its context ids afresh per process: a restarted queue does not reuse the ids of the one before', async () => {
+    // Two queues stand for one member before and after a restart: with ids counted from 1,
+    // the new queue's first round would carry the old one's first id, and a late answer to
+    // the old round (index 3, say) would release the new reads at a stale index.
+    const ids = new Set<string>();
+    for (let restart = 0; restart < 20; restart++) {
+      const { q, asked } = queue();
+      void q.wait(5000).catch(() => undefined);
+      await Promise.resolve();
+      expect(asked).toHaveLength(1);
+      ids.add(Buffer.from(asked[0]!).toString('hex'));
+      q.close();
+    }
+    expect(ids.size).toBe(20);
+  });
 });

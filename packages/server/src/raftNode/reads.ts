@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import type { ReadState } from '@cairn/raft';
 import type { Scheduler } from '../clock.js';
@@ -32,7 +33,11 @@ export class ReadIndexQueue {
   private waiting: ReadWaiter[] = [];
   private round: { ctx: Uint8Array; waiters: ReadWaiter[]; cancelRetry: () => void } | undefined;
   private confirmed: ReadWaiter[] = [];
-  private seq = 0n;
+  /**
+   * Context ids: from a random 64-bit start, so that a restarted member never reuses an id a
+   * leader may still answer from before the restart (an old answer must not release new reads).
+   */
+  private seq = randomBytes(8).readBigUInt64BE(0);
   private closed = false;
   private starting = false;
 
@@ -73,7 +78,8 @@ export class ReadIndexQueue {
       return;
     }
     const ctx = new Uint8Array(8);
-    new DataView(ctx.buffer).setBigUint64(0, ++this.seq);
+    this.seq = BigInt.asUintN(64, this.seq + 1n);
+    new DataView(ctx.buffer).setBigUint64(0, this.seq);
     const cancelRetry = this.host.scheduler.after(RETRY_MS, () => {
       const r = this.round;
       if (r !== undefined && r.ctx === ctx) this.startRound(r.waiters);

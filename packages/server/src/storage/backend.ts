@@ -15,6 +15,13 @@
  *   resolves.
  * - A `reader` sees the store as it was when the reader was opened, whatever is written
  *   after, until it is closed: a consistent point-in-time view for streaming a snapshot.
+ * - `pin(tables)` freezes what reads see of those tables (keys whose first byte is listed):
+ *   until the returned function is called, `get`, `getMany`, `scan` and readers opened
+ *   meanwhile see them as they were at `pin`, while writes go on underneath. A snapshot install
+ *   replaces the state tables this way without any reader seeing them half-copied.
+ * - A synced write makes every batch written before it durable too (RocksDB keeps one ordered
+ *   write-ahead log): a chain of unsynced writes ended by a synced one survives power loss as
+ *   a whole or as a prefix.
  * - After `close` resolves nothing else may be called.
  */
 export interface Backend {
@@ -28,6 +35,8 @@ export interface Backend {
   clear(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<void>;
   /** A point-in-time reader over [gte, lt); close it when done (it pins old data). */
   reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader;
+  /** Freezes reads of `tables` (first key bytes) until the returned function is called; one pin at a time. */
+  pin(tables: readonly number[]): () => void;
   /** Bytes the store occupies on disk, as far as the implementation knows. */
   sizeBytes(): number;
   close(): Promise<void>;

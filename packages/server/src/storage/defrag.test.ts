@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchOp } from './backend.js';
 import type { DefragProgress } from './defrag.js';
-import { DataDirError, defragDataDir } from './offlineDefrag.js';
+import { DataDirError } from '../backup/dataDir.js';
+import { defragDataDir } from './offlineDefrag.js';
 import { RocksBackend } from './rocks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-defrag-'));

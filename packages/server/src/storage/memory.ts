@@ -13,11 +13,32 @@ const hex = (b: Uint8Array): string => {
  */
 export class MemoryBackend implements Backend {
   /** hex(key) -> [key, value]; hex strings sort like the unsigned bytes they encode. */
-  private readonly data = new Map<string, readonly [Uint8Array, Uint8Array]>();
+  private data = new Map<string, readonly [Uint8Array, Uint8Array]>();
+  /** While pinned: the live map (writes go there), and the pinned tables' first bytes. */
+  private live: Map<string, readonly [Uint8Array, Uint8Array]> | undefined;
+  private pinnedTables: ReadonlySet<number> | undefined;
   private unapplied = 0;
 
+  /** The map reads of `key` use: the copy taken at `pin` for pinned tables, else the live one. */
+  private view(key: Uint8Array): Map<string, readonly [Uint8Array, Uint8Array]> {
+    return this.live !== undefined && key.length > 0 && this.pinnedTables!.has(key[0]!) ? this.data : this.live ?? this.data;
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.data.get(hex(key))?.[1];
+    return this.view(key).get(hex(key))?.[1];
+  }
+
+  pin(tables: readonly number[]): () => void {
+    if (this.live !== undefined) throw new Error('memory backend: already pinned');
+    // `data` stays the frozen copy readers of pinned tables see; writes go to `live`.
+    this.live = new Map(this.data);
+    this.pinnedTables = new Set(tables);
+    return () => {
+      if (this.live === undefined) return;
+      this.data = this.live;
+      this.live = undefined;
+      this.pinnedTables = undefined;
+    };
   }
 
   getMany(keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
@@ -27,13 +48,14 @@ export class MemoryBackend implements Backend {
   *scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
     const lo = hex(range.gte);
     const hi = hex(range.lt);
-    const keys = [...this.data.keys()].filter((k) => k >= lo && k < hi).sort();
+    const data = this.view(range.gte);
+    const keys = [...data.keys()].filter((k) => k >= lo && k < hi).sort();
     if (range.reverse === true) keys.reverse();
     const limit = range.limit ?? Infinity;
     let n = 0;
     for (const k of keys) {
       if (n++ >= limit) return;
-      yield this.data.get(k)!;
+      yield data.get(k)!;
     }
   }
 
@@ -42,9 +64,10 @@ export class MemoryBackend implements Backend {
     this.unapplied++;
     await Promise.resolve();
     this.unapplied--;
+    const data = this.live ?? this.data;
     for (const op of copy) {
-      if (op.type === 'put') this.data.set(hex(op.key), [op.key.slice(), op.value.slice()]);
-      else this.data.delete(hex(op.key));
+      if (op.type === 'put') data.set(hex(op.key), [op.key.slice(), op.value.slice()]);
+      else data.delete(hex(op.key));
     }
   }
 
@@ -52,13 +75,14 @@ export class MemoryBackend implements Backend {
     await Promise.resolve();
     const lo = hex(range.gte);
     const hi = hex(range.lt);
-    for (const k of [...this.data.keys()]) if (k >= lo && k < hi) this.data.delete(k);
+    const data = this.live ?? this.data;
+    for (const k of [...data.keys()]) if (k >= lo && k < hi) data.delete(k);
   }
 
   reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
     const lo = hex(range.gte);
     const hi = hex(range.lt);
-    const rows = [...this.data.entries()].filter(([k]) => k >= lo && k < hi).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const rows = [...this.view(range.gte).entries()].filter(([k]) => k >= lo && k < hi).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     let at = 0;
     return {
       next(maxRows) {
@@ -84,7 +108,7 @@ export class MemoryBackend implements Backend {
 
   sizeBytes(): number {
     let n = 0;
-    for (const [k, v] of this.data.values()) n += k.length + v.length;
+    for (const [k, v] of (this.live ?? this.data).values()) n += k.length + v.length;
     return n;
   }
 

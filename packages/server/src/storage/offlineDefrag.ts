@@ -4,11 +4,8 @@ import type { DefragProgress, DefragResult } from './defrag.js';
 import { recoverDefrag } from './defragDirs.js';
 import { RocksBackend } from './rocks.js';
 import { defaultRocksMemory, type RocksMemoryOptions } from './rocksNative.js';
+import { DataDirError } from '../backup/dataDir.js';
 
-/** The data directory cannot be defragmented (missing, or a member has it open). */
-export class DataDirError extends Error {
-  override readonly name = 'DataDirError';
-}
 
 /**
  * Defragments a stopped member's data directory (what `cairnutl defrag --data-dir` runs): the

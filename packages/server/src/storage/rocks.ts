@@ -5,6 +5,7 @@ import { checkRocksMemory, defaultRocksMemory, openRocks, type RocksLevelDb, typ
 import { defragSlots, recoverDefrag } from './defragDirs.js';
 import { WriteGate, type GateOp } from './writeGate.js';
 import { runDefrag, type DefragProgress, type DefragResult } from './defrag.js';
+import { PinnedView } from './pinnedView.js';
 
 export {
   checkRocksMemory,
@@ -57,6 +58,8 @@ export class RocksBackend implements Backend {
   /** Keys and values written since open, and how many entries: the average entry, for sizeBytes. */
   private writtenBytes = 0;
   private writtenEntries = 0;
+  /** Reads of pinned tables come from here while a pin lasts (Backend.pin). */
+  private pinned: PinnedView | undefined;
 
   private constructor(
     first: { db: RocksLevelDb; writer: RocksWriter },
@@ -85,15 +88,25 @@ export class RocksBackend implements Backend {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(key)) return p.get(key);
     return this.cur.db._getManySync([key])[0];
   }
 
   getMany(keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
     if (keys.length === 0) return [];
+    const p = this.pinned;
+    if (p !== undefined && keys.some((k) => p.covers(k))) return keys.map((k) => this.get(k));
     return this.cur.db._getManySync(keys);
   }
 
-  *scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
+  scan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(range.gte)) return p.scan(range);
+    return this.liveScan(range);
+  }
+
+  private *liveScan(range: ScanRange): Iterable<readonly [Uint8Array, Uint8Array]> {
     const options: { gte: Uint8Array; lt: Uint8Array; reverse?: boolean; limit?: number } = {
       gte: range.gte,
       lt: range.lt,
@@ -124,7 +137,21 @@ export class RocksBackend implements Backend {
     return this.gate.submit({ kind: 'clear', gte: range.gte, lt: range.lt });
   }
 
+  pin(tables: readonly number[]): () => void {
+    if (this.pinned !== undefined) throw new Error('rocksdb backend: already pinned');
+    // Over every key: a seek anywhere stays inside the iterators' bounds.
+    const all = { gte: new Uint8Array([0x00]), lt: new Uint8Array([0xff]) };
+    const view = new PinnedView(new Set(tables), this.cur.db.iterator(all), this.cur.db.iterator({ ...all, reverse: true }));
+    this.pinned = view;
+    return () => {
+      if (this.pinned === view) this.pinned = undefined;
+      view.release();
+    };
+  }
+
   reader(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): BackendReader {
+    const p = this.pinned;
+    if (p !== undefined && p.covers(range.gte)) return p.reader(range);
     // A RocksDB iterator reads from the implicit snapshot taken when it was created.
     const on = this.cur;
     const it = on.db.iterator({ gte: range.gte, lt: range.lt });
