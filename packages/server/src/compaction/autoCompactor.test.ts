@@ -4,7 +4,7 @@ import type { Scheduler } from '../clock.js';
 import { AutoCompactor, parseAutoCompaction } from './autoCompactor.js';
 
 /** Simulated time: timers fire as `advance` moves the clock. */
-class FakeTime implements Scheduler {
+class FakeTime implements Pick<Scheduler, 'after'> {
   now = 0;
   private timers: { at: number; fn: () => void }[] = [];
   after(ms: number, fn: () => void): () => void {

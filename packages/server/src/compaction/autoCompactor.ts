@@ -64,7 +64,7 @@ export function parseAutoCompaction(mode: string, retention: string): AutoCompac
 }
 
 export interface CompactorHost {
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, 'after'>;
   /** Monotonic milliseconds. */
   nowMs(): number;
   isLeader(): boolean;
