@@ -64,6 +64,12 @@ class EventHeap {
   }
 }
 
+/**
+ * Events at one instant past which the run is a livelock: something re-arms itself with no
+ * delay forever (a retry without back-off), and simulated time would never move again.
+ */
+const MAX_EVENTS_AT_ONE_INSTANT = 100_000;
+
 const before = (x: SimEvent, y: SimEvent): boolean => x.at < y.at || (x.at === y.at && x.seq < y.seq);
 
 /** Lets every microtask queued so far (and those they queue) run: one real macrotask turn. */
@@ -111,10 +117,12 @@ export class SimLoop {
 
   /**
    * Runs events until simulated time reaches `untilMs` or `stop()` says so (checked after
-   * every event). Each event runs alone, its microtasks settled before the next one.
+   * every event). Each event runs alone, its microtasks settled before the next one. Throws
+   * on a livelock (see MAX_EVENTS_AT_ONE_INSTANT).
    */
   async run(untilMs: number, stop: () => boolean = () => false): Promise<void> {
     await settle();
+    let sameInstant = 0;
     for (;;) {
       if (stop()) return;
       const e = this.heap.peek();
@@ -124,6 +132,10 @@ export class SimLoop {
       }
       this.heap.pop();
       if (e.cancelled || !e.owner.alive) continue;
+      sameInstant = e.at === this.nowMs ? sameInstant + 1 : 0;
+      if (sameInstant > MAX_EVENTS_AT_ONE_INSTANT) {
+        throw new Error(`livelock: ${sameInstant} events at ${this.nowMs} ms without time moving (the last armed by ${e.owner.name})`);
+      }
       this.nowMs = e.at;
       this.steps++;
       e.fn();

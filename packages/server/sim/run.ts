@@ -170,8 +170,13 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
       finished = true;
     },
   );
-  await loop.run(Number.MAX_SAFE_INTEGER, () => finished || loop.now > faultMs + 200_000);
-  if (!finished) violations.push(`the run did not finish by ${loop.now} ms simulated`);
+  try {
+    await loop.run(Number.MAX_SAFE_INTEGER, () => finished || loop.now > faultMs + 200_000);
+  } catch (err) {
+    violations.push(err instanceof Error ? err.message : String(err));
+    finished = false;
+  }
+  if (!finished) violations.push(`the run did not finish (stopped at ${loop.now} ms simulated)`);
   else violations.push(...checkLinearizable(workload.history));
   trace(`end: ${violations.length} violation(s)`);
   const revision = Number(cluster.leader()?.member?.visibleRevision ?? 0n);
