@@ -20,7 +20,8 @@ export interface ClusterSettings {
   readonly electionTicks: number;
   readonly snapshotCount: number;
   readonly requestTimeoutMs: number;
-  readonly disk: DiskTiming;
+  /** Each member's disk (one may be much slower than the others). */
+  readonly disks: readonly DiskTiming[];
   readonly net: NetFaults;
   readonly bugs: PlantedBugs;
 }
@@ -73,7 +74,7 @@ export class SimCluster {
     this.slots = names.map((name, i) => ({
       name,
       id: ids[i]!,
-      disk: new SimDisk(loop, rng, settings.disk),
+      disk: new SimDisk(loop, rng, settings.disks[i]!),
       skewMs: Math.round((rng.nextFloat() - 0.5) * 2000),
       member: undefined,
       hub: undefined,
@@ -147,11 +148,14 @@ export class SimCluster {
       member.onChange((revs) => {
         for (const r of revs) this.events.visible(slot, r.revision, r.events.map((e) => ({ type: e.type, key: e.kv.key })));
       });
+      member.onLeaderChange((ss) => {
+        if (ss.raftState === 'leader') this.trace(`${owner.name} leads, term ${member.driver.currentTerm}, log index ${member.driver.node.raft.log.lastIndex()}`);
+      });
       slot.member = member;
       slot.hub = hub;
       slot.state = 'up';
       this.net.attach(slot.id, owner, member);
-      this.trace(`open ${owner.name} applied=${member.appliedIndex} rev=${member.revision}`);
+      this.trace(`open ${owner.name} applied=${member.appliedIndex} rev=${member.revision} log index ${member.driver.node.raft.log.lastIndex()}`);
       this.events.opened(slot);
     };
     open().catch((err: unknown) => {
@@ -166,7 +170,8 @@ export class SimCluster {
     this.net.detach(slot.id);
     const keep = this.rng.nextFloat() < 0.5;
     slot.disk.crash(keep);
-    this.trace(`crash ${slot.owner.name} (unsynced writes ${keep ? 'partly kept' : 'lost'})`);
+    const last = slot.member?.driver.node.raft.log.lastIndex() ?? '-';
+    this.trace(`crash ${slot.owner.name} at log index ${last} (unsynced writes ${keep ? 'partly kept' : 'lost'})`);
     slot.member = undefined;
     slot.hub = undefined;
     slot.state = 'down';

@@ -112,6 +112,11 @@ export class SimDisk {
     this.incarnation = undefined;
   }
 
+  /** Writes handed in and not completed. */
+  get writesInFlight(): number {
+    return this.queue.length;
+  }
+
   /** Bytes in the cache view (for sizeBytes). */
   size(): number {
     let n = 0;

@@ -8,18 +8,23 @@ import type { SimLoop } from './loop.js';
 
 export interface NemesisStats {
   crashes: number;
+  powerLosses: number;
   restarts: number;
   partitions: number;
 }
 
 export class ClusterNemesis {
-  readonly stats: NemesisStats = { crashes: 0, restarts: 0, partitions: 0 };
+  readonly stats: NemesisStats = { crashes: 0, powerLosses: 0, restarts: 0, partitions: 0 };
   /** Per nemesis step (every `stepMs`): */
   private readonly crashRate: number;
   private readonly restartRate: number;
+  private readonly powerLossRate: number;
   private readonly partitionRate: number;
   private readonly stepMs: number;
   private healAt = 0;
+  private untilMs = 0;
+  /** Per acknowledged write (see acknowledged). */
+  private readonly ackPowerLossRate: number;
 
   constructor(
     private readonly loop: SimLoop,
@@ -30,21 +35,34 @@ export class ClusterNemesis {
     this.stepMs = 100;
     this.crashRate = 0.005 + rng.nextFloat() * 0.03;
     this.restartRate = rng.nextFloat() * 0.01;
+    this.powerLossRate = rng.nextFloat() * 0.01;
+    this.ackPowerLossRate = rng.nextFloat() * 0.01;
     this.partitionRate = 0.005 + rng.nextFloat() * 0.03;
   }
 
   /** Runs faults until `untilMs`; then heals everything and brings every member back. */
   async run(untilMs: number): Promise<void> {
     const rng = this.rng;
+    this.untilMs = untilMs;
     while (this.loop.now < untilMs) {
-      await new Promise<void>((r) => this.loop.at(this.loop.sim, this.stepMs, r));
+      // Jittered, so that faults do not line up with the members' ticks.
+      await new Promise<void>((r) => this.loop.at(this.loop.sim, this.stepMs * (0.5 + rng.nextFloat()), r));
       const up = this.cluster.up();
       if (up.length > 0 && rng.nextFloat() < this.crashRate) {
+        // The leader often; else, often a member with a write in flight (what it acknowledged
+        // may not be on its disk yet).
         const lead = this.cluster.leader();
-        const victim = lead !== undefined && rng.nextFloat() < 0.5 ? lead : up[rng.nextInt(up.length)]!;
+        const writing = up.filter((s) => s.disk.writesInFlight > 0);
+        const victim =
+          lead !== undefined && rng.nextFloat() < 0.4 ? lead : writing.length > 0 && rng.nextFloat() < 0.5 ? writing[rng.nextInt(writing.length)]! : up[rng.nextInt(up.length)]!;
         this.crash(victim, 100 + rng.nextInt(rng.nextFloat() < 0.3 ? 8000 : 2000));
       }
-      if (up.length > 0 && rng.nextFloat() < this.restartRate) {
+      if (up.length > 1 && rng.nextFloat() < this.powerLossRate) {
+        // Every member at once (a power cut): only what each had synced survives.
+        this.stats.powerLosses++;
+        this.trace('power loss: every member crashes');
+        for (const s of up) this.crash(s, 100 + rng.nextInt(2000));
+      } else if (up.length > 0 && rng.nextFloat() < this.restartRate) {
         const victim = up[rng.nextInt(up.length)]!;
         this.restart(victim, 50 + rng.nextInt(1000));
       }
@@ -59,6 +77,21 @@ export class ClusterNemesis {
     this.cluster.net.healAll();
     for (const s of this.cluster.slots) if (s.state === 'down') this.cluster.open(s);
     this.trace('nemesis done: healed, every member opening');
+  }
+
+  /**
+   * A client write was just acknowledged: sometimes the power fails a moment later, while the
+   * entry may be on no more disks than the protocol promised (a majority's).
+   */
+  acknowledged(): void {
+    if (this.loop.now >= this.untilMs || this.rng.nextFloat() >= this.ackPowerLossRate) return;
+    this.loop.at(this.loop.sim, this.rng.nextFloat() * 3, () => {
+      const up = this.cluster.up();
+      if (up.length < 2 || this.loop.now >= this.untilMs) return;
+      this.stats.powerLosses++;
+      this.trace('power loss just after an acknowledged write: every member crashes');
+      for (const s of up) this.crash(s, 100 + this.rng.nextInt(2000));
+    });
   }
 
   private crash(slot: Slot, downMs: number): void {

@@ -32,6 +32,7 @@ export interface ClusterSimStats {
   diskWrites: number;
   lostWrites: number;
   crashes: number;
+  powerLosses: number;
   restarts: number;
   partitions: number;
   ops: number;
@@ -68,13 +69,16 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   const violations: string[] = [];
   const bugs: PlantedBugs = o.bug === undefined ? {} : bugOptions(o.bug);
   const electionMs = TICK_MS * ELECTION_TICKS;
+  const size = o.members ?? 3;
+  // Disks differ: fsync from well under a millisecond to tens of them, sometimes stalling.
+  const disks = Array.from({ length: size }, () => ({ minMs: 0.1, maxMs: 1 + rng.nextFloat() * rng.nextFloat() * 40, stallRate: rng.nextFloat() * 0.05, stallMs: 60 }));
   const settings: ClusterSettings = {
-    size: o.members ?? 3,
+    size,
     tickMs: TICK_MS,
     electionTicks: ELECTION_TICKS,
     snapshotCount: 8 + rng.nextInt(40),
     requestTimeoutMs: 3000,
-    disk: { minMs: 0.05, maxMs: 0.5 + rng.nextFloat() * 3, stallRate: rng.nextFloat() * 0.05, stallMs: 60 },
+    disks,
     net: { drop: rng.nextFloat() * 0.05, minMs: 0.1, maxMs: 0.5 + rng.nextFloat() * 4, slowRate: rng.nextFloat() * 0.1, slowMs: 80 },
     bugs,
   };
@@ -101,8 +105,8 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     },
     trace,
   );
-  const workload = new Workload(loop, rng, cluster, trace, { clientTimeoutMs: 4000, leaseTtlSeconds: LEASE_TTL_SECONDS, renewEveryMs: 1000 });
   const nemesis = new ClusterNemesis(loop, rng, cluster, trace);
+  const workload = new Workload(loop, rng, cluster, trace, { clientTimeoutMs: 4000, leaseTtlSeconds: LEASE_TTL_SECONDS, renewEveryMs: 1000 }, () => nemesis.acknowledged());
   const faultMs = o.faultMs ?? 15_000;
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => loop.at(loop.sim, ms, r));
@@ -113,7 +117,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     const faultEnd = loop.now + faultMs;
     await Promise.all([
       nemesis.run(faultEnd),
-      workload.run(faultEnd, { kv: 4, lease: 2, watch: 2 }),
+      workload.run(faultEnd, { kv: 6, lease: 2, watch: 2 }),
     ]);
     // Settle: every member up, leases left to expire, then all members at the same state.
     const settleStart = loop.now;
@@ -194,6 +198,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
       diskWrites: cluster.slots.reduce((n, s) => n + s.disk.writes, 0),
       lostWrites: cluster.slots.reduce((n, s) => n + s.disk.lost, 0),
       crashes: nemesis.stats.crashes,
+      powerLosses: nemesis.stats.powerLosses,
       restarts: nemesis.stats.restarts,
       partitions: nemesis.stats.partitions,
       ops: workload.stats.ok + workload.stats.failed + workload.stats.unknown,

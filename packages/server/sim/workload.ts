@@ -71,6 +71,8 @@ export class Workload {
     private readonly cluster: SimCluster,
     private readonly trace: (line: string) => void,
     private readonly settings: { readonly clientTimeoutMs: number; readonly leaseTtlSeconds: number; readonly renewEveryMs: number },
+    /** Told of every acknowledged write (the nemesis may strike right after one). */
+    private readonly acknowledged: () => void = () => undefined,
   ) {}
 
   private sleep(ms: number): Promise<void> {
@@ -137,7 +139,7 @@ export class Workload {
   private async kvClient(client: number): Promise<void> {
     let lastSeen = '';
     while (this.loop.now < this.stopAt) {
-      await this.sleep(5 + this.rng.nextInt(40));
+      await this.sleep(2 + this.rng.nextInt(30));
       const slot = this.pick();
       if (slot === undefined) continue;
       const m = slot.member!;
@@ -148,7 +150,10 @@ export class Workload {
         const value = `c${client}-${++this.seq}`;
         const o = await this.call(() => m.propose({ put: { key: toBytes(key), value: toBytes(value) } }));
         this.note(client, `put ${key}=${value} on ${slot.name}`, o);
-        if (o.kind === 'ok') this.acked.push({ key, value, revision: o.value.header.revision });
+        if (o.kind === 'ok') {
+          this.acked.push({ key, value, revision: o.value.header.revision });
+          this.acknowledged();
+        }
         if (o.kind !== 'failed') this.history.push({ client, input: { kind: 'put', key, value }, call, ret: o.kind === 'ok' ? this.loop.now : Infinity });
       } else if (r < 0.75) {
         const serializable = this.rng.nextFloat() < 0.15;
@@ -175,7 +180,10 @@ export class Workload {
           }),
         );
         this.note(client, `cas ${key} ${from}->${to} on ${slot.name}${o.kind === 'ok' ? ` ${o.value.succeeded}` : ''}`, o);
-        if (o.kind === 'ok' && o.value.succeeded) this.acked.push({ key, value: to, revision: o.value.header.revision });
+        if (o.kind === 'ok' && o.value.succeeded) {
+          this.acked.push({ key, value: to, revision: o.value.header.revision });
+          this.acknowledged();
+        }
         if (o.kind !== 'failed') {
           this.history.push(
             o.kind === 'ok'
