@@ -263,6 +263,8 @@ export class Workload {
             if (r.created === true) rec.from = startRevision > 0n ? startRevision : r.header.revision + 1n;
             if (r.canceled === true) rec.canceled = true;
             for (const e of r.events) rec.events.push({ revision: e.kv.modRevision, key: dec.decode(e.kv.key), type: e.type, value: dec.decode(e.kv.value) });
+            const revs = r.events.map((e) => e.kv.modRevision);
+            this.trace(`c${client} watch on ${slot.name} got ${r.created === true ? 'created ' : ''}${r.canceled === true ? 'canceled ' : ''}header ${r.header.revision}${revs.length > 0 ? ` events @${revs.join(',')}` : ''}`);
           },
           end: () => {
             rec.ended = true;

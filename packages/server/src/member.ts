@@ -373,6 +373,7 @@ export class Member implements Proposer {
     if (this.stopped) throw new CairnError(ErrorCode.Stopped);
     this.checkNotCorrupt();
     if (req.serializable !== true) await this.linearizable();
+    this.state.checkReadable();
     const store = this.applier.store;
     return rangeResponse(store.range(req), this.headerAt(store.currentRevision));
   }

@@ -1,4 +1,4 @@
-import { ErrorCode, type ResponseHeader } from '@cairn/protocol';
+import { CairnError, ErrorCode, type ResponseHeader } from '@cairn/protocol';
 import type { ConfChange, ConfState, Entry } from '@cairn/raft';
 import { Applier, type ApplyOutcome } from '../apply/applier.js';
 import { decodeConfContext, decodeProposal } from '../apply/requests.js';
@@ -53,6 +53,8 @@ export class MemberStateMachine implements StateMachine {
   /** The auth revision listeners last heard of. */
   private notifiedAuthRev: bigint;
   private unsubscribeStore: () => void = () => undefined;
+  /** A snapshot is being copied into the state tables (see `restoring`). */
+  private installing = false;
 
   constructor(private readonly host: StateMachineHost) {
     this.applierRef = this.load();
@@ -151,8 +153,22 @@ export class MemberStateMachine implements StateMachine {
     };
   }
 
+  /** The state tables are being replaced: reads of the backend would see them half done. */
+  restoring(): void {
+    this.installing = true;
+  }
+
+  /**
+   * Throws `unavailable` (retryable) while a snapshot is being installed: the state tables are
+   * half cleared then, and what the store reads from them (records by revision) is missing.
+   */
+  checkReadable(): void {
+    if (this.installing) throw new CairnError(ErrorCode.Unavailable, 'a snapshot is being installed on this member; try again');
+  }
+
   /** A snapshot replaced the state tables: load everything again. */
   restored(): void {
+    this.installing = false;
     this.applierRef = this.load();
     this.visibleRev = BigInt(this.applierRef.store.currentRevision);
     this.writtenIndex = this.applierRef.appliedIndex;
@@ -197,8 +213,9 @@ export class MemberStateMachine implements StateMachine {
     return () => this.authListeners.delete(listener);
   }
 
-  /** The events of revisions [from, min(to, visibleRevision)] (see MvccStore.history). */
+  /** The events of revisions [from, min(to, visibleRevision)] (see MvccStore.history); `unavailable` during an install. */
   history(from: bigint, to: bigint = this.visibleRev): RevisionEvents[] {
+    this.checkReadable();
     const end = to < this.visibleRev ? to : this.visibleRev;
     if (from > end) return [];
     return this.applierRef.store.history(Number(from), Number(end));

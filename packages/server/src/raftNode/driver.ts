@@ -46,6 +46,11 @@ export interface StateMachine {
    * and membership included), and `release` to call once they are written.
    */
   drain(): { ops: BatchOp[]; position: SnapshotMetadata; release: () => void } | undefined;
+  /**
+   * A snapshot is about to replace the state tables: until `restored`, they are half cleared
+   * and half copied, and nothing may be read from them.
+   */
+  restoring(): void;
   /** The state tables were replaced by a snapshot: reload from the backend. */
   restored(): void;
 }
@@ -585,6 +590,7 @@ export class RaftDriver {
   /** Swaps the staged state in (Ready.snapshot), rebases the log, reloads the state machine. */
   private async install(meta: SnapshotMetadata): Promise<void> {
     const backend = this.o.backend;
+    this.o.stateMachine.restoring();
     await backend.write(installMarkerOps(meta), { sync: true });
     const rows = await copyStaged(backend);
     await backend.write([...this.log.restore(meta), { type: 'del', key: INSTALL_MARKER_KEY }], { sync: true });
