@@ -34,7 +34,7 @@ import { AttributePublisher } from './member/publisher.js';
 import { PeerSide } from './member/peerSide.js';
 import type { MemberOptions, Proposer } from './member/options.js';
 
-export type { MemberObserver, MemberOptions, Proposer, RaftSettings, TransportHooks } from './member/options.js';
+export type { MemberObserver, MemberOptions, PlantedBugs, Proposer, RaftSettings, TransportHooks } from './member/options.js';
 export { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 
 const quietLog: DriverLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -115,6 +115,7 @@ export class Member implements Proposer {
       },
       appliedIn: (seconds) => o.observer?.applied?.(seconds),
       info: (fields, msg) => log.info(fields, msg),
+      ...(o.plantedBugs?.skipAppliedIndex === true ? { skipAppliedIndex: true } : {}),
     });
     this.leases = new LeaseService({
       memberId,
@@ -157,6 +158,7 @@ export class Member implements Proposer {
       electionTicks,
       snapshotCount: o.raft?.snapshotCount ?? 10_000,
       ...(o.raft?.rngSeed === undefined ? {} : { rngSeed: o.raft.rngSeed }),
+      ...(o.plantedBugs?.ackBeforeDurable === true ? { ackBeforeDurable: true } : {}),
       host: {
         softState: (ss) => this.softStateChanged(ss),
         fatal: (err) => this.fatal(err),
@@ -338,7 +340,7 @@ export class Member implements Proposer {
   }
 
   private softStateChanged(ss: SoftState): void {
-    this.leases.roleChanged(ss.raftState === 'leader');
+    this.leases.roleChanged(ss.raftState === 'leader' || this.o.plantedBugs?.expireLeasesOnFollowers === true);
     this.log.info({ leader: ss.lead.toString(16), state: ss.raftState }, 'raft state changed');
     if (ss.lead !== this.lastLead) {
       if (this.lastLead !== 0n) this.proposals.leaderChanged();

@@ -111,6 +111,34 @@ describe('lease primary', () => {
     expect(rounds.map((r) => r.length)).toEqual([2, 2, 1]);
   });
 
+  it('retries a revoke that failed one resolution later, not in a busy loop', async () => {
+    const time = new FakeTime();
+    const lessor = Lessor.load(new MemoryBackend());
+    const ops: BatchOp[] = [];
+    let calls = 0;
+    const primary = new LeasePrimary({
+      lessor,
+      clock: time,
+      scheduler: time,
+      resolutionMs: 100,
+      expire: async (ids) => {
+        // Refused at once (as during a leadership transfer) the first 50 times.
+        if (++calls <= 50) throw new Error('proposal dropped');
+        for (const id of ids) lessor.revoke(id, ops);
+      },
+    });
+    primary.promote();
+    lessor.grant(1n, 1, ops);
+    await time.advance(1000);
+    expect(calls).toBe(1);
+    await time.advance(450);
+    expect(calls).toBe(5);
+    expect(lessor.exists(1n)).toBe(true);
+    await time.advance(5000);
+    expect(calls).toBe(51);
+    expect(lessor.exists(1n)).toBe(false);
+  });
+
   it('100,000 idle leases hold one timer and expire on time', async () => {
     const { time, lessor, ops, rounds, primary } = setup(1000);
     for (let i = 1; i <= 100_000; i++) lessor.grant(BigInt(i), 10 + (i % 5), ops);

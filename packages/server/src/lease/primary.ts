@@ -172,9 +172,11 @@ export class LeasePrimary implements LessorListener {
         } catch {
           // The member is stopping or lost leadership; a new primary starts over.
         }
-        // A lease whose revoke did not happen (still in the table) is retried next round.
+        // A lease whose revoke did not happen (still in the table) is retried one resolution
+        // later: a proposal refused at once (a leadership transfer, too many uncommitted
+        // entries) must not be retried in a busy loop.
         for (const id of due) {
-          if (this.revoking.delete(id) && this.o.lessor.exists(id) && this.leader) this.setExpiry(id, this.o.clock.monotonic());
+          if (this.revoking.delete(id) && this.o.lessor.exists(id) && this.leader) this.setExpiry(id, this.o.clock.monotonic() + this.resolutionMs);
         }
       }
     } finally {

@@ -47,6 +47,19 @@ export interface RaftSettings {
   readonly rngSeed?: number;
 }
 
+/**
+ * TEST ONLY: bugs planted on purpose, so that the whole-member simulator (packages/server/sim,
+ * `pnpm sim:cluster --bug NAME`) can show that it catches them. Absent (the default): none.
+ */
+export interface PlantedBugs {
+  /** The raft driver sends votes and append acknowledgements before its write is durable. */
+  readonly ackBeforeDurable?: boolean;
+  /** The state machine's batches leave out the applied index (a restart replays applied entries). */
+  readonly skipAppliedIndex?: boolean;
+  /** Followers run lease expiry too, revoking leases whose renewals only the leader saw. */
+  readonly expireLeasesOnFollowers?: boolean;
+}
+
 export interface MemberOptions {
   readonly backend: Backend;
   readonly identity: Identity;
@@ -86,4 +99,6 @@ export interface MemberOptions {
    * 0 or absent: off, as in etcd.
    */
   readonly corruptCheckTimeMs?: number;
+  /** TEST ONLY (see PlantedBugs). */
+  readonly plantedBugs?: PlantedBugs;
 }

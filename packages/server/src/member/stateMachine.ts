@@ -6,6 +6,7 @@ import type { ChangeListener, RevisionEvents, StoreOptions } from '../mvcc/store
 import type { StateMachine } from '../raftNode/driver.js';
 import type { Backend } from '../storage/backend.js';
 import type { Clock } from '../clock.js';
+import { metaKey, MetaKey } from '../storage/keyspace.js';
 
 /** What the state machine tells the member around it, and what it needs from it. */
 export interface StateMachineHost {
@@ -30,6 +31,8 @@ export interface StateMachineHost {
   /** Seconds spent applying one entry (metrics). */
   appliedIn?(seconds: number): void;
   info(fields: object, msg: string): void;
+  /** TEST ONLY, a planted bug (MemberOptions.plantedBugs): batches without the applied index. */
+  readonly skipAppliedIndex?: boolean;
 }
 
 /**
@@ -132,8 +135,9 @@ export class MemberStateMachine implements StateMachine {
     const a = this.applierRef;
     if (!a.dirty) return undefined;
     const batch = a.drain();
+    const skipped = this.host.skipAppliedIndex === true ? metaKey(MetaKey.AppliedIndex) : undefined;
     return {
-      ops: batch.store.ops,
+      ops: skipped === undefined ? batch.store.ops : batch.store.ops.filter((op) => Buffer.compare(op.key, skipped) !== 0),
       position: { index: Number(batch.appliedIndex), term: a.appliedTerm, confState: a.confState },
       release: () => {
         this.writtenIndex = batch.appliedIndex;
@@ -193,7 +197,7 @@ export class MemberStateMachine implements StateMachine {
     return () => this.authListeners.delete(listener);
   }
 
-  /** The events of revisions [from, min(to, visibleRevision)] (see MvccStore.history). */
+  /** The events of revisions [from, min(to, visibleRevision)] (see MvccStore.history); `unavailable` during an install. */
   history(from: bigint, to: bigint = this.visibleRev): RevisionEvents[] {
     const end = to < this.visibleRev ? to : this.visibleRev;
     if (from > end) return [];

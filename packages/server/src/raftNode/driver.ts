@@ -89,6 +89,8 @@ export interface DriverOptions {
   readonly snapshotCount: number;
   readonly maxSizePerMsgBytes?: number;
   readonly maxInflightMsgs?: number;
+  /** TEST ONLY, a planted bug (MemberOptions.plantedBugs): acknowledge before the write is durable. */
+  readonly ackBeforeDurable?: boolean;
 }
 
 const DEFAULT_MAX_SIZE_PER_MSG_BYTES = 1 << 20;
@@ -398,6 +400,9 @@ export class RaftDriver {
     for (const e of rd.committedEntries) this.apply(e);
     if (rd.committedEntries.length > 0) sm.reveal();
 
+    const early = this.o.ackBeforeDurable === true;
+    if (early && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
+
     // 3. Persist: entries, HardState and the state machine's batch, one atomic write; or
     // nothing yet, when nothing needs to be durable before the next step.
     let batch: ReturnType<StateMachine['drain']>;
@@ -408,7 +413,7 @@ export class RaftDriver {
     }
 
     // 4. Send votes and acknowledgements (only now: they promise what the write made durable).
-    if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
+    if (!early && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
 
     if (rd.softState !== undefined) {
       this.soft = rd.softState;

@@ -84,6 +84,35 @@ describe('watch hub', () => {
     expect(w.messages[0]!.created).toBe(true);
   });
 
+  it('a history that cannot be read now (a snapshot being installed) is retried, never skipped', async () => {
+    const { m } = await setup();
+    const base = m.revision;
+    for (let i = 1; i <= 10; i++) await m.propose({ put: { key: b('r'), value: b(`v${i}`) } });
+    let refusals = 3;
+    const hub = new WatchHub(
+      {
+        onChange: (l) => m.onChange(l),
+        historyRange: (from, to) => {
+          if (refusals-- > 0) throw new CairnError(ErrorCode.Unavailable, 'a snapshot is being installed');
+          return m.historyRange(from, to);
+        },
+        get visibleRevision() {
+          return m.visibleRevision;
+        },
+        get compactRevision() {
+          return 0n;
+        },
+        header: () => m.header(),
+      },
+      { scheduler: systemScheduler, catchUpIntervalMs: 5 },
+    );
+    cleanups.push(() => hub.close());
+    const w = watch(hub, { key: b('r'), startRevision: base + 1n });
+    await vi.waitFor(() => expect(w.revisions.length).toBe(10), { timeout: 5_000 });
+    expect(w.revisions).toEqual(Array.from({ length: 10 }, (_, i) => base + BigInt(i + 1)));
+    expect(refusals).toBeLessThan(0);
+  });
+
   it('delivers all events of a transaction in one message; prevKv and filters', async () => {
     const { m, hub } = await setup();
     await m.propose({ put: { key: b('p/a'), value: b('1') } });

@@ -12,7 +12,10 @@ import type { RevisionEvents } from '../mvcc/store.js';
 /** What the hub needs from the member. */
 export interface WatchSource {
   onChange(listener: (revisions: readonly RevisionEvents[]) => void): () => void;
-  /** Events of revisions [from, visibleRevision]; throws `compacted` below the compaction point. */
+  /**
+   * Events of revisions [from, visibleRevision]; throws `compacted` below the compaction point,
+   * `unavailable` while they cannot be read now (a snapshot being installed: try later).
+   */
   historyRange(from: bigint, to: bigint): RevisionEvents[];
   readonly visibleRevision: bigint;
   readonly compactRevision: bigint;
@@ -291,6 +294,8 @@ export class WatchHub {
           this.remove(w);
           continue;
         }
+        // Not readable now: this watcher stays where it is and tries again next round.
+        if (err instanceof CairnError && err.code === ErrorCode.Unavailable) continue;
         throw err;
       }
       const events = this.select(w, revs);

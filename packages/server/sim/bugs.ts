@@ -1,0 +1,20 @@
+// Bugs planted on purpose (`pnpm sim:cluster --bug NAME`): each must be caught by some seed,
+// which shows the simulator's checks can fail (packages/server/test/simCluster.test.ts).
+import type { PlantedBugs } from '../src/member.js';
+
+export const BUGS = {
+  /** Votes and append acknowledgements leave before the write that they promise is durable. */
+  'ack-before-durable': { ackBeforeDurable: true },
+  /** The state machine's batch leaves out the applied index: a restart applies entries twice. */
+  'skip-applied-index': { skipAppliedIndex: true },
+  /** Followers expire leases on their own (they never see the renewals the leader takes). */
+  'follower-lease-expiry': { expireLeasesOnFollowers: true },
+} as const satisfies Record<string, PlantedBugs>;
+
+export type BugName = keyof typeof BUGS;
+
+export const isBugName = (s: string): s is BugName => Object.hasOwn(BUGS, s);
+
+export function bugOptions(name: BugName): PlantedBugs {
+  return BUGS[name];
+}
