@@ -156,7 +156,7 @@ describe('cairnctl against a member', () => {
     const ok = await cli(['endpoint', 'health', `--endpoints=${s.endpoint}`]);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(new RegExp(`^${s.endpoint} is healthy: successfully committed proposal: took = [0-9.]+(µs|ms)\\n$`));
-    const bad = await cli(['endpoint', 'health', '--dial-timeout=100ms', `--endpoints=${s.endpoint},127.0.0.1:1`]);
+    const bad = await cli(['endpoint', 'health', '--dial-timeout=3s', `--endpoints=${s.endpoint},127.0.0.1:1`]);
     expect(bad.code).toBe(1);
     expect(bad.err).toBe(
       '127.0.0.1:1 is unhealthy: failed to commit proposal: cannot connect to 127.0.0.1:1: connection refused\nError: unhealthy cluster\n',
