@@ -157,8 +157,18 @@ export interface CtlResult {
 
 /** Runs cairnctl with these arguments (and optional stdin), to completion. */
 export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<CtlResult> {
+  return runBin('cairnctl', CAIRNCTL_BIN, args, { timeoutMs: 30_000, ...opts });
+}
+
+/** Runs one of the built Node bins (`name` for messages) to completion, killed after `timeoutMs`. */
+export function runBin(
+  name: string,
+  bin: string,
+  args: string[],
+  opts: { stdin?: string; timeoutMs: number; env?: Record<string, string>; cwd?: string },
+): Promise<CtlResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CAIRNCTL_BIN, ...args], {
+    const proc = spawn(process.execPath, [bin, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -169,8 +179,8 @@ export function ctl(args: string[], opts: { stdin?: string; timeoutMs?: number; 
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`cairnctl ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30_000} ms; stdout=${stdout} stderr=${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
+      reject(new Error(`${name} ${args.join(' ')} did not finish in ${opts.timeoutMs} ms; stdout=${stdout} stderr=${stderr}`));
+    }, opts.timeoutMs);
     proc.on('error', reject);
     proc.on('close', (code) => {
       clearTimeout(timer);

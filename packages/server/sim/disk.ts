@@ -4,6 +4,7 @@
 // incarnations; each incarnation gets its own handle (a Backend), dead once it crashed.
 import type { SeededRng } from '@cairn/raft';
 import type { Backend, BackendReader, BatchOp, ScanRange } from '../src/storage/backend.js';
+import { rowsReader } from '../src/storage/memory.js';
 import type { Owner, SimLoop } from './loop.js';
 
 type Op = BatchOp | { readonly type: 'clear'; readonly gte: string; readonly lt: string };
@@ -257,22 +258,7 @@ class DiskHandle implements Backend {
     // A point-in-time copy of the range (the contract: later writes are not seen).
     const f = this.frozen;
     const rows = f !== undefined && f.covers(range.gte) ? f.rows(range.gte, range.lt) : this.disk.rows(range.gte, range.lt);
-    let at = 0;
-    return {
-      next(maxRows) {
-        const out = rows.slice(at, at + maxRows).map(([, kv]) => kv);
-        at += out.length;
-        return out;
-      },
-      seek(key) {
-        const k = hex(key);
-        at = rows.findIndex(([h]) => h >= k);
-        if (at < 0) at = rows.length;
-      },
-      close() {
-        at = rows.length;
-      },
-    };
+    return rowsReader(rows);
   }
 
   sizeBytes(): number {

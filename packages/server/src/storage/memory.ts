@@ -83,22 +83,7 @@ export class MemoryBackend implements Backend {
     const lo = hex(range.gte);
     const hi = hex(range.lt);
     const rows = [...this.view(range.gte).entries()].filter(([k]) => k >= lo && k < hi).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    let at = 0;
-    return {
-      next(maxRows) {
-        const out = rows.slice(at, at + maxRows).map(([, kv]) => kv);
-        at += out.length;
-        return out;
-      },
-      seek(key) {
-        const k = hex(key);
-        at = rows.findIndex(([h]) => h >= k);
-        if (at < 0) at = rows.length;
-      },
-      close() {
-        at = rows.length;
-      },
-    };
+    return rowsReader(rows);
   }
 
   /** Number of batches handed to `write` whose promise has not resolved. */
@@ -113,4 +98,27 @@ export class MemoryBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A BackendReader over rows already copied out (hex(key) -> [key, value], sorted by hex key):
+ * a point-in-time view, since later writes do not touch the copy.
+ */
+export function rowsReader(rows: readonly (readonly [string, readonly [Uint8Array, Uint8Array]])[]): BackendReader {
+  let at = 0;
+  return {
+    next(maxRows) {
+      const out = rows.slice(at, at + maxRows).map(([, kv]) => kv);
+      at += out.length;
+      return out;
+    },
+    seek(key) {
+      const k = hex(key);
+      at = rows.findIndex(([h]) => h >= k);
+      if (at < 0) at = rows.length;
+    },
+    close() {
+      at = rows.length;
+    },
+  };
 }
