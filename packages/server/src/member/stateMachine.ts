@@ -41,7 +41,7 @@ export interface StateMachineHost {
  * answers) once committed, hands the driver what to write and learns when it is written.
  */
 export class MemberStateMachine implements StateMachine {
-  private applierRef: Applier;
+  private currentApplier: Applier;
   /** The newest revision listeners have heard of (committed and applied; maybe not written yet). */
   private visibleRev: bigint;
   /** Applied index of the last written batch, and callers waiting for a newer one. */
@@ -55,10 +55,10 @@ export class MemberStateMachine implements StateMachine {
   private unsubscribeStore: () => void = () => undefined;
 
   constructor(private readonly host: StateMachineHost) {
-    this.applierRef = this.load();
-    this.visibleRev = BigInt(this.applierRef.store.currentRevision);
-    this.writtenIndex = this.applierRef.appliedIndex;
-    this.notifiedAuthRev = this.applierRef.auth.revision;
+    this.currentApplier = this.load();
+    this.visibleRev = BigInt(this.currentApplier.store.currentRevision);
+    this.writtenIndex = this.currentApplier.appliedIndex;
+    this.notifiedAuthRev = this.currentApplier.auth.revision;
   }
 
   private load(): Applier {
@@ -72,7 +72,7 @@ export class MemberStateMachine implements StateMachine {
 
   /** The applier (replaced when a snapshot is installed: do not hold on to it). */
   get applier(): Applier {
-    return this.applierRef;
+    return this.currentApplier;
   }
 
   /** See Member.visibleRevision. */
@@ -81,11 +81,11 @@ export class MemberStateMachine implements StateMachine {
   }
 
   appliedIndex(): number {
-    return Number(this.applierRef.appliedIndex);
+    return Number(this.currentApplier.appliedIndex);
   }
 
   applyNormal(e: Entry): void {
-    const a = this.applierRef;
+    const a = this.currentApplier;
     const index = BigInt(e.index);
     this.host.termApplied(e.term);
     if (e.data.length === 0) {
@@ -112,7 +112,7 @@ export class MemberStateMachine implements StateMachine {
   applyConfChange(e: Entry, cc: ConfChange, cs: ConfState): void {
     this.host.termApplied(e.term);
     const ctx = decodeConfContext(cc.context);
-    const outcome = this.applierRef.applyConfChange(BigInt(e.index), e.term, cc, ctx.member, cs);
+    const outcome = this.currentApplier.applyConfChange(BigInt(e.index), e.term, cc, ctx.member, cs);
     this.host.membersChanged();
     this.host.applied(ctx.origin, ctx.seq, outcome);
     if (cc.type === 'removeNode' && cc.nodeId === this.host.memberId) this.host.removedSelf();
@@ -124,7 +124,7 @@ export class MemberStateMachine implements StateMachine {
    * proposers get their answers.
    */
   reveal(): void {
-    const a = this.applierRef;
+    const a = this.currentApplier;
     this.visibleRev = BigInt(a.store.currentRevision);
     a.reveal();
     if (a.auth.revision !== this.notifiedAuthRev) this.authChanged();
@@ -132,7 +132,7 @@ export class MemberStateMachine implements StateMachine {
   }
 
   drain(): ReturnType<StateMachine['drain']> {
-    const a = this.applierRef;
+    const a = this.currentApplier;
     if (!a.dirty) return undefined;
     const batch = a.drain();
     const skipped = this.host.skipAppliedIndex === true ? metaKey(MetaKey.AppliedIndex) : undefined;
@@ -153,9 +153,9 @@ export class MemberStateMachine implements StateMachine {
 
   /** A snapshot replaced the state tables: load everything again. */
   restored(): void {
-    this.applierRef = this.load();
-    this.visibleRev = BigInt(this.applierRef.store.currentRevision);
-    this.writtenIndex = this.applierRef.appliedIndex;
+    this.currentApplier = this.load();
+    this.visibleRev = BigInt(this.currentApplier.store.currentRevision);
+    this.writtenIndex = this.currentApplier.appliedIndex;
     for (const w of this.writtenWaiters) w.resolve();
     this.writtenWaiters = [];
     this.host.restored();
@@ -164,7 +164,7 @@ export class MemberStateMachine implements StateMachine {
   }
 
   private authChanged(): void {
-    this.notifiedAuthRev = this.applierRef.auth.revision;
+    this.notifiedAuthRev = this.currentApplier.auth.revision;
     for (const l of this.authListeners) l();
   }
 
@@ -174,7 +174,7 @@ export class MemberStateMachine implements StateMachine {
    * applied, so nothing they see can be taken back.
    */
   written(): Promise<void> {
-    const index = this.applierRef.appliedIndex;
+    const index = this.currentApplier.appliedIndex;
     if (index <= this.writtenIndex) return Promise.resolve();
     return new Promise((resolve, reject) => this.writtenWaiters.push({ index, resolve, reject }));
   }
@@ -201,7 +201,7 @@ export class MemberStateMachine implements StateMachine {
   history(from: bigint, to: bigint = this.visibleRev): RevisionEvents[] {
     const end = to < this.visibleRev ? to : this.visibleRev;
     if (from > end) return [];
-    return this.applierRef.store.history(Number(from), Number(end));
+    return this.currentApplier.store.history(Number(from), Number(end));
   }
 
   /** Fails the callers waiting for a write (the member stopped). */
