@@ -11,7 +11,7 @@ import {
 } from '@cairn/protocol';
 import type { ConfChange, Message, SoftState } from '@cairn/raft';
 import type { Applier } from './apply/applier.js';
-import { checkWriteRequest } from './apply/checks.js';
+import { checkWriteRequest } from './apply/kinds.js';
 import { encodeConfContext, encodeProposal, encodeWriteRequest, type ProposalAuth, type ResponseFor, type WriteRequest } from './apply/requests.js';
 import type { MemberRecord } from './apply/membership.js';
 import { rangeResponse } from './apply/responses.js';

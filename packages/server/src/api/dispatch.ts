@@ -25,7 +25,7 @@ import {
   type TxnRequest,
 } from '@cairn/protocol';
 import type { Member } from '../member.js';
-import { addsData } from '../apply/applier.js';
+import { addsData } from '../apply/kinds.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { ProposalAuth } from '../auth/permissions.js';
 import type { AdminCaller } from '../raftNode/peerRpc.js';

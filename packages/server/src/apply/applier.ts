@@ -1,15 +1,13 @@
-import { CairnError, decodeValue, encodeValue, ErrorCode, type RequestOp, type ResponseHeader } from '@cairn/protocol';
+import { CairnError, decodeValue, encodeValue, ErrorCode, type ResponseHeader } from '@cairn/protocol';
 import type { Backend } from '../storage/backend.js';
 import { metaKey, MetaKey } from '../storage/keyspace.js';
 import { MvccStore, readMetaNumber, type DrainedBatch, type StoreOptions } from '../mvcc/store.js';
-import { runTxn } from '../mvcc/txn.js';
-import { mainOf, invariant } from '../mvcc/revision.js';
-import { checkWriteRequest } from './checks.js';
+import { invariant } from '../mvcc/revision.js';
+import { addsData, applyKind, changesData, checkWriteRequest, type ApplyContext } from './kinds.js';
 import { AuthStore } from '../auth/store.js';
 import { AlarmStore } from './alarms.js';
 import { decodeTrustedWriteRequest, type ProposalAuth, type WriteRequest, type WriteResponse } from './requests.js';
 import { recheckAtApply } from './authCheck.js';
-import { deleteResponse, putResponse, txnResponse } from './responses.js';
 import { Lessor } from '../lease/lessor.js';
 import { keyString } from '../mvcc/keyTree.js';
 import type { WatchEvent } from '@cairn/protocol';
@@ -47,6 +45,8 @@ export class Applier {
   private term: number;
   private conf: ConfState;
   private confChanged = false;
+  /** What the request kinds apply to. */
+  private readonly context: ApplyContext;
 
   private constructor(
     readonly store: MvccStore,
@@ -63,6 +63,15 @@ export class Applier {
     this.drainedIndex = appliedIndex;
     this.term = appliedTerm;
     this.conf = confState;
+    this.context = {
+      store,
+      lessor,
+      auth,
+      alarms,
+      membership,
+      header: () => this.header(this.store.currentRevision),
+      trackLeases: (events) => this.trackLeases(events),
+    };
   }
 
   static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}): Applier {
@@ -146,68 +155,23 @@ export class Applier {
     }
   }
 
+  /**
+   * The layers around the base applier (kinds.ts), as etcd wraps its applier: the request's
+   * own shape, then auth (re-checked if the auth store moved since the API checked it), then
+   * the alarms, then the kind's own apply.
+   */
   private run(req: WriteRequest, stamp: ProposalAuth | undefined): WriteResponse {
     checkWriteRequest(req);
     recheckAtApply(this.auth, this.lessor, stamp, req);
-    const s = this.store;
-    if ('auth' in req) {
-      this.auth.apply(req.auth);
-      return { auth: { header: this.header(s.currentRevision) } };
-    }
-    if ('alarm' in req) {
-      const alarms = this.alarms.apply(req.alarm);
-      return { alarm: { header: this.header(s.currentRevision), alarms } };
-    }
-    if ('memberAttr' in req) {
-      this.membership.setAttributes(req.memberAttr.id, req.memberAttr.name, req.memberAttr.clientUrls);
-      return { members: { header: this.header(s.currentRevision), members: this.membership.list() } };
-    }
-    if ('memberUpdate' in req) {
-      this.membership.updatePeerUrls(req.memberUpdate.id, req.memberUpdate.peerUrls);
-      return { members: { header: this.header(s.currentRevision), members: this.membership.list() } };
-    }
     // Capped like etcd's applier while NOSPACE is raised: what adds data fails, deletes and
     // compaction still work so that an operator can make room.
     if (this.alarms.has('nospace') && addsData(req)) throw new CairnError(ErrorCode.NoSpace);
     // CORRUPT (a member's data diverged): like etcd, the cluster takes no more data changes until
-    // an operator has replaced that member and disarmed the alarm. Lease revokes still apply, so
-    // that expiry does not retry forever; they change every member alike.
+    // an operator has replaced that member and disarmed the alarm.
     if (this.alarms.has('corrupt') && changesData(req)) throw new CairnError(ErrorCode.Corrupt);
-    if ('put' in req) {
-      const r = s.write((t) => t.put(req.put));
-      this.trackLeases(s.lastEvents);
-      return { put: putResponse(r, this.header(s.currentRevision)) };
-    }
-    if ('deleteRange' in req) {
-      const r = s.write((t) => t.deleteRange(req.deleteRange));
-      this.trackLeases(s.lastEvents);
-      return { deleteRange: deleteResponse(r, this.header(s.currentRevision)) };
-    }
-    if ('txn' in req) {
-      const r = s.write((t) => runTxn(t, req.txn));
-      this.trackLeases(s.lastEvents);
-      return { txn: txnResponse(r, this.header(s.currentRevision)) };
-    }
-    if ('leaseGrant' in req) {
-      const { id, ttlSeconds } = req.leaseGrant;
-      // The granting user owns it (keep-alive, time-to-live, revoke: see checkLeaseAccess).
-      this.lessor.grant(id!, ttlSeconds, s.ops, stamp?.user);
-      return { leaseGrant: { header: this.header(s.currentRevision), id: id!, ttlSeconds } };
-    }
-    if ('leaseRevoke' in req) {
-      const keys = this.lessor.revoke(req.leaseRevoke.id, s.ops);
-      // Every attached key goes in one revision: watchers see one atomic batch.
-      if (keys.length > 0) {
-        s.write((t) => {
-          for (const key of keys) t.deleteRange({ key });
-        });
-        this.trackLeases(s.lastEvents);
-      }
-      return { leaseRevoke: { header: this.header(s.currentRevision) } };
-    }
-    s.compact(mainOf(req.compact.revision));
-    return { compact: { header: this.header(s.currentRevision) } };
+    return applyKind(this.context, req, stamp);
   }
+
 
   /** Keeps the lessor's key lists in step with the keys' lease fields. */
   private trackLeases(events: readonly WatchEvent[]): void {
@@ -244,18 +208,4 @@ export class Applier {
   release(batch: AppliedBatch): void {
     this.store.release(batch.store);
   }
-}
-
-/** Whether a write request can add data (a put somewhere in it). */
-export function addsData(req: WriteRequest): boolean {
-  const ops = (list: readonly RequestOp[]): boolean =>
-    list.some((op) => 'put' in op || ('txn' in op && (ops(op.txn.success) || ops(op.txn.failure))));
-  if ('put' in req || 'leaseGrant' in req) return true;
-  if ('txn' in req) return ops(req.txn.success) || ops(req.txn.failure);
-  return false;
-}
-
-/** Whether a request changes the key space or compacts it (what CORRUPT refuses). */
-export function changesData(req: WriteRequest): boolean {
-  return 'put' in req || 'deleteRange' in req || 'txn' in req || 'compact' in req || 'leaseGrant' in req;
 }

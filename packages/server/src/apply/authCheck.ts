@@ -1,8 +1,8 @@
 import { CairnError, ErrorCode } from '@cairn/protocol';
-import { checkDelete, checkLeaseRevoke, checkPut, checkTxn, denied, needRoot, type ProposalAuth } from '../auth/permissions.js';
+import { denied, type ProposalAuth } from '../auth/permissions.js';
 import type { AuthStore } from '../auth/store.js';
 import type { Lessor } from '../lease/lessor.js';
-import type { WriteRequest } from './requests.js';
+import { recheckKind, type WriteRequest } from './kinds.js';
 
 /**
  * The auth layer of apply (etcd's authApplierV3): a client request was checked by the API
@@ -21,17 +21,6 @@ export function recheckAtApply(auth: AuthStore, lessor: Lessor, stamp: ProposalA
   // Checked while auth was off, applied after `auth enable`: nobody to authorize.
   if (user === '') throw new CairnError(ErrorCode.UserEmpty);
   if (auth.user(user) === undefined) throw denied();
-  if ('put' in req) checkPut(auth, user, req.put);
-  else if ('deleteRange' in req) checkDelete(auth, user, req.deleteRange);
-  else if ('txn' in req) checkTxn(auth, user, req.txn);
-  else if ('leaseRevoke' in req) {
-    const lease = lessor.get(req.leaseRevoke.id);
-    // A lease that is gone fails as lease_not_found in the base applier.
-    if (lease !== undefined) checkLeaseRevoke(auth, user, lease.owner, [...lease.keys.values()]);
-  } else if ('leaseGrant' in req) {
-    // Any user may grant; that the user still exists was checked above.
-  } else {
-    // compact, alarm, auth management, member update: root only.
-    needRoot(auth, user);
-  }
+  // Each kind's own re-check (kinds.ts); compact, alarm, auth management, member update: root only.
+  recheckKind({ auth, lessor }, user, req);
 }

@@ -1,30 +1,13 @@
+/** Stateless checks of request shapes, shared by the request kinds (kinds.ts) and the API's limits. */
 import { CairnError, ErrorCode, type PutRequest, type RequestOp, type TxnRequest } from '@cairn/protocol';
 import { checkDuplicateKeys, countOps } from '../mvcc/txnCheck.js';
-import type { WriteRequest } from './requests.js';
-import { MAX_LEASE_TTL_SECONDS } from '../lease/lessor.js';
-
-/**
- * Checks of a request's own shape that need no state and no configuration. The API runs them
- * before proposing (so a bad request never enters the log) and the applier runs them again
- * (so the log alone decides every outcome).
- */
-export function checkWriteRequest(req: WriteRequest): void {
-  if ('put' in req) checkPut(req.put);
-  else if ('deleteRange' in req) checkKey(req.deleteRange.key);
-  else if ('txn' in req) checkTxn(req.txn);
-  else if ('leaseGrant' in req) {
-    if (req.leaseGrant.id === undefined || req.leaseGrant.id <= 0n) {
-      throw new CairnError(ErrorCode.InvalidArgument, 'lease id must be positive');
-    }
-    if (req.leaseGrant.ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new CairnError(ErrorCode.LeaseTtlTooLarge);
-  }
-}
 
 export function checkKey(key: Uint8Array): void {
   if (key.length === 0) throw new CairnError(ErrorCode.EmptyKey);
 }
 
-function checkPut(put: PutRequest): void {
+/** A put's own shape (also inside a txn). */
+export function checkPut(put: PutRequest): void {
   checkKey(put.key);
   if (put.ignoreValue === true && put.value !== undefined && put.value.length > 0) {
     throw new CairnError(ErrorCode.InvalidArgument, 'value is provided');
@@ -46,6 +29,7 @@ function checkOps(ops: readonly RequestOp[]): void {
   }
 }
 
+/** A txn's own shape: its ops, and no key written twice in a branch. */
 export function checkTxn(txn: TxnRequest): void {
   checkOps(txn.success);
   checkOps(txn.failure);

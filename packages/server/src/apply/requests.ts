@@ -1,97 +1,10 @@
-import {
-  CairnError,
-  decodeValue,
-  encodePlainValue,
-  encodeValue,
-  ErrorCode,
-  validate,
-  type CompactionRequest,
-  type CompactionResponse,
-  type DeleteRangeRequest,
-  type DeleteRangeResponse,
-  type LeaseGrantRequest,
-  type LeaseGrantResponse,
-  type LeaseRevokeRequest,
-  type LeaseRevokeResponse,
-  type PutRequest,
-  type PutResponse,
-  type TxnRequest,
-  type TxnResponse,
-  type AlarmResponse,
-  type AuthHeaderResponse,
-  type Decoder,
-  type Member,
-  type MemberId,
-  type MemberUpdateRequest,
-  type ResponseHeader,
-} from '@cairn/protocol';
-import { authOp, type AuthOp } from '../auth/ops.js';
+import { CairnError, decodeValue, encodePlainValue, encodeValue, ErrorCode, type MemberId } from '@cairn/protocol';
 import type { ProposalAuth } from '../auth/permissions.js';
-
-export type { ProposalAuth } from '../auth/permissions.js';
-import type { AlarmOp } from './alarms.js';
+import { kindDecoders, type WriteRequest } from './kinds.js';
 import type { MemberRecord } from './membership.js';
 
-/**
- * A request that changes state-machine data: what enters the log. The lease, auth and
- * membership tasks add their own variants here.
- */
-export type WriteRequest =
-  | { readonly put: PutRequest }
-  | { readonly deleteRange: DeleteRangeRequest }
-  | { readonly txn: TxnRequest }
-  | { readonly compact: CompactionRequest }
-  | { readonly auth: AuthOp }
-  | { readonly alarm: AlarmOp }
-  /** The id is always chosen before proposing (the API picks one when the caller did not). */
-  | { readonly leaseGrant: LeaseGrantRequest }
-  | { readonly leaseRevoke: LeaseRevokeRequest }
-  /** A member publishes its name and client URLs (each time it starts). */
-  | { readonly memberAttr: MemberAttrOp }
-  /** `member update`: a member's new peer URLs. */
-  | { readonly memberUpdate: MemberUpdateRequest };
-
-export interface MemberAttrOp {
-  readonly id: MemberId;
-  readonly name: string;
-  readonly clientUrls: string[];
-}
-
-export type WriteResponse =
-  | { readonly put: PutResponse }
-  | { readonly deleteRange: DeleteRangeResponse }
-  | { readonly txn: TxnResponse }
-  | { readonly compact: CompactionResponse }
-  | { readonly auth: AuthHeaderResponse }
-  | { readonly alarm: AlarmResponse }
-  | { readonly leaseGrant: LeaseGrantResponse }
-  | { readonly leaseRevoke: LeaseRevokeResponse }
-  | { readonly members: MembersResponse };
-
-/** What membership changes answer: the members after the change. */
-export interface MembersResponse {
-  readonly header: ResponseHeader;
-  readonly members: Member[];
-}
-
-/** The response type matching a request variant. */
-export type ResponseFor<R extends WriteRequest> = R extends { put: PutRequest }
-  ? PutResponse
-  : R extends { deleteRange: DeleteRangeRequest }
-    ? DeleteRangeResponse
-    : R extends { txn: TxnRequest }
-      ? TxnResponse
-      : R extends { auth: AuthOp }
-        ? AuthHeaderResponse
-        : R extends { alarm: AlarmOp }
-          ? AlarmResponse
-          : R extends { compact: CompactionRequest }
-            ? CompactionResponse
-            : R extends { leaseGrant: LeaseGrantRequest }
-              ? LeaseGrantResponse
-              : R extends { leaseRevoke: LeaseRevokeRequest }
-                ? LeaseRevokeResponse
-                : MembersResponse;
+export type { ProposalAuth } from '../auth/permissions.js';
+export type { MemberAttrOp, MembersResponse, ResponseFor, WriteRequest, WriteResponse } from './kinds.js';
 
 /**
  * A log entry's data: the request in the protocol's MessagePack encoding, as plain maps.
@@ -101,22 +14,7 @@ export function encodeWriteRequest(req: WriteRequest): Uint8Array {
   return encodePlainValue(req);
 }
 
-const variants = {
-  put: validate.putRequest,
-  deleteRange: validate.deleteRangeRequest,
-  txn: validate.txnRequest,
-  compact: validate.compactionRequest,
-  auth: authOp,
-  alarm: validate.object<AlarmOp>({
-    action: validate.oneOf('activate', 'deactivate'),
-    memberId: validate.uint64,
-    alarm: validate.oneOf('nospace', 'corrupt'),
-  }) as Decoder<AlarmOp>,
-  leaseGrant: validate.leaseGrantRequest,
-  leaseRevoke: validate.leaseIdRequest,
-  memberAttr: validate.object<MemberAttrOp>({ id: validate.uint64, name: validate.str, clientUrls: validate.array(validate.str, 64) }),
-  memberUpdate: validate.memberUpdateRequest,
-} as const;
+const variants = kindDecoders;
 
 /** The MessagePack value of a log entry's request, with its one variant name. */
 function unpackWriteRequest(data: Uint8Array): { name: keyof typeof variants; body: unknown; value: object } {

@@ -2,6 +2,7 @@ import { CairnError, ErrorCode, toCairnError } from '@cairn/protocol';
 import { ProposalDroppedError, decodeConfChange, type Entry, type Message } from '@cairn/raft';
 import type { ApplyOutcome } from '../apply/applier.js';
 import { decodeConfContext, decodeProposal } from '../apply/requests.js';
+import { unwrapResponse } from '../apply/kinds.js';
 import type { Clock, Scheduler } from '../clock.js';
 
 /** What the tracker needs from the member around it. */
@@ -140,7 +141,7 @@ export class ProposalTracker {
     const settled = this.settled;
     this.settled = [];
     for (const { waiter, outcome } of settled) {
-      if (outcome.ok) waiter.resolve(responseOf(outcome) as never);
+      if (outcome.ok) waiter.resolve(unwrapResponse(outcome.response) as never);
       else waiter.reject(outcome.error);
     }
   }
@@ -185,18 +186,4 @@ function droppedError(err: unknown): CairnError {
     case 'notMember':
       return new CairnError(ErrorCode.NotCapable, 'this member was removed from the cluster');
   }
-}
-
-/** The response inside a successful outcome, as the proposer's promise resolves with it. */
-function responseOf(o: ApplyOutcome & { ok: true }): unknown {
-  const r = o.response;
-  if ('put' in r) return r.put;
-  if ('deleteRange' in r) return r.deleteRange;
-  if ('txn' in r) return r.txn;
-  if ('auth' in r) return r.auth;
-  if ('alarm' in r) return r.alarm;
-  if ('leaseGrant' in r) return r.leaseGrant;
-  if ('leaseRevoke' in r) return r.leaseRevoke;
-  if ('members' in r) return r.members;
-  return r.compact;
 }
