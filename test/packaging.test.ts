@@ -161,7 +161,7 @@ afterAll(async () => {
 describe('packaging: the packed packages in a fresh project', () => {
   it('packs every publishable package with real version ranges, both module formats and its bins', () => {
     expect(packages.map((p) => p.name).sort()).toEqual(
-      ['@cairn/client', '@cairn/concurrency', '@cairn/config', '@cairn/ctl', '@cairn/daemon', '@cairn/linearizability', '@cairn/protocol', '@cairn/raft', '@cairn/registry', '@cairn/server'].sort(),
+      ['@cairn/client', '@cairn/concurrency', '@cairn/config', '@cairn/ctl', '@cairn/daemon', '@cairn/linearizability', '@cairn/protocol', '@cairn/raft', '@cairn/registry', '@cairn/server', '@cairn/util'].sort(),
     );
     for (const p of packages) {
       // What npm installed is what pnpm packed.
