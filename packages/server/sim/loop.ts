@@ -3,6 +3,7 @@
 // to let the microtasks an event started settle before the next event runs (as Node does
 // between two timers), which keeps promise-heavy code in the same order on every run.
 import type { Clock, Scheduler } from '../src/clock.js';
+import { MinHeap } from '../src/minHeap.js';
 
 /** Who armed a timer: a member's incarnation (its timers die with it) or the simulator. */
 export interface Owner {
@@ -18,58 +19,13 @@ interface SimEvent {
   cancelled: boolean;
 }
 
-/** A binary min-heap of events by (at, seq): equal times run in the order they were armed. */
-class EventHeap {
-  private readonly items: SimEvent[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(e: SimEvent): void {
-    const a = this.items;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-
-  peek(): SimEvent | undefined {
-    return this.items[0];
-  }
-
-  pop(): SimEvent | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 /**
  * Events at one instant past which the run is a livelock: something re-arms itself with no
  * delay forever (a retry without back-off), and simulated time would never move again.
  */
 const MAX_EVENTS_AT_ONE_INSTANT = 100_000;
 
+/** Events by (at, seq): equal times run in the order they were armed. */
 const before = (x: SimEvent, y: SimEvent): boolean => x.at < y.at || (x.at === y.at && x.seq < y.seq);
 
 /** Lets every microtask queued so far (and those they queue) run: one real macrotask turn. */
@@ -79,7 +35,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 const EPOCH_MS = 1_704_067_200_000;
 
 export class SimLoop {
-  private readonly heap = new EventHeap();
+  private readonly heap = new MinHeap<SimEvent>(before);
   private seq = 0;
   private nowMs = 0;
   /** Events run so far. */

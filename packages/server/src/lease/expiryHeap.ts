@@ -1,4 +1,5 @@
 import type { LeaseId } from '@cairn/protocol';
+import { MinHeap } from '../minHeap.js';
 
 interface Entry {
   readonly atMs: number;
@@ -12,52 +13,27 @@ interface Entry {
  * dominate.
  */
 export class ExpiryHeap {
-  private items: Entry[] = [];
+  private readonly heap = new MinHeap<Entry>((a, b) => a.atMs < b.atMs);
 
   get size(): number {
-    return this.items.length;
+    return this.heap.size;
   }
 
   peek(): Entry | undefined {
-    return this.items[0];
+    return this.heap.peek();
   }
 
   push(atMs: number, id: LeaseId): void {
-    const a = this.items;
-    a.push({ atMs, id });
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.atMs <= a[i]!.atMs) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
+    this.heap.push({ atMs, id });
   }
 
   pop(): Entry | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && a[l]!.atMs < a[m]!.atMs) m = l;
-        if (r < a.length && a[r]!.atMs < a[m]!.atMs) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
-      }
-    }
-    return top;
+    return this.heap.pop();
   }
 
   /** Rebuilds from the live entries only. */
   rebuild(live: Iterable<readonly [LeaseId, number]>): void {
-    this.items = [];
+    this.heap.clear();
     for (const [id, at] of live) this.push(at, id);
   }
 }
