@@ -248,24 +248,23 @@ async function checkDatascale(ctx: Context, flags: CheckFlags): Promise<void> {
   out(`PASS: Approximate system memory used : ${((after - before) / (1024 * 1024)).toFixed(2)} MB.`);
 }
 
+/** The flags `check perf` and `check datascale` share (etcdctl's wording). */
+function loadOptions(cmd: Command, name: 'performance' | 'datascale', prefix: string): Command {
+  return cmd
+    .option('--load <model>', `The ${name} check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)`, 's')
+    .option('--prefix <prefix>', `The prefix for writing the ${name} check's keys.`, prefix)
+    .option('--auto-compact', 'Compact storage with last revision after test is finished.')
+    .option('--auto-defrag', 'Defragment storage after test is finished.');
+}
+
 export function registerCheckCommands(program: Command, io: CliIo): void {
   const check = program.command('check').summary('commands for checking properties of the cairn cluster');
-  check
-    .command('perf')
+  loadOptions(check.command('perf'), 'performance', '/etcdctl-check-perf/')
     .summary('Check the performance of the cairn cluster')
-    .option('--load <model>', "The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)", 's')
-    .option('--prefix <prefix>', "The prefix for writing the performance check's keys.", '/etcdctl-check-perf/')
-    .option('--auto-compact', 'Compact storage with last revision after test is finished.')
-    .option('--auto-defrag', 'Defragment storage after test is finished.')
     .option('--duration <duration>', 'How long the load runs (Cairn only; etcdctl always runs 60s).')
     .action(withContext(io, (ctx, flags: CheckFlags & { duration?: string }) => checkPerf(ctx, flags)));
-  check
-    .command('datascale')
+  loadOptions(check.command('datascale'), 'datascale', '/etcdctl-check-datascale/')
     .summary('Check the memory usage of holding data for different workloads on a given server endpoint.')
     .description('If multiple endpoints are provided, the first endpoint is used.')
-    .option('--load <model>', "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)", 's')
-    .option('--prefix <prefix>', "The prefix for writing the datascale check's keys.", '/etcdctl-check-datascale/')
-    .option('--auto-compact', 'Compact storage with last revision after test is finished.')
-    .option('--auto-defrag', 'Defragment storage after test is finished.')
     .action(withContext(io, (ctx, flags: CheckFlags) => checkDatascale(ctx, flags)));
 }
