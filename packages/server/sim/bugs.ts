@@ -9,6 +9,8 @@ export const BUGS = {
   'skip-applied-index': { skipAppliedIndex: true },
   /** Followers expire leases on their own (they never see the renewals the leader takes). */
   'follower-lease-expiry': { expireLeasesOnFollowers: true },
+  /** A member that believes it leads answers linearizable reads locally (a deposed, paused or cut-off leader serves stale values). */
+  'leader-local-reads': { leaderLocalReads: true },
 } as const satisfies Record<string, PlantedBugs>;
 
 export type BugName = keyof typeof BUGS;

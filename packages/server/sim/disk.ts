@@ -179,7 +179,10 @@ export class SimDisk {
       } else {
         this.unsynced.push(w.ops);
       }
-      w.resolve();
+      // The disk finished; a paused process learns of it when it resumes.
+      const owner = this.incarnation;
+      if (owner?.pausedUntil !== undefined && owner.pausedUntil > this.loop.now) this.loop.at(owner, 0, w.resolve);
+      else w.resolve();
       this.pump();
     });
   }

@@ -9,11 +9,16 @@ import { MinHeap } from '../src/minHeap.js';
 export interface Owner {
   readonly name: string;
   alive: boolean;
+  /**
+   * A paused process (SIGSTOP, a long GC or a starved VM): until this simulated time none of
+   * its events run; they run at resume, in the order they fell due.
+   */
+  pausedUntil?: number;
 }
 
 interface SimEvent {
-  readonly at: number;
-  readonly seq: number;
+  at: number;
+  seq: number;
   readonly owner: Owner;
   readonly fn: () => void;
   cancelled: boolean;
@@ -88,6 +93,14 @@ export class SimLoop {
       }
       this.heap.pop();
       if (e.cancelled || !e.owner.alive) continue;
+      const resumeAt = e.owner.pausedUntil;
+      if (resumeAt !== undefined && resumeAt > e.at) {
+        // Due while its process is paused: it runs at resume, after what was due before it.
+        e.at = resumeAt;
+        e.seq = this.seq++;
+        this.heap.push(e);
+        continue;
+      }
       sameInstant = e.at === this.nowMs ? sameInstant + 1 : 0;
       if (sameInstant > MAX_EVENTS_AT_ONE_INSTANT) {
         throw new Error(`livelock: ${sameInstant} events at ${this.nowMs} ms without time moving (the last armed by ${e.owner.name})`);

@@ -1,6 +1,7 @@
 // Faults for the whole-member simulation, drawn from the run's PRNG (a seed replays them):
 // crashes (kill -9, unsynced writes lost), clean restarts, partitions (one member isolated, a
-// split, or one-way), on top of the network's own loss and delays. Leaders are hit more often
+// split, or one-way), process pauses (nothing of the member runs for a while, then all of it
+// at once) and leadership transfers, on top of the network's own loss and delays. Leaders are hit more often
 // than others, as in the Raft-core simulator (packages/raft/sim/nemesis.ts).
 import type { SeededRng } from '@cairn/raft';
 import type { SimCluster, Slot } from './cluster.js';
@@ -11,15 +12,19 @@ export interface NemesisStats {
   powerLosses: number;
   restarts: number;
   partitions: number;
+  pauses: number;
+  transfers: number;
 }
 
 export class ClusterNemesis {
-  readonly stats: NemesisStats = { crashes: 0, powerLosses: 0, restarts: 0, partitions: 0 };
+  readonly stats: NemesisStats = { crashes: 0, powerLosses: 0, restarts: 0, partitions: 0, pauses: 0, transfers: 0 };
   /** Per nemesis step (every `stepMs`): */
   private readonly crashRate: number;
   private readonly restartRate: number;
   private readonly powerLossRate: number;
   private readonly partitionRate: number;
+  private readonly pauseRate: number;
+  private readonly transferRate: number;
   private readonly stepMs: number;
   private healAt = 0;
   private untilMs = 0;
@@ -38,6 +43,8 @@ export class ClusterNemesis {
     this.powerLossRate = rng.nextFloat() * 0.01;
     this.ackPowerLossRate = rng.nextFloat() * 0.01;
     this.partitionRate = 0.005 + rng.nextFloat() * 0.03;
+    this.pauseRate = rng.nextFloat() * 0.02;
+    this.transferRate = 0.003 + rng.nextFloat() * 0.02;
   }
 
   /** Runs faults until `untilMs`; then heals everything and brings every member back. */
@@ -66,6 +73,8 @@ export class ClusterNemesis {
         const victim = up[rng.nextInt(up.length)]!;
         this.restart(victim, 50 + rng.nextInt(1000));
       }
+      if (up.length > 0 && rng.nextFloat() < this.pauseRate) this.pause(up);
+      if (rng.nextFloat() < this.transferRate) this.transfer();
       const net = this.cluster.net;
       if (net.cuts > 0 && this.loop.now >= this.healAt) {
         net.healAll();
@@ -103,6 +112,39 @@ export class ClusterNemesis {
   private restart(slot: Slot, downMs: number): void {
     this.stats.restarts++;
     void this.cluster.stop(slot).then(() => this.loop.at(this.loop.sim, downMs, () => this.cluster.open(slot)));
+  }
+
+  /**
+   * Freezes a member (the leader half the time): often shorter than an election timeout (a GC
+   * pause), sometimes several of them (the others elect a new leader while it still believes
+   * it leads, and it resumes with a backlog of timers, messages and client calls).
+   */
+  private pause(up: readonly Slot[]): void {
+    const rng = this.rng;
+    const lead = this.cluster.leader();
+    const victim = lead !== undefined && rng.nextFloat() < 0.5 ? lead : up[rng.nextInt(up.length)]!;
+    const owner = victim.owner!;
+    if (owner.pausedUntil !== undefined && owner.pausedUntil > this.loop.now) return;
+    const ms = 50 + rng.nextInt(rng.nextFloat() < 0.4 ? 4000 : 800);
+    owner.pausedUntil = this.loop.now + ms;
+    this.stats.pauses++;
+    this.trace(`pause ${owner.name} for ${ms} ms`);
+  }
+
+  /** The leader hands leadership to another voter (what `cairnctl move-leader` asks for). */
+  private transfer(): void {
+    const lead = this.cluster.leader();
+    const others = this.cluster.up().filter((s) => s !== lead);
+    if (lead === undefined || others.length === 0) return;
+    const paused = lead.owner!.pausedUntil;
+    if (paused !== undefined && paused > this.loop.now) return;
+    const to = others[this.rng.nextInt(others.length)]!;
+    this.stats.transfers++;
+    this.trace(`move leader ${lead.owner!.name} -> ${to.name}`);
+    lead.member!.admin.moveLeader(to.id).then(
+      () => this.trace(`move leader to ${to.name}: done`),
+      (err: unknown) => this.trace(`move leader to ${to.name}: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   private partition(): void {

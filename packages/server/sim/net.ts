@@ -115,7 +115,8 @@ export class SimNet {
       }
       // Through the real codec: the receiver gets its own copy, as over a socket.
       const bytes = encodePeerFrame({ t: 'msgs', c: this.clusterId, m: [m] });
-      this.loop.at(this.loop.sim, this.latency(), () => {
+      // Owned by the receiver: a paused receiver reads it when it resumes.
+      this.loop.at(target.owner, this.latency(), () => {
         const now = this.reach(self, m.to);
         if (now === undefined || now !== target || !owner.alive || !target.owner.alive) {
           this.dropped++;
@@ -149,7 +150,7 @@ export class SimNet {
         return;
       }
       const request = encodeValue({ method, params });
-      this.loop.at(this.loop.sim, this.latency(), () => {
+      this.loop.at(target.owner, this.latency(), () => {
         if (this.reach(self, to) !== target || !target.owner.alive) return;
         const { method: m, params: p } = decodeValue(request) as { method: string; params: unknown };
         target.member.peer.rpc(self, m, p).then(

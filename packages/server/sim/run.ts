@@ -35,6 +35,8 @@ export interface ClusterSimStats {
   powerLosses: number;
   restarts: number;
   partitions: number;
+  pauses: number;
+  transfers: number;
   ops: number;
   unknownOps: number;
   leases: number;
@@ -201,6 +203,8 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
       powerLosses: nemesis.stats.powerLosses,
       restarts: nemesis.stats.restarts,
       partitions: nemesis.stats.partitions,
+      pauses: nemesis.stats.pauses,
+      transfers: nemesis.stats.transfers,
       ops: workload.stats.ok + workload.stats.failed + workload.stats.unknown,
       unknownOps: workload.stats.unknown,
       leases: workload.leases.length,

@@ -84,8 +84,11 @@ export class Workload {
     return up.length === 0 ? undefined : up[this.rng.nextInt(up.length)];
   }
 
-  /** `p` or its fate unknown after the client's own deadline (a dead member never answers). */
-  private call<T>(p: () => Promise<T>): Promise<Outcome<T>> {
+  /**
+   * `p` (a call on `slot`'s member) or its fate unknown after the client's own deadline (a dead
+   * member never answers). A paused member takes the call when it resumes.
+   */
+  private call<T>(slot: Slot, p: () => Promise<T>): Promise<Outcome<T>> {
     return new Promise((resolve) => {
       let done = false;
       const cancel = this.loop.at(this.loop.sim, this.settings.clientTimeoutMs, () => {
@@ -93,28 +96,33 @@ export class Workload {
         done = true;
         resolve({ kind: 'unknown', why: 'client deadline' });
       });
-      let promise: Promise<T>;
-      try {
-        promise = p();
-      } catch (err) {
-        promise = Promise.reject(err);
-      }
-      promise.then(
-        (value) => {
-          if (done) return;
-          done = true;
-          cancel();
-          resolve({ kind: 'ok', value });
-        },
-        (err: unknown) => {
-          if (done) return;
-          done = true;
-          cancel();
-          const code = err instanceof CairnError ? err.code : 'internal';
-          // Only what the project's own table says certainly had no effect counts as failed.
-          resolve(traitsOf(code).notApplied ? { kind: 'failed', code } : { kind: 'unknown', why: code });
-        },
-      );
+      const start = (): void => {
+        let promise: Promise<T>;
+        try {
+          promise = p();
+        } catch (err) {
+          promise = Promise.reject(err);
+        }
+        promise.then(
+          (value) => {
+            if (done) return;
+            done = true;
+            cancel();
+            resolve({ kind: 'ok', value });
+          },
+          (err: unknown) => {
+            if (done) return;
+            done = true;
+            cancel();
+            const code = err instanceof CairnError ? err.code : 'internal';
+            // Only what the project's own table says certainly had no effect counts as failed.
+            resolve(traitsOf(code).notApplied ? { kind: 'failed', code } : { kind: 'unknown', why: code });
+          },
+        );
+      };
+      const owner = slot.owner;
+      if (owner?.pausedUntil !== undefined && owner.pausedUntil > this.loop.now) this.loop.at(owner, 0, start);
+      else start();
     });
   }
 
@@ -148,7 +156,7 @@ export class Workload {
       const call = this.loop.now;
       if (r < 0.4) {
         const value = `c${client}-${++this.seq}`;
-        const o = await this.call(() => m.propose({ put: { key: toBytes(key), value: toBytes(value) } }));
+        const o = await this.call(slot, () => m.propose({ put: { key: toBytes(key), value: toBytes(value) } }));
         this.note(client, `put ${key}=${value} on ${slot.name}`, o);
         if (o.kind === 'ok') {
           this.acked.push({ key, value, revision: o.value.header.revision });
@@ -157,7 +165,7 @@ export class Workload {
         if (o.kind !== 'failed') this.history.push({ client, input: { kind: 'put', key, value }, call, ret: o.kind === 'ok' ? this.loop.now : Infinity });
       } else if (r < 0.75) {
         const serializable = this.rng.nextFloat() < 0.15;
-        const o = await this.call(() => m.range({ key: toBytes(key), ...(serializable ? { serializable: true } : {}) }));
+        const o = await this.call(slot, () => m.range({ key: toBytes(key), ...(serializable ? { serializable: true } : {}) }));
         const value = o.kind === 'ok' ? (o.value.kvs[0] === undefined ? '' : dec.decode(o.value.kvs[0].value)) : undefined;
         this.note(client, `get ${key}${serializable ? ' (serializable)' : ''} on ${slot.name}${value === undefined ? '' : ` = ${value}`}`, o);
         if (value !== undefined) lastSeen = value;
@@ -170,7 +178,7 @@ export class Workload {
         if (lastSeen === '') continue;
         const from = lastSeen;
         const to = `c${client}-${++this.seq}`;
-        const o = await this.call(() =>
+        const o = await this.call(slot, () =>
           m.propose({
             txn: {
               compare: [{ key: toBytes(key), target: 'value', result: 'equal', value: toBytes(from) }],
@@ -203,7 +211,7 @@ export class Workload {
       const slot = this.pick();
       if (slot === undefined) continue;
       const grantCall = this.loop.now;
-      const g = await this.call(() => slot.member!.leases.grant({ ttlSeconds }));
+      const g = await this.call(slot, () => slot.member!.leases.grant({ ttlSeconds }));
       this.note(client, `grant on ${slot.name}`, g);
       if (g.kind !== 'ok') continue;
       const rec: LeaseRecord = { client, id: g.value.id, ttlSeconds: g.value.ttlSeconds, grantCall, renewals: [], revokeCall: undefined, keys: [] };
@@ -215,7 +223,7 @@ export class Workload {
         const key = `${LEASE_PREFIX}${rec.id.toString(16)}/${i}`;
         const value = `c${client}-${++this.seq}`;
         rec.keys.push(key);
-        const o = await this.call(() => s.member!.propose({ put: { key: toBytes(key), value: toBytes(value), lease: rec.id } }));
+        const o = await this.call(s, () => s.member!.propose({ put: { key: toBytes(key), value: toBytes(value), lease: rec.id } }));
         this.note(client, `put ${key} with lease on ${s.name}`, o);
         if (o.kind === 'ok') this.acked.push({ key, value, revision: o.value.header.revision });
       }
@@ -227,7 +235,7 @@ export class Workload {
         const s = this.pick();
         if (s === undefined) continue;
         const call = this.loop.now;
-        const o = await this.call(() => s.member!.leases.renew(rec.id));
+        const o = await this.call(s, () => s.member!.leases.renew(rec.id));
         this.note(client, `renew ${rec.id.toString(16)} on ${s.name}${o.kind === 'ok' ? ` ttl=${o.value}` : ''}`, o);
         if (o.kind === 'ok') {
           if (o.value > 0) rec.renewals.push(call);
@@ -238,7 +246,7 @@ export class Workload {
         const s = this.pick();
         if (s === undefined) continue;
         rec.revokeCall = this.loop.now;
-        const o = await this.call(() => s.member!.leases.revoke(rec.id));
+        const o = await this.call(s, () => s.member!.leases.revoke(rec.id));
         this.note(client, `revoke ${rec.id.toString(16)} on ${s.name}`, o);
       }
     }

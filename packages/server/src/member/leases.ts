@@ -31,6 +31,11 @@ export interface LeaseServiceHost {
   header(): ResponseHeader;
   linearizable(): Promise<void>;
   propose<R extends WriteRequest>(req: R, auth?: ProposalAuth): Promise<ResponseFor<R>>;
+  /**
+   * Proposes only if this member leads at the moment raft takes the entry (never forwarded to
+   * another leader); else rejects with not_leader.
+   */
+  proposeAsLeader<R extends WriteRequest>(req: R): Promise<ResponseFor<R>>;
   /** Asks the leader (lease expiry lives there only). */
   leaderRenew(id: LeaseId): Promise<number>;
   leaderRemaining(id: LeaseId): Promise<number>;
@@ -59,7 +64,10 @@ export class LeaseService {
       expire: async (ids) => {
         await Promise.all(
           ids.map((id) =>
-            this.host.propose({ leaseRevoke: { id } }).catch((err: unknown) => {
+            // Decided on this member's view of the renewals, which is the leader's only while it
+            // leads: a deposed leader (cut off, or paused and resumed) must not have a revoke
+            // forwarded to the new leader, which took renewals it never saw.
+            this.host.proposeAsLeader({ leaseRevoke: { id } }).catch((err: unknown) => {
               if (!(err instanceof CairnError && err.code === ErrorCode.LeaseNotFound)) throw err;
             }),
           ),

@@ -58,6 +58,8 @@ export interface PlantedBugs {
   readonly skipAppliedIndex?: boolean;
   /** Followers run lease expiry too, revoking leases whose renewals only the leader saw. */
   readonly expireLeasesOnFollowers?: boolean;
+  /** A member that believes it leads serves linearizable reads from its own state, with no ReadIndex round. */
+  readonly leaderLocalReads?: boolean;
 }
 
 export interface MemberOptions {

@@ -279,9 +279,14 @@ export class RaftDriver {
     this.schedule();
   }
 
-  /** Proposes an entry; throws ProposalDroppedError when raft cannot take it now. */
-  propose(data: Uint8Array): void {
+  /**
+   * Proposes an entry; throws ProposalDroppedError when raft cannot take it now. `asLeader`:
+   * only if raft leads right now (its own state, which may be ahead of the last Ready's), so
+   * that the entry is appended here in this term and never forwarded; else not_leader.
+   */
+  propose(data: Uint8Array, asLeader = false): void {
     if (this.stopped || this.closing) throw new CairnError(ErrorCode.Stopped);
+    if (asLeader && this.node.raft.state !== 'leader') throw new CairnError(ErrorCode.NotLeader, 'this member no longer leads; the request was not proposed');
     this.node.propose(data);
     this.schedule();
   }
