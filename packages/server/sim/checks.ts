@@ -3,6 +3,7 @@
 import { checkHistory, kvModel, type KvInput, type KvOutput, type Operation } from '@cairn/linearizability';
 import { toBytes } from '@cairn/protocol';
 import type { Member } from '../src/member.js';
+import type { RevisionEvents } from '../src/mvcc/store.js';
 import type { AckedWrite, LeaseRecord, WatchRecord } from './workload.js';
 import { LEASE_PREFIX, REGISTER_PREFIX } from './workload.js';
 
@@ -18,11 +19,21 @@ export function checkLinearizable(history: readonly Operation<KvInput, KvOutput>
   return [`history not linearizable: blocked by ${f?.blockedBy ?? '?'} after ${f?.longestPrefix.slice(-6).join('; ') ?? '?'}`];
 }
 
-/** Every acknowledged write is in every member's history at the revision it was acknowledged with. */
-export async function checkAcked(members: readonly Member[], acked: readonly AckedWrite[]): Promise<string[]> {
+/**
+ * Every acknowledged write is in every member's history at the revision it was acknowledged
+ * with; where that revision is compacted away, in the history the members made visible.
+ */
+export async function checkAcked(members: readonly Member[], acked: readonly AckedWrite[], history: ReadonlyMap<bigint, readonly ReferenceEvent[]>): Promise<string[]> {
   const out: string[] = [];
+  for (const w of acked) {
+    const seen = history.get(w.revision)?.some((e) => e.type === 'put' && e.key === w.key && e.value === w.value);
+    if (seen !== true) out.push(`acknowledged write ${w.key}=${w.value} at revision ${w.revision} is not in the history the members made visible`);
+    if (out.length > 5) return out;
+  }
   for (const m of members) {
+    const compacted = BigInt(m.applier.store.compactRevision);
     for (const w of acked) {
+      if (w.revision <= compacted) continue;
       const r = await m.range({ key: toBytes(w.key), revision: w.revision, serializable: true });
       const kv = r.kvs[0];
       if (kv === undefined || dec.decode(kv.value) !== w.value || kv.modRevision !== w.revision) {
@@ -41,28 +52,43 @@ export interface ReferenceEvent {
   readonly value: string;
 }
 
-/** The register events of revisions [1, to], from a member's history (nothing is compacted). */
-export function referenceEvents(m: Member, to: bigint): ReferenceEvent[] {
-  const out: ReferenceEvent[] = [];
-  for (const r of m.historyRange(1n, to)) {
-    for (const e of r.events) {
-      const key = dec.decode(e.kv.key);
-      if (key.startsWith(REGISTER_PREFIX)) out.push({ revision: e.kv.modRevision, key, type: e.type, value: dec.decode(e.kv.value) });
+/** A revision's events as the checks compare them. */
+export function referenceOf(r: RevisionEvents): ReferenceEvent[] {
+  return r.events.map((e) => ({ revision: e.kv.modRevision, key: dec.decode(e.kv.key), type: e.type, value: dec.decode(e.kv.value) }));
+}
+
+/** The register events of revisions up to `to`, from the history the members made visible. */
+export function registerEvents(history: ReadonlyMap<bigint, readonly ReferenceEvent[]>, to: bigint): ReferenceEvent[] {
+  const revisions = [...history.keys()].filter((r) => r <= to).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return revisions.flatMap((r) => history.get(r)!.filter((e) => e.key.startsWith(REGISTER_PREFIX)));
+}
+
+/**
+ * The recorded history (first seen on any member) is what `m` still holds of revisions
+ * [from, to], and has every one of them: so the checks built on it check the real history.
+ */
+export function checkRecordedHistory(m: Member, history: ReadonlyMap<bigint, readonly ReferenceEvent[]>, from: bigint, to: bigint): string[] {
+  const fmt = (es: readonly ReferenceEvent[] | undefined): string => (es === undefined ? 'nothing' : es.map((e) => `${e.type} ${e.key}=${e.value}@${e.revision}`).join(', '));
+  for (const r of m.historyRange(from, to)) {
+    const held = referenceOf(r);
+    const recorded = history.get(r.revision);
+    if (recorded === undefined || fmt(recorded) !== fmt(held)) {
+      return [`${m.name}: revision ${r.revision} holds ${fmt(held)} but the members made visible ${fmt(recorded)}`];
     }
   }
-  return out;
+  return [];
 }
 
 /**
  * Each watch got exactly the register events of its revisions, in order: none missing, none
  * twice. A watch still open at the end must have everything up to the final revision; one that
- * ended (closed, or its member went down) everything up to the last revision it got.
+ * ended (closed, canceled, or its member went down) everything up to the last revision it got.
  */
 export function checkWatches(watches: readonly WatchRecord[], reference: readonly ReferenceEvent[], openAtEnd: (w: WatchRecord) => bigint | undefined): string[] {
   const out: string[] = [];
   const fmt = (e: ReferenceEvent | undefined): string => (e === undefined ? 'nothing' : `${e.type} ${e.key}=${e.value}@${e.revision}`);
   for (const [i, w] of watches.entries()) {
-    if (w.canceled || w.from === undefined) continue;
+    if (w.from === undefined) continue;
     const end = openAtEnd(w) ?? w.events[w.events.length - 1]?.revision;
     if (end === undefined) continue;
     const want = reference.filter((e) => e.revision >= w.from! && e.revision <= end);

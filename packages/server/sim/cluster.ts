@@ -6,6 +6,7 @@ import type { SeededRng } from '@cairn/raft';
 import type { DriverLog } from '../src/raftNode/driver.js';
 import { Member, type PlantedBugs } from '../src/member.js';
 import { initialClusterId, initialMemberId, openIdentity } from '../src/identity.js';
+import type { RevisionEvents } from '../src/mvcc/store.js';
 import { WatchHub } from '../src/watch/hub.js';
 import { SimDisk, type DiskTiming } from './disk.js';
 import type { Owner, SimLoop } from './loop.js';
@@ -49,7 +50,7 @@ export interface ClusterEvents {
   /** A member opened (a new incarnation). */
   opened(slot: Slot): void;
   /** Revisions became visible on a member. */
-  visible(slot: Slot, revision: bigint, events: readonly { type: string; key: Uint8Array }[]): void;
+  visible(slot: Slot, revision: RevisionEvents): void;
 }
 
 const quiet: DriverLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -146,7 +147,7 @@ export class SimCluster {
       );
       member.onReset(() => hub.resync());
       member.onChange((revs) => {
-        for (const r of revs) this.events.visible(slot, r.revision, r.events.map((e) => ({ type: e.type, key: e.kv.key })));
+        for (const r of revs) this.events.visible(slot, r);
       });
       member.onLeaderChange((ss) => {
         if (ss.raftState === 'leader') this.trace(`${owner.name} leads, term ${member.driver.currentTerm}, log index ${member.driver.node.raft.log.lastIndex()}`);

@@ -6,7 +6,7 @@ import { SeededRng } from '@cairn/raft';
 import { toBytes } from '@cairn/protocol';
 import type { PlantedBugs } from '../src/member.js';
 import { bugOptions, type BugName } from './bugs.js';
-import { checkAcked, checkHashes, checkLeases, checkLinearizable, checkWatches, referenceEvents } from './checks.js';
+import { checkAcked, checkHashes, checkLeases, checkLinearizable, checkRecordedHistory, checkWatches, referenceOf, registerEvents, type ReferenceEvent } from './checks.js';
 import { SimCluster, type ClusterSettings } from './cluster.js';
 import { SimLoop } from './loop.js';
 import { ClusterNemesis } from './nemesis.js';
@@ -41,7 +41,9 @@ export interface ClusterSimStats {
   unknownOps: number;
   leases: number;
   watches: number;
+  compactions: number;
   revision: number;
+  compactRevision: number;
 }
 
 export interface ClusterSimResult {
@@ -86,6 +88,9 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   };
   trace(`seed ${o.seed}: ${settings.size} members, snapshotCount ${settings.snapshotCount}, drop ${settings.net.drop.toFixed(3)}${o.bug === undefined ? '' : `, planted bug ${o.bug}`}`);
   const deletedAt = new Map<string, number>();
+  // Every revision's events as first made visible by any member: the reference history, which
+  // compaction does not take away.
+  const recorded = new Map<bigint, ReferenceEvent[]>();
   const cluster = new SimCluster(
     loop,
     rng,
@@ -97,10 +102,11 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
         cluster.crash(slot);
       },
       opened: () => undefined,
-      visible: (_slot, _revision, events) => {
-        for (const e of events) {
+      visible: (_slot, r) => {
+        if (!recorded.has(r.revision)) recorded.set(r.revision, referenceOf(r));
+        for (const e of r.events) {
           if (e.type !== 'delete') continue;
-          const key = new TextDecoder().decode(e.key);
+          const key = new TextDecoder().decode(e.kv.key);
           if (key.startsWith(LEASE_PREFIX) && !deletedAt.has(key)) deletedAt.set(key, loop.now);
         }
       },
@@ -119,7 +125,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     const faultEnd = loop.now + faultMs;
     await Promise.all([
       nemesis.run(faultEnd),
-      workload.run(faultEnd, { kv: 6, lease: 2, watch: 2 }),
+      workload.run(faultEnd, { kv: 6, lease: 2, watch: 2, compact: 1 }),
     ]);
     // Settle: every member up, leases left to expire, then all members at the same state.
     const settleStart = loop.now;
@@ -156,16 +162,18 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     const members = cluster.up().map((s) => s.member!);
     const lead = cluster.leader()!.member!;
     const final = lead.visibleRevision;
-    violations.push(...(await checkAcked(members, workload.acked)));
-    const reference = referenceEvents(lead, final);
+    const compacted = BigInt(lead.applier.store.compactRevision);
+    for (const m of members) violations.push(...checkRecordedHistory(m, recorded, BigInt(m.applier.store.compactRevision) + 1n, final));
+    violations.push(...(await checkAcked(members, workload.acked, recorded)));
     violations.push(
-      ...checkWatches(workload.watches, reference, (w) => {
+      ...checkWatches(workload.watches, registerEvents(recorded, final), (w) => {
         const slot = cluster.slots.find((s) => s.name === w.member)!;
-        return !w.ended && slot.owner?.name === w.incarnation && slot.state === 'up' ? final : undefined;
+        return !w.ended && !w.canceled && slot.owner?.name === w.incarnation && slot.state === 'up' ? final : undefined;
       }),
     );
+    // Hashes at the final revision and at one still in the history.
     const revisions = [final];
-    if (final > 2n) revisions.push(1n + BigInt(rng.nextInt(Number(final) - 1)));
+    if (final > compacted + 1n) revisions.push(compacted + 1n + BigInt(rng.nextInt(Number(final - compacted - 1n))));
     violations.push(...(await checkHashes(members, revisions)));
     violations.push(...checkLeases(members, workload.leases, deletedAt, 1.5 * electionMs + 300));
   };
@@ -186,6 +194,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   else violations.push(...checkLinearizable(workload.history));
   trace(`end: ${violations.length} violation(s)`);
   const revision = Number(cluster.leader()?.member?.visibleRevision ?? 0n);
+  const compactRevision = cluster.leader()?.member?.applier.store.compactRevision ?? 0;
   return {
     seed: o.seed,
     ok: violations.length === 0,
@@ -209,7 +218,9 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
       unknownOps: workload.stats.unknown,
       leases: workload.leases.length,
       watches: workload.watches.length,
+      compactions: workload.stats.compactions,
       revision,
+      compactRevision,
     },
   };
 }

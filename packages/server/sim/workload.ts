@@ -52,6 +52,7 @@ export interface WorkloadStats {
   failed: number;
   unknown: number;
   serializableReads: number;
+  compactions: number;
 }
 
 type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'failed'; code: string } | { kind: 'unknown'; why: string };
@@ -61,7 +62,7 @@ export class Workload {
   readonly acked: AckedWrite[] = [];
   readonly leases: LeaseRecord[] = [];
   readonly watches: WatchRecord[] = [];
-  readonly stats: WorkloadStats = { ok: 0, failed: 0, unknown: 0, serializableReads: 0 };
+  readonly stats: WorkloadStats = { ok: 0, failed: 0, unknown: 0, serializableReads: 0, compactions: 0 };
   private seq = 0;
   private stopAt = 0;
 
@@ -127,13 +128,14 @@ export class Workload {
   }
 
   /** Runs every client until `untilMs` (simulated); resolves when all have finished. */
-  run(untilMs: number, clients: { kv: number; lease: number; watch: number }): Promise<void> {
+  run(untilMs: number, clients: { kv: number; lease: number; watch: number; compact: number }): Promise<void> {
     this.stopAt = untilMs;
     const all: Promise<void>[] = [];
     let c = 0;
     for (let i = 0; i < clients.kv; i++) all.push(this.kvClient(c++));
     for (let i = 0; i < clients.lease; i++) all.push(this.leaseClient(c++));
     for (let i = 0; i < clients.watch; i++) all.push(this.watchClient(c++));
+    for (let i = 0; i < clients.compact; i++) all.push(this.compactClient(c++));
     return Promise.all(all).then(() => undefined);
   }
 
@@ -260,7 +262,12 @@ export class Workload {
       if (slot === undefined || slot.hub === undefined) continue;
       const m = slot.member!;
       const visible = m.visibleRevision;
-      const startRevision = this.rng.nextFloat() < 0.3 || visible < 2n ? 0n : 1n + BigInt(this.rng.nextInt(Number(visible)));
+      // From now, from a revision still in the history, or (rarely) from anywhere, compacted
+      // or not: a compacted start is canceled, and that is checked too.
+      const kept = BigInt(m.applier.store.compactRevision) + 1n;
+      const r = this.rng.nextFloat();
+      const startRevision =
+        r < 0.3 || visible < 2n ? 0n : r < 0.85 && visible > kept ? kept + BigInt(this.rng.nextInt(Number(visible - kept))) : 1n + BigInt(this.rng.nextInt(Number(visible)));
       const rec: WatchRecord = { client, member: slot.name, startRevision, from: undefined, events: [], ended: false, incarnation: slot.owner!.name, canceled: false };
       this.watches.push(rec);
       const prefix = toBytes(REGISTER_PREFIX);
@@ -287,6 +294,28 @@ export class Workload {
         handle.close();
         rec.ended = true;
       }
+    }
+  }
+
+  /**
+   * Compacts the history now and then, as `cairnctl compaction` does (sometimes waiting for the
+   * physical deletion), to a revision a little behind the newest: watches catching up, the
+   * history reads and hashes of the checks, and crashes in the middle of a compaction's deletion
+   * all meet it.
+   */
+  private async compactClient(client: number): Promise<void> {
+    while (this.loop.now < this.stopAt) {
+      await this.sleep(500 + this.rng.nextInt(4000));
+      const slot = this.pick();
+      if (slot === undefined) continue;
+      const m = slot.member!;
+      const visible = m.visibleRevision;
+      if (visible < 10n) continue;
+      const revision = visible - BigInt(this.rng.nextInt(10));
+      const physical = this.rng.nextFloat() < 0.3;
+      const o = await this.call(slot, () => m.propose({ compact: { revision, ...(physical ? { physical: true } : {}) } }));
+      if (o.kind === 'ok') this.stats.compactions++;
+      this.note(client, `compact to ${revision}${physical ? ' (physical)' : ''} on ${slot.name}`, o);
     }
   }
 }
