@@ -1,4 +1,4 @@
-// pnpm sim:cluster --seeds N [--from F] [--members 3|5] [--bug NAME] [--fault-ms MS]
+// pnpm sim:cluster --seeds N [--from F] [--members 3|5] [--spares K] [--bug NAME] [--fault-ms MS]
 //   runs seeds F..F+N-1 (F defaults to 1) and prints a summary; exit 1 if any failed.
 // pnpm sim:cluster --seed S [--members 3|5] [--bug NAME] [--fault-ms MS] [--verbose]
 //   replays one seed exactly (--verbose prints its trace).
@@ -29,9 +29,10 @@ if (members !== 3 && members !== 5) fail(`--members is 3 or 5, got ${members}`);
 const bug = arg('bug');
 if (bug !== undefined && !isBugName(bug)) fail(`unknown --bug ${bug}; planted bugs: ${Object.keys(BUGS).join(', ')}`);
 const faultMs = arg('fault-ms') === undefined ? undefined : count('fault-ms', 0);
-const common = { members, ...(bug === undefined ? {} : { bug }), ...(faultMs === undefined ? {} : { faultMs }) };
+const spares = arg('spares') === undefined ? undefined : count('spares', 2);
+const common = { members, ...(bug === undefined ? {} : { bug }), ...(faultMs === undefined ? {} : { faultMs }), ...(spares === undefined ? {} : { spares }) };
 const replay = (seed: number): string =>
-  `pnpm sim:cluster --seed ${seed}${members !== 3 ? ` --members ${members}` : ''}${bug !== undefined ? ` --bug ${bug}` : ''}${faultMs !== undefined ? ` --fault-ms ${faultMs}` : ''} --verbose`;
+  `pnpm sim:cluster --seed ${seed}${members !== 3 ? ` --members ${members}` : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${bug !== undefined ? ` --bug ${bug}` : ''}${faultMs !== undefined ? ` --fault-ms ${faultMs}` : ''} --verbose`;
 
 const report = (r: ClusterSimResult): void => {
   for (const v of r.violations) console.log(`seed ${r.seed}: VIOLATION ${v}`);

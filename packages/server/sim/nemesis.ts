@@ -1,8 +1,9 @@
 // Faults for the whole-member simulation, drawn from the run's PRNG (a seed replays them):
 // crashes (kill -9, unsynced writes lost), clean restarts, partitions (one member isolated, a
-// split, or one-way), process pauses (nothing of the member runs for a while, then all of it
-// at once) and leadership transfers, on top of the network's own loss and delays. Leaders are hit more often
-// than others, as in the Raft-core simulator (packages/raft/sim/nemesis.ts).
+// split, or one-way), process pauses (nothing of the member runs for a while, then all of it at
+// once), leadership transfers and membership changes (add a learner or a voter, promote,
+// remove), on top of the network's own loss and delays. Leaders are hit more often than
+// others, as in the Raft-core simulator (packages/raft/sim/nemesis.ts).
 import type { SeededRng } from '@cairn/raft';
 import type { SimCluster, Slot } from './cluster.js';
 import type { SimLoop } from './loop.js';
@@ -14,10 +15,12 @@ export interface NemesisStats {
   partitions: number;
   pauses: number;
   transfers: number;
+  /** Membership changes asked for (add, promote, remove), whatever their outcome. */
+  reconfigurations: number;
 }
 
 export class ClusterNemesis {
-  readonly stats: NemesisStats = { crashes: 0, powerLosses: 0, restarts: 0, partitions: 0, pauses: 0, transfers: 0 };
+  readonly stats: NemesisStats = { crashes: 0, powerLosses: 0, restarts: 0, partitions: 0, pauses: 0, transfers: 0, reconfigurations: 0 };
   /** Per nemesis step (every `stepMs`): */
   private readonly crashRate: number;
   private readonly restartRate: number;
@@ -25,6 +28,7 @@ export class ClusterNemesis {
   private readonly partitionRate: number;
   private readonly pauseRate: number;
   private readonly transferRate: number;
+  private readonly reconfigureRate: number;
   private readonly stepMs: number;
   private healAt = 0;
   private untilMs = 0;
@@ -45,6 +49,7 @@ export class ClusterNemesis {
     this.partitionRate = 0.005 + rng.nextFloat() * 0.03;
     this.pauseRate = rng.nextFloat() * 0.02;
     this.transferRate = 0.003 + rng.nextFloat() * 0.02;
+    this.reconfigureRate = cluster.settings.spares > 0 ? 0.01 + rng.nextFloat() * 0.04 : 0;
   }
 
   /** Runs faults until `untilMs`; then heals everything and brings every member back. */
@@ -75,6 +80,8 @@ export class ClusterNemesis {
       }
       if (up.length > 0 && rng.nextFloat() < this.pauseRate) this.pause(up);
       if (rng.nextFloat() < this.transferRate) this.transfer();
+      this.adoptAdded();
+      if (rng.nextFloat() < this.reconfigureRate) this.reconfigure();
       const net = this.cluster.net;
       if (net.cuts > 0 && this.loop.now >= this.healAt) {
         net.healAll();
@@ -84,7 +91,7 @@ export class ClusterNemesis {
       }
     }
     this.cluster.net.healAll();
-    for (const s of this.cluster.slots) if (s.state === 'down') this.cluster.open(s);
+    for (const s of this.cluster.members()) if (s.state === 'down') this.cluster.open(s);
     this.trace('nemesis done: healed, every member opening');
   }
 
@@ -147,10 +154,71 @@ export class ClusterNemesis {
     );
   }
 
+  /** The leader, if it is up and not paused (the one a membership call would reach). */
+  private activeLeader(): Slot | undefined {
+    const lead = this.cluster.leader();
+    const paused = lead?.owner?.pausedUntil;
+    return lead === undefined || (paused !== undefined && paused > this.loop.now) ? undefined : lead;
+  }
+
+  /**
+   * A spare whose peer URL the leader's members table lists was added (perhaps by a call whose
+   * answer was lost): start it, as the operator who ran `member add` does.
+   */
+  adoptAdded(): void {
+    const lead = this.activeLeader();
+    if (lead === undefined) return;
+    for (const s of this.cluster.slots) {
+      if (s.role !== 'spare' || s.state !== 'down') continue;
+      const rec = lead.member!.members().find((m) => m.peerUrls.includes(this.cluster.peerUrl(s)));
+      if (rec === undefined || rec.id === s.id) continue;
+      this.cluster.added(s, rec.id);
+      this.cluster.open(s);
+    }
+  }
+
+  /**
+   * Through the leader, as `cairnctl member add|promote|remove` would: adds a spare (usually as
+   * a learner), promotes a learner, or removes a member (a learner, or a voter while more than
+   * three remain; sometimes the leader itself).
+   */
+  private reconfigure(): void {
+    const rng = this.rng;
+    const lead = this.activeLeader();
+    if (lead === undefined) return;
+    const admin = lead.member!.admin;
+    const cs = lead.member!.applier.confState;
+    const spare = this.cluster.slots.find((s) => s.role === 'spare' && s.state === 'down');
+    const r = rng.nextFloat();
+    let what: string;
+    let call: Promise<unknown>;
+    if (r < 0.4 && spare !== undefined && cs.voters.length + cs.learners.length < 5) {
+      const isLearner = rng.nextFloat() < 0.7;
+      what = `member add ${spare.name}${isLearner ? ' --learner' : ''}`;
+      call = admin.memberAdd({ peerUrls: [this.cluster.peerUrl(spare)], isLearner });
+    } else if (r < 0.7 && cs.learners.length > 0) {
+      const id = cs.learners[rng.nextInt(cs.learners.length)]!;
+      what = `member promote ${this.cluster.byId(id)?.name ?? id.toString(16)}`;
+      call = admin.memberPromote(id);
+    } else {
+      const removable = [...cs.learners, ...(cs.voters.length > 3 ? cs.voters : [])];
+      if (removable.length === 0) return;
+      const id = removable[rng.nextInt(removable.length)]!;
+      what = `member remove ${this.cluster.byId(id)?.name ?? id.toString(16)}`;
+      call = admin.memberRemove(id);
+    }
+    this.stats.reconfigurations++;
+    this.trace(what);
+    call.then(
+      () => this.trace(`${what}: done`),
+      (err: unknown) => this.trace(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
   private partition(): void {
     const rng = this.rng;
     const net = this.cluster.net;
-    const ids = this.cluster.slots.map((s) => s.id);
+    const ids = this.cluster.members().map((s) => s.id);
     const kind = rng.nextInt(3);
     const victim = ids[rng.nextInt(ids.length)]!;
     if (kind === 0) {

@@ -5,7 +5,7 @@
 import { CairnError, decodeValue, encodeValue, ErrorCode } from '@cairn/protocol';
 import type { Message, SeededRng } from '@cairn/raft';
 import type { Member, TransportHooks } from '../src/member.js';
-import { decodePeerFrame, encodePeerFrame } from '../src/transport/frames.js';
+import { decodePeerFrame, encodePeerFrame, PeerRefusal } from '../src/transport/frames.js';
 import type { RaftTransport } from '../src/transport/transport.js';
 import type { Owner, SimLoop } from './loop.js';
 
@@ -120,6 +120,14 @@ export class SimNet {
         const now = this.reach(self, m.to);
         if (now === undefined || now !== target || !owner.alive || !target.owner.alive) {
           this.dropped++;
+          return;
+        }
+        // As the peer server does: a sender that is not a member (removed, or not yet known
+        // here) is refused, and told why.
+        if (!target.member.peer.isMember(self)) {
+          this.dropped++;
+          const code = target.member.peer.isRemoved(self) ? PeerRefusal.Removed : PeerRefusal.NotMember;
+          if (!this.isCut(m.to, self)) this.loop.at(owner, this.latency(), () => hooks.refused(m.to, code, `refused by ${m.to.toString(16)}`));
           return;
         }
         const f = decodePeerFrame(bytes);

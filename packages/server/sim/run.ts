@@ -16,6 +16,8 @@ export interface ClusterSimOptions {
   readonly seed: number;
   /** 3 or 5. Default 3. */
   readonly members?: number;
+  /** Slots that may join later through `member add` (0: no membership changes). Default 2. */
+  readonly spares?: number;
   /** Simulated milliseconds of faults and client load. Default 15000. */
   readonly faultMs?: number;
   readonly bug?: BugName;
@@ -37,6 +39,9 @@ export interface ClusterSimStats {
   partitions: number;
   pauses: number;
   transfers: number;
+  reconfigurations: number;
+  /** Members at the end. */
+  finalMembers: number;
   ops: number;
   unknownOps: number;
   leases: number;
@@ -74,10 +79,12 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   const bugs: PlantedBugs = o.bug === undefined ? {} : bugOptions(o.bug);
   const electionMs = TICK_MS * ELECTION_TICKS;
   const size = o.members ?? 3;
+  const spares = o.spares ?? 2;
   // Disks differ: fsync from well under a millisecond to tens of them, sometimes stalling.
-  const disks = Array.from({ length: size }, () => ({ minMs: 0.1, maxMs: 1 + rng.nextFloat() * rng.nextFloat() * 40, stallRate: rng.nextFloat() * 0.05, stallMs: 60 }));
+  const disks = Array.from({ length: size + spares }, () => ({ minMs: 0.1, maxMs: 1 + rng.nextFloat() * rng.nextFloat() * 40, stallRate: rng.nextFloat() * 0.05, stallMs: 60 }));
   const settings: ClusterSettings = {
     size,
+    spares,
     tickMs: TICK_MS,
     electionTicks: ELECTION_TICKS,
     snapshotCount: 8 + rng.nextInt(40),
@@ -120,7 +127,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   const sleep = (ms: number): Promise<void> => new Promise((r) => loop.at(loop.sim, ms, r));
   let finished = false;
   const scenario = async (): Promise<void> => {
-    for (const s of cluster.slots) cluster.open(s);
+    for (const s of cluster.members()) cluster.open(s);
     while (cluster.leader() === undefined && loop.now < 10_000) await sleep(50);
     const faultEnd = loop.now + faultMs;
     await Promise.all([
@@ -133,12 +140,15 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     let stableSince = -1;
     for (;;) {
       await sleep(100);
+      // An add still in flight when the faults ended may commit now: its member is started.
+      nemesis.adoptAdded();
       const up = cluster.up();
       const lead = cluster.leader();
+      // Every member of the leader's members table up, at the leader's state.
+      const inTable = lead === undefined ? [] : lead.member!.members().map((m) => cluster.byId(m.id));
       const same =
-        up.length === settings.size &&
         lead !== undefined &&
-        up.every((s) => s.member!.appliedIndex === lead.member!.appliedIndex && s.member!.visibleRevision === lead.member!.visibleRevision);
+        inTable.every((s) => s?.state === 'up' && s.member!.appliedIndex === lead.member!.appliedIndex && s.member!.visibleRevision === lead.member!.visibleRevision);
       if (!same) stableSince = -1;
       else if (stableSince < 0) stableSince = loop.now;
       if (same && loop.now - settleStart >= minQuiet && loop.now - stableSince >= 1000) break;
@@ -147,8 +157,10 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
         return;
       }
     }
+    const lead = cluster.leader()!.member!;
+    const current = lead.members().map((m) => cluster.byId(m.id)!);
     // Final linearizable reads on every member join the history.
-    for (const s of cluster.up()) {
+    for (const s of current) {
       for (const key of REGISTER_KEYS) {
         const call = loop.now;
         try {
@@ -159,8 +171,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
         }
       }
     }
-    const members = cluster.up().map((s) => s.member!);
-    const lead = cluster.leader()!.member!;
+    const members = current.map((s) => s.member!);
     const final = lead.visibleRevision;
     const compacted = BigInt(lead.applier.store.compactRevision);
     for (const m of members) violations.push(...checkRecordedHistory(m, recorded, BigInt(m.applier.store.compactRevision) + 1n, final));
@@ -214,6 +225,8 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
       partitions: nemesis.stats.partitions,
       pauses: nemesis.stats.pauses,
       transfers: nemesis.stats.transfers,
+      reconfigurations: nemesis.stats.reconfigurations,
+      finalMembers: cluster.leader()?.member?.members().length ?? 0,
       ops: workload.stats.ok + workload.stats.failed + workload.stats.unknown,
       unknownOps: workload.stats.unknown,
       leases: workload.leases.length,

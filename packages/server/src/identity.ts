@@ -79,7 +79,15 @@ const readId = (backend: Backend, key: LocalKey): bigint | undefined => {
  *   finds itself by its peer URLs (it must have been added with `member add`); the state
  *   comes later, as a snapshot from the leader.
  */
-export async function openIdentity(backend: Backend, seed: IdentitySeed, dataDir: string, _clock: Clock): Promise<{ identity: Identity; kind: StartKind }> {
+/** What a start found or made: who this member is, and (a member that joined) whom it was told of. */
+export interface OpenedIdentity {
+  readonly identity: Identity;
+  readonly kind: StartKind;
+  /** Members a joined member was told of (MemberOptions.peerHints); empty otherwise. */
+  readonly peerHints: ReadonlyMap<bigint, readonly string[]>;
+}
+
+export async function openIdentity(backend: Backend, seed: IdentitySeed, dataDir: string, _clock: Clock): Promise<OpenedIdentity> {
   const memberId = readId(backend, LocalKey.MemberId);
   const clusterId = readId(backend, LocalKey.ClusterId);
   if (memberId !== undefined && clusterId !== undefined) {
@@ -88,10 +96,18 @@ export async function openIdentity(backend: Backend, seed: IdentitySeed, dataDir
         `member ${memberId.toString(16)} was removed from cluster ${clusterId.toString(16)}; its data dir ${dataDir} cannot be used again (remove it to join as a new member)`,
       );
     }
-    return { identity: { clusterId, memberId }, kind: 'restart' };
+    // A member that joined and restarts before its first snapshot has no members table yet:
+    // without the hints it was given it would refuse the leader (not a member) forever.
+    return { identity: { clusterId, memberId }, kind: 'restart', peerHints: readHints(backend) };
   }
-  if (seed.initialClusterState === 'existing') return { identity: await join(backend, seed), kind: 'join' };
-  return { identity: await bootstrap(backend, seed), kind: 'bootstrap' };
+  if (seed.initialClusterState === 'existing') return { ...(await join(backend, seed)), kind: 'join' };
+  return { identity: await bootstrap(backend, seed), kind: 'bootstrap', peerHints: new Map() };
+}
+
+function readHints(backend: Backend): Map<bigint, readonly string[]> {
+  const v = backend.get(localKey(LocalKey.JoinHints));
+  if (v === undefined) return new Map();
+  return new Map(decodeValue(v) as [bigint, string[]][]);
 }
 
 function identityOps(id: Identity): BatchOp[] {
@@ -153,7 +169,7 @@ async function bootstrap(backend: Backend, seed: IdentitySeed): Promise<Identity
   return state.identity;
 }
 
-async function join(backend: Backend, seed: IdentitySeed): Promise<Identity> {
+async function join(backend: Backend, seed: IdentitySeed): Promise<{ identity: Identity; peerHints: Map<bigint, readonly string[]> }> {
   const mine = new Set(normalise(seed.peerUrls));
   const others = [...seed.initialCluster].filter(([name]) => name !== seed.name).flatMap(([, urls]) => urls);
   if (others.length === 0) throw new JoinError('initial-cluster-state is existing, but initial-cluster lists no other member to join');
@@ -166,8 +182,9 @@ async function join(backend: Backend, seed: IdentitySeed): Promise<Identity> {
     );
   }
   const id = { clusterId: cluster.clusterId, memberId: me.id };
-  await backend.write(identityOps(id), { sync: true });
-  return id;
+  const hints = cluster.members.map((m) => [m.id, [...m.peerUrls]] as [bigint, string[]]);
+  await backend.write([...identityOps(id), { type: 'put', key: localKey(LocalKey.JoinHints), value: encodeValue(hints) }], { sync: true });
+  return { identity: id, peerHints: new Map(hints) };
 }
 
 /** Marks the data dir as a removed member's (see RemovedMemberError). */

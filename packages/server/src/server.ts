@@ -220,7 +220,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const peerTls = peerClientTls(cfg.peerTls);
   let identity;
   let kind;
-  const hints = new Map<bigint, readonly string[]>();
+  let hints;
   let advertisePeerUrls: readonly string[] = cfg.initialAdvertisePeerUrls;
   try {
     for (const u of cfg.listenPeerUrls) {
@@ -235,7 +235,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     warnUnsafePeerListeners(cfg, log);
     // Port 0 (tests): what peers are told is the port actually bound.
     if (config.initialAdvertisePeerUrls === undefined) advertisePeerUrls = peerUrls;
-    ({ identity, kind } = await openIdentity(
+    ({ identity, kind, peerHints: hints } = await openIdentity(
       backend,
       {
         name: cfg.name,
@@ -243,11 +243,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
         initialClusterToken: cfg.initialClusterToken,
         initialCluster: config.initialCluster === undefined ? new Map([[cfg.name, advertisePeerUrls]]) : cfg.initialCluster,
         initialClusterState: cfg.initialClusterState,
-        fetchMembers: async (urls) => {
-          const res = await fetchMembers(urls, peerTls, cfg.peerKey, 60_000, (err) => log.info({ err: err.message }, 'waiting for the cluster to answer'));
-          for (const m of res.members) hints.set(m.id, m.peerUrls);
-          return res;
-        },
+        fetchMembers: (urls) => fetchMembers(urls, peerTls, cfg.peerKey, 60_000, (err) => log.info({ err: err.message }, 'waiting for the cluster to answer')),
       },
       cfg.dataDir,
       clock,

@@ -101,6 +101,11 @@ export const LocalKey = {
   Removed: 'removed',
   /** When this copy of the database was last defragmented (ms since the epoch; storage/defrag.ts). */
   LastDefrag: 'lastDefrag',
+  /**
+   * The members a joining member was told of ([id, peer URLs] pairs): the peers it accepts
+   * until its first snapshot brings the members table, across restarts too.
+   */
+  JoinHints: 'joinHints',
 } as const;
 export type LocalKey = (typeof LocalKey)[keyof typeof LocalKey];
 
