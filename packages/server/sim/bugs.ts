@@ -11,6 +11,8 @@ export const BUGS = {
   'follower-lease-expiry': { expireLeasesOnFollowers: true },
   /** A member that believes it leads answers linearizable reads locally (a deposed, paused or cut-off leader serves stale values). */
   'leader-local-reads': { leaderLocalReads: true },
+  /** A write checked against a stale auth store is applied after its permission was revoked. */
+  'skip-auth-recheck': { skipAuthRecheck: true },
 } as const satisfies Record<string, PlantedBugs>;
 
 export type BugName = keyof typeof BUGS;

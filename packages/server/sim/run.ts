@@ -5,6 +5,7 @@
 import { SeededRng } from '@cairn/raft';
 import { toBytes } from '@cairn/protocol';
 import type { PlantedBugs } from '../src/member.js';
+import { AuthClients, checkAuth } from './authWorkload.js';
 import { bugOptions, type BugName } from './bugs.js';
 import { checkAcked, checkHashes, checkLeases, checkLinearizable, checkRecordedHistory, checkWatches, referenceOf, registerEvents, type ReferenceEvent } from './checks.js';
 import { SimCluster, type ClusterSettings } from './cluster.js';
@@ -122,6 +123,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
   );
   const nemesis = new ClusterNemesis(loop, rng, cluster, trace);
   const workload = new Workload(loop, rng, cluster, trace, { clientTimeoutMs: 4000, leaseTtlSeconds: LEASE_TTL_SECONDS, renewEveryMs: 1000 }, () => nemesis.acknowledged());
+  const auth = new AuthClients(workload);
   const faultMs = o.faultMs ?? 15_000;
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => loop.at(loop.sim, ms, r));
@@ -133,6 +135,8 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     await Promise.all([
       nemesis.run(faultEnd),
       workload.run(faultEnd, { kv: 6, lease: 2, watch: 2, compact: 1 }),
+      auth.admin(100, faultEnd),
+      auth.alice(101, faultEnd),
     ]);
     // Settle: every member up, leases left to expire, then all members at the same state.
     const settleStart = loop.now;
@@ -187,6 +191,7 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     if (final > compacted + 1n) revisions.push(compacted + 1n + BigInt(rng.nextInt(Number(final - compacted - 1n))));
     violations.push(...(await checkHashes(members, revisions)));
     violations.push(...checkLeases(members, workload.leases, deletedAt, 1.5 * electionMs + 300));
+    violations.push(...checkAuth(auth, recorded));
   };
   scenario().then(
     () => (finished = true),

@@ -55,7 +55,7 @@ export interface WorkloadStats {
   compactions: number;
 }
 
-type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'failed'; code: string } | { kind: 'unknown'; why: string };
+export type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'failed'; code: string } | { kind: 'unknown'; why: string };
 
 export class Workload {
   readonly history: Operation<KvInput, KvOutput>[] = [];
@@ -67,8 +67,8 @@ export class Workload {
   private stopAt = 0;
 
   constructor(
-    private readonly loop: SimLoop,
-    private readonly rng: SeededRng,
+    readonly loop: SimLoop,
+    readonly rng: SeededRng,
     private readonly cluster: SimCluster,
     private readonly trace: (line: string) => void,
     private readonly settings: { readonly clientTimeoutMs: number; readonly leaseTtlSeconds: number; readonly renewEveryMs: number },
@@ -76,11 +76,11 @@ export class Workload {
     private readonly acknowledged: () => void = () => undefined,
   ) {}
 
-  private sleep(ms: number): Promise<void> {
+  sleep(ms: number): Promise<void> {
     return new Promise((r) => this.loop.at(this.loop.sim, ms, r));
   }
 
-  private pick(): Slot | undefined {
+  pick(): Slot | undefined {
     const up = this.cluster.up();
     return up.length === 0 ? undefined : up[this.rng.nextInt(up.length)];
   }
@@ -89,7 +89,7 @@ export class Workload {
    * `p` (a call on `slot`'s member) or its fate unknown after the client's own deadline (a dead
    * member never answers). A paused member takes the call when it resumes.
    */
-  private call<T>(slot: Slot, p: () => Promise<T>): Promise<Outcome<T>> {
+  call<T>(slot: Slot, p: () => Promise<T>): Promise<Outcome<T>> {
     return new Promise((resolve) => {
       let done = false;
       const cancel = this.loop.at(this.loop.sim, this.settings.clientTimeoutMs, () => {
@@ -139,7 +139,7 @@ export class Workload {
     return Promise.all(all).then(() => undefined);
   }
 
-  private note(client: number, what: string, o: Outcome<unknown>): void {
+  note(client: number, what: string, o: Outcome<unknown>): void {
     if (o.kind === 'ok') this.stats.ok++;
     else if (o.kind === 'failed') this.stats.failed++;
     else this.stats.unknown++;

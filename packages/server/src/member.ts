@@ -116,6 +116,7 @@ export class Member implements Proposer {
       appliedIn: (seconds) => o.observer?.applied?.(seconds),
       info: (fields, msg) => log.info(fields, msg),
       ...(o.plantedBugs?.skipAppliedIndex === true ? { skipAppliedIndex: true } : {}),
+      ...(o.plantedBugs?.skipAuthRecheck === true ? { skipAuthRecheck: true } : {}),
     });
     this.leases = new LeaseService({
       memberId,

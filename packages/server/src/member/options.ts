@@ -60,6 +60,8 @@ export interface PlantedBugs {
   readonly expireLeasesOnFollowers?: boolean;
   /** A member that believes it leads serves linearizable reads from its own state, with no ReadIndex round. */
   readonly leaderLocalReads?: boolean;
+  /** The applier does not re-check a request's auth when the auth store moved since the API checked it. */
+  readonly skipAuthRecheck?: boolean;
 }
 
 export interface MemberOptions {

@@ -33,6 +33,8 @@ export interface StateMachineHost {
   info(fields: object, msg: string): void;
   /** TEST ONLY, a planted bug (MemberOptions.plantedBugs): batches without the applied index. */
   readonly skipAppliedIndex?: boolean;
+  /** TEST ONLY, a planted bug: the applier does not re-check auth (Applier.load). */
+  readonly skipAuthRecheck?: boolean;
 }
 
 /**
@@ -62,7 +64,7 @@ export class MemberStateMachine implements StateMachine {
   }
 
   private load(): Applier {
-    const a = Applier.load(this.host.backend, (rev) => this.host.header(rev), this.host.storeOptions);
+    const a = Applier.load(this.host.backend, (rev) => this.host.header(rev), this.host.storeOptions, this.host.skipAuthRecheck === true);
     this.unsubscribeStore();
     this.unsubscribeStore = a.store.onChange((revs) => {
       for (const l of this.listeners) l(revs);
