@@ -57,7 +57,7 @@ export function buildProgram(io: CliIo): Command {
         'skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)',
       ),
     )
-    .addOption(new Option('--insecure-transport', 'disable transport security for client connections (default: true)').default(true).hideHelp())
+    .addOption(new Option('--insecure-transport', 'disable transport security for client connections').default(true).hideHelp())
     .addOption(new Option('--no-insecure-transport', 'use TLS even without --cacert/--cert (the system CAs verify the member)'))
     .addOption(new Option('--debug', 'enable client-side debug logging'))
     .exitOverride()
