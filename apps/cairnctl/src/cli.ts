@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIo } from './context.js';
 import { ExitCode, UsageError, exitCodeOfError } from './exitCodes.js';
+import { applyEnvironment, checkEnvironment } from './env.js';
 import { registerClusterCommands, versionText } from './commands/cluster.js';
 import { registerDiscoveryCommands } from './commands/discovery.js';
 import { registerDefragCommand } from './commands/defrag.js';
@@ -36,28 +37,29 @@ export function normaliseBooleanFlags(argv: readonly string[]): string[] {
 }
 
 export function buildProgram(io: CliIo): Command {
-  const env = (name: string): string | undefined => io.env[`CAIRNCTL_${name}`];
   const program = new Command('cairnctl')
     .description('A simple command line client for Cairn (etcdctl-compatible).')
+    .addOption(new Option('--endpoints <list>', 'comma-separated gRPC-style endpoints (host:port)').default('127.0.0.1:2379'))
+    .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, simple, table)').default('simple'))
+    .addOption(new Option('--hex', 'print byte strings as hex encoded strings'))
+    .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default('2s'))
+    .addOption(new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default('5s'))
+    .addOption(new Option('--keepalive-time <duration>', 'keepalive time for client connections').default('2s'))
+    .addOption(new Option('--keepalive-timeout <duration>', 'keepalive timeout for client connections').default('6s'))
+    .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication'))
+    .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)'))
+    .addOption(new Option('--cacert <file>', 'verify certificates of TLS-enabled secure servers using this CA bundle'))
+    .addOption(new Option('--cert <file>', 'identify secure client using this TLS certificate file'))
+    .addOption(new Option('--key <file>', 'identify secure client using this TLS key file'))
     .addOption(
-      new Option('--endpoints <list>', 'comma-separated gRPC-style endpoints (host:port)').default(env('ENDPOINTS') ?? '127.0.0.1:2379'),
-    )
-    .addOption(
-      new Option('-w, --write-out <format>', 'set the output format (fields, json, simple, table)').default(env('WRITE_OUT') ?? 'simple'),
-    )
-    .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true' ? true : undefined))
-    .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default(env('DIAL_TIMEOUT') ?? '2s'))
-    .addOption(
-      new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(
-        env('COMMAND_TIMEOUT') ?? '5s',
+      new Option(
+        '--insecure-skip-tls-verify',
+        'skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)',
       ),
     )
-    .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication').default(env('USER')))
-    .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
-    .addOption(new Option('--cacert <file>', 'verify certificates of TLS-enabled secure servers using this CA bundle').default(env('CACERT')))
-    .addOption(new Option('--cert <file>', 'identify secure client using this TLS certificate file').default(env('CERT')))
-    .addOption(new Option('--key <file>', 'identify secure client using this TLS key file').default(env('KEY')))
-    .addOption(new Option('--debug', 'enable client-side debug logging').default(env('DEBUG') === 'true' ? true : undefined))
+    .addOption(new Option('--insecure-transport', 'disable transport security for client connections').default(true).hideHelp())
+    .addOption(new Option('--no-insecure-transport', 'use TLS even without --cacert/--cert (the system CAs verify the member)'))
+    .addOption(new Option('--debug', 'enable client-side debug logging'))
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s),
@@ -67,6 +69,8 @@ export function buildProgram(io: CliIo): Command {
     })
     .showSuggestionAfterError(true);
 
+  // ETCDCTL_* and CAIRNCTL_* fill the global flags not typed, before any command runs.
+  program.hook('preAction', () => applyEnvironment(program, io.env));
   registerKvCommands(program, io);
   registerClusterCommands(program, io);
   registerMemberCommands(program, io);
@@ -105,6 +109,7 @@ const isCairnError = (err: unknown): err is ErrorWithCode =>
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
   try {
+    checkEnvironment(io.env, (line) => io.err(line));
     await program.parseAsync(normaliseBooleanFlags(argv), { from: 'user' });
     return ExitCode.Success;
   } catch (err) {

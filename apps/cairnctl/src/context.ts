@@ -28,12 +28,16 @@ export interface GlobalFlags {
   hex?: boolean;
   dialTimeout: string;
   commandTimeout: string;
+  keepaliveTime: string;
+  keepaliveTimeout: string;
   user?: string;
   password?: string;
   debug?: boolean;
   cacert?: string;
   cert?: string;
   key?: string;
+  insecureSkipTlsVerify?: boolean;
+  /** etcdctl's default is true: plaintext unless TLS is configured. */
   insecureTransport?: boolean;
 }
 
@@ -71,9 +75,11 @@ export class Context {
   readonly hex: boolean;
   readonly dialTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  readonly keepAliveTimeMs: number;
+  readonly keepAliveTimeoutMs: number;
   private readonly user: { username: string; password: string | undefined } | undefined;
   private auth: { username: string; password: string } | undefined;
-  private readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+  private readonly tls: TlsFlags | undefined;
   private readonly logger: Logger | undefined;
   private readonly clients: CairnClient[] = [];
 
@@ -85,13 +91,17 @@ export class Context {
     this.hex = flags.hex === true;
     this.dialTimeoutMs = duration(flags.dialTimeout, 'dial-timeout');
     this.commandTimeoutMs = duration(flags.commandTimeout, 'command-timeout');
+    this.keepAliveTimeMs = duration(flags.keepaliveTime, 'keepalive-time');
+    this.keepAliveTimeoutMs = duration(flags.keepaliveTimeout, 'keepalive-timeout');
     this.user = parseUser(flags.user, flags.password);
     this.tls = loadTls(flags);
     if (flags.debug === true) {
       io.err(
         `CAIRNCTL_ENDPOINTS=[${this.endpoints.join(',')}]\nCAIRNCTL_WRITE_OUT=${this.format}\n` +
           `CAIRNCTL_DIAL_TIMEOUT=${flags.dialTimeout}\nCAIRNCTL_COMMAND_TIMEOUT=${flags.commandTimeout}\n` +
-          `CAIRNCTL_HEX=${this.hex}\nCAIRNCTL_USER=${this.user?.username ?? ''}\n`,
+          `CAIRNCTL_HEX=${this.hex}\nCAIRNCTL_USER=${this.user?.username ?? ''}\n` +
+          `CAIRNCTL_KEEPALIVE_TIME=${flags.keepaliveTime}\nCAIRNCTL_KEEPALIVE_TIMEOUT=${flags.keepaliveTimeout}\n` +
+          `CAIRNCTL_INSECURE_SKIP_TLS_VERIFY=${flags.insecureSkipTlsVerify === true}\nCAIRNCTL_INSECURE_TRANSPORT=${flags.insecureTransport !== false}\n`,
       );
       const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
         io.err(`${level}: ${message}${fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : ''}\n`);
@@ -99,9 +109,9 @@ export class Context {
     }
   }
 
-  /** The printer for --write-out; `valueOnly` is get's --print-value-only. */
-  printer(valueOnly = false): Printer {
-    const p = printerFor(this.format, { hex: this.hex, valueOnly });
+  /** The printer for --write-out; `valueOnly` and `countOnly` are get's --print-value-only and --count-only. */
+  printer(valueOnly = false, countOnly = false): Printer {
+    const p = printerFor(this.format, { hex: this.hex, valueOnly, countOnly });
     if ('error' in p) throw new UsageError(p.error, ExitCode.BadFeature);
     return p;
   }
@@ -124,6 +134,8 @@ export class Context {
       endpoints,
       dialTimeoutMs: this.dialTimeoutMs,
       requestTimeoutMs: this.commandTimeoutMs,
+      keepAliveTimeMs: this.keepAliveTimeMs,
+      keepAliveTimeoutMs: this.keepAliveTimeoutMs,
       ...(this.auth !== undefined ? { username: this.auth.username, password: this.auth.password } : {}),
       ...(this.logger !== undefined ? { logger: this.logger } : {}),
       ...(this.tls !== undefined ? { tls: this.tls } : {}),
@@ -167,11 +179,27 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-/** `--cacert`, `--cert`, `--key`: TLS for every endpoint (bare host:port then means wss). */
-function loadTls(flags: GlobalFlags): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
-  if (flags.cacert === undefined && flags.cert === undefined && flags.key === undefined) return undefined;
+interface TlsFlags {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  insecureSkipVerify?: boolean;
+}
+
+/**
+ * `--cacert`, `--cert`, `--key`: TLS for every endpoint (bare host:port then means wss). As in
+ * etcdctl, `--insecure-skip-tls-verify` alone or `--insecure-transport=false` alone also turn
+ * TLS on (verified against the system CAs unless skip-verify).
+ */
+export function loadTls(flags: GlobalFlags): TlsFlags | undefined {
+  const skip = flags.insecureSkipTlsVerify === true;
+  if (flags.cacert === undefined && flags.cert === undefined && flags.key === undefined) {
+    if (skip) return { insecureSkipVerify: true };
+    return flags.insecureTransport === false ? {} : undefined;
+  }
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw new UsageError('--cert and --key must be given together');
   return {
+    ...(skip ? { insecureSkipVerify: true } : {}),
     ...(flags.cacert !== undefined ? { ca: readPem(flags.cacert, 'cacert') } : {}),
     ...(flags.cert !== undefined ? { cert: readPem(flags.cert, 'cert') } : {}),
     ...(flags.key !== undefined ? { key: readPem(flags.key, 'key') } : {}),

@@ -40,6 +40,10 @@ export interface DialOptions {
   readonly token?: string;
   readonly maxFrameBytes: number;
   readonly tls?: TlsOptions;
+  /** Ping the member every this many ms (0: never); see CairnClientOptions.keepAliveTimeMs. */
+  readonly keepAliveTimeMs?: number;
+  /** Close the connection when a ping is not answered within this many ms. */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** PEM material for wss:// endpoints. */
@@ -49,6 +53,8 @@ export interface TlsOptions {
   /** Client certificate and key, for members with --client-cert-auth. */
   readonly cert?: string | Buffer;
   readonly key?: string | Buffer;
+  /** Accept any server certificate, unverified (etcdctl's --insecure-skip-tls-verify). For tests only. */
+  readonly insecureSkipVerify?: boolean;
 }
 
 /** Builds the CairnError an `err` frame describes. */
@@ -107,6 +113,8 @@ export class Connection {
   private readonly sinks = new Map<number, FrameSink>();
   private closedError: CairnError | undefined;
   private readonly closeListeners: ((err: CairnError) => void)[] = [];
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(endpoint: string, socket: WebSocket, hello: ServerHello) {
     this.endpoint = endpoint;
@@ -135,6 +143,7 @@ export class Connection {
         ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}),
         ...(options.tls?.cert !== undefined ? { cert: options.tls.cert } : {}),
         ...(options.tls?.key !== undefined ? { key: options.tls.key } : {}),
+        ...(options.tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
       });
       socket.binaryType = 'nodebuffer';
       let settled = false;
@@ -187,7 +196,9 @@ export class Connection {
           socket.removeAllListeners('close');
           socket.removeAllListeners('unexpected-response');
           const hello = { clusterId: frame.clusterId, memberId: frame.memberId, serverVersion: frame.serverVersion };
-          resolve(new Connection(options.endpoint, socket, hello));
+          const conn = new Connection(options.endpoint, socket, hello);
+          conn.startKeepAlive(options.keepAliveTimeMs ?? 0, options.keepAliveTimeoutMs ?? 0);
+          resolve(conn);
         } else if (frame.t === 'err') {
           fail(errorFromFrame(frame));
         } else {
@@ -196,6 +207,38 @@ export class Connection {
       };
       socket.on('message', onFirstFrame);
     });
+  }
+
+  /**
+   * Client-side keepalive, like gRPC's: a WebSocket ping every `timeMs`; a ping not answered
+   * (pong) within `timeoutMs` means the member or the path to it is gone, and the connection
+   * closes with `connection_closed` so the client fails over instead of waiting on a dead
+   * socket. The timers never keep the process alive.
+   */
+  private startKeepAlive(timeMs: number, timeoutMs: number): void {
+    if (timeMs <= 0) return;
+    this.socket.on('pong', () => {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = undefined;
+    });
+    this.keepAliveTimer = setInterval(() => {
+      if (this.closedError !== undefined || this.pongTimer !== undefined) return;
+      try {
+        this.socket.ping();
+      } catch {
+        return;
+      }
+      if (timeoutMs > 0) {
+        this.pongTimer = setTimeout(() => {
+          this.shutdown(
+            new CairnError(ErrorCode.ConnectionClosed, `connection to ${this.endpoint} lost: keepalive ping not answered within ${timeoutMs}ms`),
+          );
+          this.socket.terminate();
+        }, timeoutMs);
+        this.pongTimer.unref();
+      }
+    }, timeMs);
+    this.keepAliveTimer.unref();
   }
 
   get isOpen(): boolean {
@@ -284,6 +327,8 @@ export class Connection {
   private shutdown(err: CairnError): void {
     if (this.closedError !== undefined) return;
     this.closedError = err;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.pongTimer);
     this.socket.removeAllListeners('message');
     // Keep an error listener: a late 'error' event on an emitter without one would throw.
     this.socket.on('error', () => undefined);

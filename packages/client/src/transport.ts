@@ -51,6 +51,16 @@ export interface CairnClientOptions {
    * timeout, and a long back-off would add itself to every failover. Default 100.
    */
   readonly maxLeaderBackoffMs?: number;
+  /**
+   * Ping the member every this many ms on an open connection (etcdctl's --keepalive-time).
+   * Default 0: no pings.
+   */
+  readonly keepAliveTimeMs?: number;
+  /**
+   * With keepAliveTimeMs: a ping unanswered for this many ms closes the connection, and
+   * requests fail over to the next endpoint (etcdctl's --keepalive-timeout). Default 20000.
+   */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 export interface CallOptions {
@@ -73,6 +83,7 @@ export interface StreamOptions {
 
 const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 
 function nonNegativeMs(value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0) throw new CairnError(ErrorCode.InvalidArgument, `${name} must be a finite number of ms >= 0, got ${value}`);
@@ -334,6 +345,8 @@ export class Transport {
       maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       ...(token !== undefined ? { token } : {}),
       ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
+      keepAliveTimeMs: nonNegativeMs(this.options.keepAliveTimeMs ?? 0, 'keepAliveTimeMs'),
+      keepAliveTimeoutMs: nonNegativeMs(this.options.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS, 'keepAliveTimeoutMs'),
     });
     try {
       if (this.closed) throw new CairnError(ErrorCode.ConnectionClosed, 'client closed');

@@ -43,8 +43,9 @@ export interface FakeServer {
   helloError: { code: string; message: string } | undefined;
 }
 
-export async function startFakeServer(handlers: Record<string, Handler> = {}, port = 0): Promise<FakeServer> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+/** `autoPong: false`: pings go unanswered, like a member whose process is frozen. */
+export async function startFakeServer(handlers: Record<string, Handler> = {}, port = 0, opts: { autoPong?: boolean } = {}): Promise<FakeServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, autoPong: opts.autoPong ?? true });
   await new Promise<void>((resolve, reject) => {
     wss.on('listening', resolve);
     wss.on('error', reject);

@@ -65,6 +65,6 @@ export { restoreSnapshot, RestoreError } from './backup/restore.js';
 export type { RestoreOptions, RestoreResult } from './backup/restore.js';
 export { hashKvOfDataDir } from './backup/hashKv.js';
 export type { OfflineHashKv } from './backup/hashKv.js';
-export { DataDirError, openExistingDataDir } from './backup/dataDir.js';
+export { DataDirError, DataDirLockedError, openExistingDataDir } from './backup/dataDir.js';
 export { SnapshotFileError, SnapshotProblem } from './backup/format.js';
 export type { SnapshotHeader, SnapshotSummary } from './backup/format.js';

@@ -26,6 +26,7 @@ import { Metrics } from './http/metrics.js';
 import { openIdentity } from './identity.js';
 import { Member, SERVER_VERSION } from './member.js';
 import { RocksBackend } from './storage/rocks.js';
+import { DatabaseLockedError, DataDirLockedError } from './storage/dataDirErrors.js';
 import { PeerServer, type PeerServerHost } from './transport/peerServer.js';
 import { PeerTransport } from './transport/transport.js';
 import { fetchMembers } from './transport/peerHttp.js';
@@ -184,6 +185,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   try {
     backend = await RocksBackend.open(dbDir, cfg.rocksdbMemory);
   } catch (err) {
+    if (err instanceof DatabaseLockedError) {
+      throw new DataDirLockedError(cfg.dataDir, err.lockFile, 'is another cairn member or cairnutl running on it?', { cause: err });
+    }
     throw new Error(`cannot open the data directory ${cfg.dataDir}: ${(err as Error).message}`, { cause: err });
   }
   const servers: (HttpServer | HttpsServer)[] = [];

@@ -65,7 +65,7 @@ export function registerKvCommands(program: Command, io: CliIo): void {
     withContext(io, async (ctx, key: string | undefined, end: string | undefined, flags: GetFlags) => {
       const args = [key, end].filter((a): a is string => a !== undefined);
       const req = getRequest(args, flags);
-      const printer = ctx.printer(flags.printValueOnly === true);
+      const printer = ctx.printer(flags.printValueOnly === true, flags.countOnly === true);
       const client = await ctx.client();
       io.out(printer.get(await client.kv.range({ key: req.key, ...req.read })));
     }),

@@ -86,10 +86,12 @@ export const booleanFlags: ReadonlySet<string> = new Set([
   'learner',
   'physical',
   'interactive',
+  'insecure-skip-tls-verify',
+  'insecure-transport',
 ]);
 
 /** Boolean flags that default to true: `--flag=false` becomes `--no-flag`. */
-export const negatableFlags: ReadonlySet<string> = new Set(['interactive']);
+export const negatableFlags: ReadonlySet<string> = new Set(['interactive', 'insecure-transport']);
 
 export function parseInt64Flag(text: string, flag: string): bigint {
   if (!/^[+-]?\d+$/.test(text.trim())) {

@@ -35,6 +35,8 @@ export interface PrinterOptions {
   readonly hex: boolean;
   /** `--print-value-only` (simple format). */
   readonly valueOnly: boolean;
+  /** get's `--count-only`: the simple format prints the count, 0 included. */
+  readonly countOnly?: boolean;
 }
 
 /**

@@ -80,8 +80,8 @@ export class SimplePrinter implements Printer {
   }
 
   get(res: RangeResponse): string {
-    // Count-only answers carry no kvs; print the count rather than nothing.
-    if (res.kvs.length === 0 && res.count > 0) return `${res.count}\n`;
+    // Count-only answers carry no kvs; print the count rather than nothing, even when it is 0.
+    if (this.options.countOnly === true || (res.kvs.length === 0 && res.count > 0)) return `${res.count}\n`;
     return res.kvs.map((kv) => this.kv(kv)).join('');
   }
 

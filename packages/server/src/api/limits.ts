@@ -29,7 +29,11 @@ export const defaultLimits: ApiLimits = {
 
 export function checkRequestBytes(bytes: number, limits: ApiLimits): void {
   if (bytes > limits.maxRequestBytes) {
-    throw new CairnError(ErrorCode.RequestTooLarge, undefined, { maxRequestBytes: limits.maxRequestBytes, bytes });
+    // etcd says only "request is too large"; the size and the limit tell the user what to change.
+    throw new CairnError(ErrorCode.RequestTooLarge, `request is too large: ${bytes} bytes, limit ${limits.maxRequestBytes}`, {
+      maxRequestBytes: limits.maxRequestBytes,
+      bytes,
+    });
   }
 }
 

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RocksBackend } from '../storage/rocks.js';
+import { DatabaseLockedError, DataDirError, DataDirLockedError } from '../storage/dataDirErrors.js';
 
-/** A data dir an offline tool cannot use; the message says why and what to do. */
-export class DataDirError extends Error {
-  override readonly name = 'DataDirError';
-}
+export { DataDirError, DataDirLockedError };
+
+/** What an offline tool says about a data dir a process holds. */
+export const OFFLINE_LOCK_HINT = 'stop the member (or the other cairnutl) using it first';
 
 /** Where a member's RocksDB lives inside its data dir (see server.ts). */
 export const dbDirOf = (dataDir: string): string => join(dataDir, 'member', 'db');
@@ -21,6 +22,7 @@ export async function openExistingDataDir(dataDir: string): Promise<RocksBackend
   try {
     return await RocksBackend.open(db);
   } catch (err) {
+    if (err instanceof DatabaseLockedError) throw new DataDirLockedError(dataDir, err.lockFile, OFFLINE_LOCK_HINT, { cause: err });
     const e = err as Error & { cause?: Error };
     const m = `${e.message}${e.cause?.message !== undefined ? ` (${e.cause.message})` : ''}`;
     // RocksDB allows one process per database: the usual reason is a member still running on it.

@@ -4,7 +4,8 @@ import type { DefragProgress, DefragResult } from './defrag.js';
 import { recoverDefrag } from './defragDirs.js';
 import { RocksBackend } from './rocks.js';
 import { defaultRocksMemory, type RocksMemoryOptions } from './rocksNative.js';
-import { DataDirError } from '../backup/dataDir.js';
+import { DataDirError, OFFLINE_LOCK_HINT } from '../backup/dataDir.js';
+import { DatabaseLockedError, DataDirLockedError } from './dataDirErrors.js';
 
 
 /**
@@ -22,8 +23,7 @@ export async function defragDataDir(dataDir: string, onProgress?: (p: DefragProg
   try {
     backend = await RocksBackend.open(dir, memory);
   } catch (err) {
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') throw new DataDirError(`${dataDir} is in use (is the member still running?): ${String(cause.message)}`, { cause: err });
+    if (err instanceof DatabaseLockedError) throw new DataDirLockedError(dataDir, err.lockFile, OFFLINE_LOCK_HINT, { cause: err });
     throw err;
   }
   let result: DefragResult;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { DatabaseLockedError, isLockedOpenError } from './dataDirErrors.js';
 import { RocksWriter } from './rocksWriter.js';
 
 /** The parts of @nxtedition/rocksdb this module uses (the package ships no types). */
@@ -88,7 +89,12 @@ export async function openRocks(dir: string, memory: RocksMemoryOptions): Promis
     memtableMemoryBudget: memory.memtableBudgetBytes,
     compaction: 'level',
   });
-  await db.open();
+  try {
+    await db.open();
+  } catch (err) {
+    if (isLockedOpenError(err)) throw new DatabaseLockedError(dir, { cause: err });
+    throw err;
+  }
   try {
     return { db, writer: await RocksWriter.start(db.handle, require.resolve('@nxtedition/rocksdb/binding')) };
   } catch (err) {
