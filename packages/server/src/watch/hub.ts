@@ -119,6 +119,11 @@ export class WatchHub {
     return this.watchers.size;
   }
 
+  /** Events sent to watchers since the hub started (etcd_debugging_mvcc_events_total). */
+  get eventsSent(): number {
+    return this.sentEvents;
+  }
+
   get unsyncedCount(): number {
     return this.unsynced.size;
   }
@@ -247,8 +252,11 @@ export class WatchHub {
     return out;
   }
 
+  private sentEvents = 0;
+
   private deliver(w: Watcher, revision: bigint, events: WatchEvent[]): void {
     w.sentSinceProgress = true;
+    this.sentEvents += events.length;
     w.sink.send({ header: this.header(revision), events });
   }
 
