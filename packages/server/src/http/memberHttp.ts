@@ -1,3 +1,4 @@
+import { CairnError, ErrorCode } from '@cairn/protocol';
 import type { Member } from '../member.js';
 import { SERVER_VERSION } from '../version.js';
 import type { WatchHub } from '../watch/hub.js';
@@ -47,6 +48,8 @@ export function healthHost(member: Member, stopped: () => string): HealthHost {
     alarms: () => [...new Set(member.applier.alarms.list().map((a) => a.alarm.toUpperCase()))],
     leaderId: () => member.leaderId,
     read: async (serializable) => {
+      // Without a leader a ReadIndex round waits out the request timeout; a probe hears now.
+      if (!serializable && member.leaderId === 0n) throw new CairnError(ErrorCode.NoLeader, 'no leader');
       await member.range({ key: KEY, keysOnly: true, limit: 1, serializable });
     },
   };
