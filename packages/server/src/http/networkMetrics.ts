@@ -26,6 +26,8 @@ export class NetworkMetrics {
   private readonly handled: Counter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
   private readonly handling: Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
   private readonly open = new Map<string, number>();
+  /** Labels by Cairn method, computed once each (the methods are a fixed set, plus `unknown`). */
+  private readonly labelsByMethod = new Map<string, { grpc_type: string; grpc_service: string; grpc_method: string }>();
   /** This member's id in hex (the `Local` label of the peer connection families). */
   local = '';
 
@@ -108,8 +110,7 @@ export class NetworkMetrics {
 
   /** A unary request or a stream began (unary requests are counted when they finish). */
   streamStarted(method: string): void {
-    const n = grpcName(method);
-    this.started.inc({ grpc_type: n.type, grpc_service: n.service, grpc_method: n.method });
+    this.started.inc(this.labels(method));
     this.open.set(method, (this.open.get(method) ?? 0) + 1);
   }
 
@@ -121,8 +122,7 @@ export class NetworkMetrics {
 
   /** A unary request was answered with `code` after `seconds`. */
   request(method: string, code: string, seconds: number): void {
-    const n = grpcName(method);
-    this.started.inc({ grpc_type: n.type, grpc_service: n.service, grpc_method: n.method });
+    this.started.inc(this.labels(method));
     this.finish(method, code, seconds);
   }
 
@@ -131,9 +131,19 @@ export class NetworkMetrics {
     return this.open.get(method) ?? 0;
   }
 
+  private labels(method: string): { grpc_type: string; grpc_service: string; grpc_method: string } {
+    let l = this.labelsByMethod.get(method);
+    if (l === undefined) {
+      const n = grpcName(method);
+      l = { grpc_type: n.type, grpc_service: n.service, grpc_method: n.method };
+      // Unknown methods all share one entry's labels, but not its key: bound the map.
+      if (this.labelsByMethod.size < 256) this.labelsByMethod.set(method, l);
+    }
+    return l;
+  }
+
   private finish(method: string, code: string, seconds: number): void {
-    const n = grpcName(method);
-    const labels = { grpc_type: n.type, grpc_service: n.service, grpc_method: n.method };
+    const labels = this.labels(method);
     this.handled.inc({ ...labels, grpc_code: grpcCode(code) });
     this.handling.observe(labels, seconds);
   }

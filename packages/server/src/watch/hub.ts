@@ -96,6 +96,8 @@ function matches(w: Watcher, key: Uint8Array): boolean {
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
   private readonly unsynced = new Set<Watcher>();
+  /** Events delivered to watchers so far (metrics). */
+  private sentEvents = 0;
   private readonly unsubscribe: () => void;
   private cancelCatchUp: (() => void) | undefined;
   private cancelProgress: (() => void) | undefined;
@@ -251,8 +253,6 @@ export class WatchHub {
     }
     return out;
   }
-
-  private sentEvents = 0;
 
   private deliver(w: Watcher, revision: bigint, events: WatchEvent[]): void {
     w.sentSinceProgress = true;
