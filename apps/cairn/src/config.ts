@@ -66,7 +66,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'cors', kind: 'string', default: '', help: "comma-separated origins of browser pages allowed on the client port ('*' for any); default: requests without Origin and same-origin only" },
   { key: 'experimental-initial-corrupt-check', kind: 'bool', default: 'false', help: "before serving clients, compare this member's KV hash with its peers' and refuse to start on a mismatch" },
   { key: 'experimental-corrupt-check-time', kind: 'string', default: '0s', help: 'how often the leader compares the KV hashes of all members (a duration like 5m; 0s: off); a mismatch raises CORRUPT' },
-  { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs for /metrics and /health', notYet: 'separate metrics listeners' },
+  { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs serving only /metrics, /health, /livez and /readyz (https ones use the client TLS settings)' },
   { key: 'cert-file', kind: 'string', help: 'path to the client server TLS cert file (needed for https client URLs)' },
   { key: 'key-file', kind: 'string', help: 'path to the client server TLS key file' },
   { key: 'trusted-ca-file', kind: 'string', help: 'path to the client server TLS trusted CA cert file' },
@@ -90,6 +90,8 @@ export interface DaemonConfig {
   readonly name: string;
   readonly dataDir: string;
   readonly listenClientUrls: string[];
+  /** --listen-metrics-urls; empty: none. */
+  readonly listenMetricsUrls: string[];
   readonly advertiseClientUrls: string[];
   readonly listenPeerUrls: string[];
   readonly initialAdvertisePeerUrls: string[];
@@ -332,6 +334,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     name,
     dataDir: raw.get('data-dir') ?? `${name}.cairn`,
     listenClientUrls,
+    listenMetricsUrls: raw.has('listen-metrics-urls') ? parseUrls('listen-metrics-urls', raw.get('listen-metrics-urls')!, tls?.certFile !== undefined) : [],
     advertiseClientUrls,
     listenPeerUrls,
     initialAdvertisePeerUrls,

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     name: config.name,
     dataDir: config.dataDir,
     listenClientUrls: config.listenClientUrls,
+    listenMetricsUrls: config.listenMetricsUrls,
     advertiseClientUrls: config.advertiseClientUrls,
     listenPeerUrls: config.listenPeerUrls,
     initialAdvertisePeerUrls: config.initialAdvertisePeerUrls,

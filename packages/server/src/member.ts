@@ -97,6 +97,7 @@ export class Member implements Proposer {
       requestTimeoutMs: this.requestTimeoutMs,
       electionTimeoutMs: this.electionTimeoutMs,
       currentTerm: () => this.driver.currentTerm,
+      failed: () => o.observer?.proposalFailed?.(),
     });
     this.state = new MemberStateMachine({
       memberId,
@@ -165,6 +166,7 @@ export class Member implements Proposer {
         softState: (ss) => this.softStateChanged(ss),
         fatal: (err) => this.fatal(err),
         wrote: (seconds, entries) => o.observer?.committed?.(seconds, entries),
+        heartbeatLate: () => o.observer?.heartbeatLate?.(),
       },
       stateMachine: this.state,
     });
@@ -276,6 +278,10 @@ export class Member implements Proposer {
   get lastHeard(): ReadonlyMap<bigint, number> {
     return this.peer.lastHeard;
   }
+  /** This member's proposals waiting for their answers (etcd_server_proposals_pending). */
+  get proposalsPending(): number {
+    return this.proposals.pending;
+  }
   /** The expiry side of leases (what the peer RPCs serve on the leader). */
   get leasePrimary(): LeaseService['primary'] {
     return this.leases.primary;
@@ -347,6 +353,7 @@ export class Member implements Proposer {
     this.log.info({ leader: ss.lead.toString(16), state: ss.raftState }, 'raft state changed');
     if (ss.lead !== this.lastLead) {
       if (this.lastLead !== 0n) this.proposals.leaderChanged();
+      if (ss.lead !== 0n) this.o.observer?.leaderChanged?.();
       this.lastLead = ss.lead;
     }
     for (const w of this.leaderWatchers) w(ss);

@@ -23,6 +23,7 @@ import { WatchHub } from './watch/hub.js';
 import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
+import { healthHost, metricsSource, type MemberParts } from './http/memberHttp.js';
 import { openIdentity } from './identity.js';
 import { Member, SERVER_VERSION } from './member.js';
 import { RocksBackend } from './storage/rocks.js';
@@ -59,6 +60,8 @@ export interface CairnServer {
   readonly dbDir: string;
   /** The peer URLs actually bound. */
   readonly peerUrls: readonly string[];
+  /** The --listen-metrics-urls actually bound (with the real port when 0 was asked for). */
+  readonly metricsUrls: readonly string[];
   /** Open watches, and how many of them are behind (being caught up from history). */
   watchStats(): { readonly watchers: number; readonly unsynced: number };
   /**
@@ -218,8 +221,17 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.peer.snapshot(from, term)),
     clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.peer.clusterMembers()),
   };
-  const metricsBox: { m?: Metrics; connections?: () => number } = {};
-  const peerServer = new PeerServer(peerHost, log, DEFAULT_MAX_FRAME_BYTES, (kind) => metricsBox.m?.peerRefused(kind));
+  // Created once the member's id is known; the peer port may count refusals before that.
+  let metrics: Metrics | undefined;
+  const parts: MemberParts = {};
+  backend.onSyncedWrite = (seconds) => metrics?.synced(seconds);
+  const peerServer = new PeerServer(
+    peerHost,
+    log,
+    DEFAULT_MAX_FRAME_BYTES,
+    (kind) => metrics?.peerRefused(kind),
+    (from, bytes) => metrics?.network.peerBytesReceived(from, bytes),
+  );
   const peerUrls: string[] = [];
   const peerTls = peerClientTls(cfg.peerTls);
   let identity;
@@ -267,7 +279,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const clientUrls: string[] = [];
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
-  const m = (ref.member = await Member.open({
+  const mx = (metrics = new Metrics(metricsSource(parts, backend, identity.memberId, cfg.quotaBackendBytes)));
+  const m = (parts.member = ref.member = await Member.open({
     backend,
     identity,
     name: cfg.name,
@@ -275,12 +288,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     get clientUrls() {
       return cfg.advertiseClientUrls ?? clientUrls;
     },
-    observer: {
-      applied: (s) => metricsBox.m?.applied(s),
-      committed: (s, n) => metricsBox.m?.committed(s, n),
-      hashed: (s) => metricsBox.m?.hashed(s),
-      peerRefused: (reason) => metricsBox.m?.peerRefused(reason),
-    },
+    observer: mx,
     clock,
     scheduler: options.scheduler ?? systemScheduler,
     raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotCount: cfg.snapshotCount },
@@ -297,6 +305,12 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
         unreachable: hooks.unreachable,
         refused: hooks.refused,
         log: raftLog,
+        observer: {
+          sent: (to, bytes) => mx.network.peerBytesSent(to, bytes),
+          sendFailed: (to, n) => mx.network.peerSendFailed(to, n),
+          roundTrip: (to, seconds) => mx.network.peerRoundTrip(to, seconds),
+          connection: (to, up) => mx.network.peerConnection(to, up),
+        },
       }),
     onRemoved: () => {
       accepting = false;
@@ -322,19 +336,11 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       throw err;
     }
   }
-  const metrics = new Metrics({
-    dbSizeBytes: () => backend.sizeBytes(),
-    storageMemoryBytes: () => backend.memoryBytes(),
-    revision: () => m.revision,
-    appliedIndex: () => m.appliedIndex,
-    clientConnections: () => metricsBox.connections?.() ?? 0,
-  });
-  metricsBox.m = metrics;
 
   const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes, maxTxnCompareKeys: cfg.maxTxnCompareKeys };
   let lastCompareLogMs = -Infinity;
   const compareKeysRefused = (): void => {
-    metrics.txnCompareKeysRefused();
+    mx.txnCompareKeysRefused();
     const now = performance.now();
     if (now - lastCompareLogMs < 10_000) return;
     lastCompareLogMs = now;
@@ -379,6 +385,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     },
     { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
   );
+  parts.hub = hub;
   m.onReset(() => hub.resync());
   m.onAuthChange(() => {
     const ended = hub.recheckAuth();
@@ -397,27 +404,18 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       unary: unaryHandlers({ member: m, limits, auth, quota, defrag, onCompareKeysRefused: compareKeysRefused }),
       streams,
       accepting: () => accepting,
-      observe: (method, code) => metrics.request(method, code),
+      observe: (method, code, seconds) => mx.network.request(method, code, seconds),
+      streamStarted: (method) => mx.network.streamStarted(method),
+      streamEnded: (method, code, seconds) => mx.network.streamHandled(method, code, seconds),
     },
     log,
     cfg.clientPort,
-    metrics,
+    mx,
     origins,
   );
-  metricsBox.connections = () => api.connections;
-  const routes = httpHandler({
-    metrics,
-    healthProblem: () =>
-      fatal !== undefined
-        ? 'member stopped'
-        : !accepting
-          ? 'shutting down'
-          : m.applier.alarms.has('corrupt')
-            ? 'ALARM CORRUPT'
-            : m.leaderId === 0n
-              ? 'no leader'
-              : '',
-  });
+  parts.connections = () => api.connections;
+  const httpHost = { metrics: mx, health: healthHost(m, () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : '')) };
+  const routes = httpHandler(httpHost);
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     if (!origins.allows(req)) {
@@ -435,6 +433,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   };
 
   const clientServers: (HttpServer | HttpsServer)[] = [];
+  const metricsUrls: string[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
       const server = makeServer(url, cfg.tls, handler, cfg.clientPort.handshakeTimeoutMs);
@@ -445,13 +444,21 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       clientServers.push(server);
       clientUrls.push(boundUrl(url, await listen(server, url)));
     }
+    // etcd's --listen-metrics-urls: the metrics and health endpoints only, for a scraper or
+    // a probe that must not reach the client API.
+    const metricsRoutes = httpHandler(httpHost, { version: false });
+    for (const url of cfg.listenMetricsUrls) {
+      const server = makeServer(url, cfg.tls, metricsRoutes, cfg.clientPort.handshakeTimeoutMs);
+      servers.push(server);
+      metricsUrls.push(boundUrl(url, await listen(server, url, 'metrics')));
+    }
   } catch (err) {
     peerServer.close();
     for (const s of servers) s.close();
     await m.close();
     throw err;
   }
-  log.info({ name: cfg.name, clientUrls, peerUrls }, 'serving clients and peers');
+  log.info({ name: cfg.name, clientUrls, peerUrls, ...(metricsUrls.length > 0 ? { metricsUrls } : {}) }, 'serving clients and peers');
 
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -476,6 +483,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       return clientUrls;
     },
     peerUrls,
+    metricsUrls,
     dbDir,
     watchStats: () => ({ watchers: hub.size, unsynced: hub.unsyncedCount }),
     close,

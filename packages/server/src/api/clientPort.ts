@@ -49,6 +49,8 @@ export interface ClientPortObserver {
   refused(reason: ClientPortRefusal): void;
   /** A socket stopped being read because its unsent replies passed the soft limit. */
   paused(): void;
+  /** Bytes of WebSocket frames received from and sent to clients. */
+  traffic?(receivedBytes: number, sentBytes: number): void;
 }
 
 /** What ReplyFlow needs of the socket and the session behind it. */

@@ -279,9 +279,9 @@ describe('http', () => {
     expect(await h.json()).toEqual({ health: 'true', reason: '' });
     expect(await (await fetch(`${url}/version`)).json()).toEqual({ cairnserver: '0.1.0', cairncluster: '0.1.0' });
     const m = await (await fetch(`${url}/metrics`)).text();
-    expect(m).toContain('cairn_server_requests_total{method="kv.put",code="ok"}');
-    expect(m).toContain('cairn_disk_backend_commit_duration_seconds_bucket');
-    expect(m).toContain('cairn_mvcc_current_revision');
+    expect(m).toContain('grpc_server_handled_total{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"}');
+    expect(m).toContain('etcd_disk_backend_commit_duration_seconds_bucket');
+    expect(m).toContain('etcd_debugging_mvcc_current_revision');
     expect((await fetch(`${url}/nope`)).status).toBe(404);
   });
 

@@ -166,6 +166,7 @@ export class ClientApiServer {
         bytes = encodeFrame({ t: 'err', id, code: ErrorCode.Internal, message: 'cannot encode response' });
       }
       flow.replied(bytes.length);
+      this.observer?.traffic?.(0, bytes.length);
       // Replies finished in one turn of the event loop (a written batch answers many) leave in
       // one write: the socket is corked until the current ticks and microtasks have run.
       if (!corked) {
@@ -200,6 +201,7 @@ export class ClientApiServer {
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
       void isBinary;
+      this.observer?.traffic?.(bytes.length, 0);
       flow.receive(bytes);
     });
     ws.on('error', (err) => this.log.debug({ err }, 'client socket error'));

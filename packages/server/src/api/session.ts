@@ -25,9 +25,15 @@ export interface SessionHost {
   readonly streams: ReadonlyMap<string, StreamOpener>;
   /** False once the server is shutting down: new requests get `stopped`. */
   accepting(): boolean;
-  /** One finished request, for metrics: method ('unknown' when not in the table) and code. */
-  observe(method: string, code: string): void;
+  /** One finished request, for metrics: method ('unknown' when not in the table), code ('ok' or the error code), seconds taken. */
+  observe(method: string, code: string, seconds: number): void;
+  /** A stream was opened (for metrics). */
+  streamStarted?(method: string): void;
+  /** A stream opened by `streamStarted` ended: by the server (`ok` or an error code), or `canceled` by the client or its socket. */
+  streamEnded?(method: string, code: string, seconds: number): void;
 }
+
+const seconds = (sinceMs: number): number => (performance.now() - sinceMs) / 1000;
 
 /** Sends a frame; returns false if the socket is gone. */
 export type FrameSink = (frame: ServerFrame) => void;
@@ -49,6 +55,8 @@ export class Session {
    */
   private readonly inflight = new Map<number, object>();
   private readonly streams = new Map<number, StreamSession>();
+  /** Open streams' method and start (performance.now() ms), for metrics. */
+  private readonly streamInfo = new Map<number, { readonly method: string; readonly t0: number }>();
   private closed = false;
   /** Who this socket speaks for: the token from hello/auth frames, a client certificate's name. */
   private readonly caller: Caller;
@@ -122,6 +130,7 @@ export class Session {
         const s = this.streams.get(frame.id);
         if (s !== undefined) {
           this.streams.delete(frame.id);
+          this.streamDone(frame.id, ErrorCode.Canceled);
           s.close();
         }
         return;
@@ -134,10 +143,11 @@ export class Session {
   }
 
   private request(id: number, method: string, params: unknown, bytes: number): void {
+    const t0 = performance.now();
     const handler = this.host.unary.get(method);
     const label = handler === undefined ? 'unknown' : method;
     const fail = (e: CairnError): void => {
-      this.host.observe(label, e.code);
+      this.host.observe(label, e.code, seconds(t0));
       this.error(id, e);
     };
     if (this.inflight.has(id) || this.streams.has(id)) {
@@ -161,12 +171,12 @@ export class Session {
     }
     p.then(
       (result) => {
-        this.host.observe(label, 'ok');
+        this.host.observe(label, 'ok', seconds(t0));
         if (mine()) this.send({ t: 'res', id, result });
       },
       (err: unknown) => {
         const e = toCairnError(err);
-        this.host.observe(label, e.code);
+        this.host.observe(label, e.code, seconds(t0));
         if (mine()) this.error(id, e);
       },
     ).catch(() => undefined); // `send` never throws; this only keeps a bug from becoming an unhandled rejection
@@ -183,6 +193,8 @@ export class Session {
       throw new CairnError(ErrorCode.UnknownMethod, `unknown stream method ${JSON.stringify(method)}`);
     }
     if (!this.host.accepting()) throw new CairnError(ErrorCode.Stopped);
+    this.streamInfo.set(id, { method, t0: performance.now() });
+    this.host.streamStarted?.(method);
     // Registered before the opener runs, so that it may send (or end) at once.
     const opening: StreamSession = { message: () => undefined, close: () => undefined };
     this.streams.set(id, opening);
@@ -197,16 +209,26 @@ export class Session {
         bufferedBytes: () => this.buffered(),
         end: (error) => {
           if (!this.streams.delete(id)) return;
+          this.streamDone(id, error === undefined ? 'ok' : error.code);
           if (error === undefined) this.send({ t: 'err', id });
           else this.error(id, error);
         },
       });
     } catch (err) {
       if (this.streams.get(id) === opening) this.streams.delete(id);
+      this.streamDone(id, toCairnError(err).code);
       throw err;
     }
     // Unless the stream already ended while opening.
     if (this.streams.get(id) === opening) this.streams.set(id, session);
+  }
+
+  /** Stream `id` ended with `code`: reported once. */
+  private streamDone(id: number, code: string): void {
+    const info = this.streamInfo.get(id);
+    if (info === undefined) return;
+    this.streamInfo.delete(id);
+    this.host.streamEnded?.(info.method, code, seconds(info.t0));
   }
 
   private error(id: number, e: CairnError): void {
@@ -234,6 +256,7 @@ export class Session {
     this.closed = true;
     this.inflight.clear();
     for (const s of this.streams.values()) s.close();
+    for (const id of [...this.streamInfo.keys()]) this.streamDone(id, ErrorCode.Canceled);
     this.streams.clear();
   }
 }

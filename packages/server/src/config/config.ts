@@ -43,6 +43,11 @@ export interface CairnConfig {
   readonly dataDir?: string | undefined;
   /** URLs to serve clients on; port 0 picks a free port. Default ['http://127.0.0.1:2379']. */
   readonly listenClientUrls?: readonly string[] | undefined;
+  /**
+   * Extra listeners serving only /metrics, /health, /livez and /readyz (etcd's
+   * --listen-metrics-urls); https ones use the client TLS settings. Default: none.
+   */
+  readonly listenMetricsUrls?: readonly string[] | undefined;
   /** URLs clients are told to use. Default: the bound listen URLs (real ports). */
   readonly advertiseClientUrls?: readonly string[] | undefined;
   /** URLs to serve peers on. Default ['http://127.0.0.1:2380']. */
@@ -134,6 +139,7 @@ export interface ResolvedConfig {
   readonly name: string;
   readonly dataDir: string;
   readonly listenClientUrls: readonly URL[];
+  readonly listenMetricsUrls: readonly URL[];
   readonly advertiseClientUrls: readonly string[] | undefined;
   readonly listenPeerUrls: readonly string[];
   readonly initialAdvertisePeerUrls: readonly string[];
@@ -360,6 +366,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     name,
     dataDir: c.dataDir ?? './default.cairn',
     listenClientUrls: urls(c.listenClientUrls ?? ['http://127.0.0.1:2379'], 'listen-client-urls', tls !== undefined),
+    listenMetricsUrls: c.listenMetricsUrls === undefined || c.listenMetricsUrls.length === 0 ? [] : urls(c.listenMetricsUrls, 'listen-metrics-urls', tls !== undefined),
     advertiseClientUrls: c.advertiseClientUrls,
     listenPeerUrls,
     initialAdvertisePeerUrls,

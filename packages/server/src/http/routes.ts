@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CLUSTER_VERSION, SERVER_VERSION } from '../member.js';
 import type { Metrics } from './metrics.js';
+import { parseTarget, serveHealth, serveProbe, type HealthHost } from './health.js';
 
 export interface HttpHost {
   readonly metrics: Metrics;
-  /** Empty when healthy, else why not. */
-  healthProblem(): string;
+  readonly health: HealthHost;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -15,25 +15,33 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * Plain HTTP on the client port, as etcd serves it:
- *   GET /health  -> {"health":"true","reason":""} (503 with "false" and a reason when unhealthy)
- *   GET /version -> {"cairnserver":"0.1.0","cairncluster":"0.1.0"}
+ * Plain HTTP, as etcd serves it on the client port and on each --listen-metrics-urls listener:
  *   GET /metrics -> Prometheus text
+ *   GET /health  -> {"health":"true","reason":""} (503 with "false" and a reason when unhealthy)
+ *   GET /livez, /readyz (and /livez/<check>, /readyz/<check>) -> "ok" (health.ts)
+ *   GET /version -> {"cairnserver":"0.1.0","cairncluster":"0.1.0"} (client port only)
  */
-export function httpHandler(host: HttpHost): (req: IncomingMessage, res: ServerResponse) => void {
+export function httpHandler(host: HttpHost, options: { readonly version: boolean } = { version: true }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET');
       json(res, 405, { message: 'method not allowed' });
       return;
     }
+    let target: ReturnType<typeof parseTarget>;
+    try {
+      target = parseTarget(req);
+    } catch {
+      json(res, 400, { message: 'bad request target' });
+      return;
+    }
+    const { path, query } = target;
     switch (path) {
-      case '/health': {
-        const problem = host.healthProblem();
-        json(res, problem === '' ? 200 : 503, { health: problem === '' ? 'true' : 'false', reason: problem });
+      case '/health':
+        serveHealth(host.health, query, res);
         return;
-      }
       case '/version':
+        if (!options.version) break;
         json(res, 200, { cairnserver: SERVER_VERSION, cairncluster: CLUSTER_VERSION });
         return;
       case '/metrics':
@@ -46,7 +54,8 @@ export function httpHandler(host: HttpHost): (req: IncomingMessage, res: ServerR
         );
         return;
       default:
-        json(res, 404, { message: 'not found' });
+        if (serveProbe(host.health, path, query, res)) return;
     }
+    json(res, 404, { message: 'not found' });
   };
 }

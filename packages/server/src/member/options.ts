@@ -27,6 +27,12 @@ export interface MemberObserver {
   hashed?(seconds: number): void;
   /** A raft message from a peer was refused (`safetyViolation`, `unreadableEntry`). */
   peerRefused?(reason: string): void;
+  /** Raft named a leader other than the one this member knew (not counted: losing one). */
+  leaderChanged?(): void;
+  /** A proposal of this member failed for want of consensus (timed out, dropped, leader lost, member stopped). */
+  proposalFailed?(): void;
+  /** As leader, a heartbeat to a follower left more than two heartbeat intervals after the previous one. */
+  heartbeatLate?(): void;
 }
 
 /** What the member tells the transport layer (the hooks a RaftTransport reports through). */

@@ -16,6 +16,8 @@ export interface ProposalTrackerOptions {
   readonly electionTimeoutMs: number;
   /** Raft's current term, recorded with each proposal. */
   readonly currentTerm: () => number;
+  /** A proposal failed without an outcome of its own: timed out, dropped, lost with its leader, or the member stopped (metrics). */
+  readonly failed?: () => void;
 }
 
 interface Waiter {
@@ -46,6 +48,11 @@ export class ProposalTracker {
     this.seq = BigInt(Math.floor(o.clock.now())) << 20n;
   }
 
+  /** Proposals waiting for their answer. */
+  get pending(): number {
+    return this.waiters.size;
+  }
+
   /** A fresh sequence number for a proposal. */
   next(): bigint {
     return this.seq++;
@@ -61,6 +68,7 @@ export class ProposalTracker {
         propose();
       } catch (err) {
         this.take(seq);
+        this.o.failed?.();
         reject(droppedError(err));
       }
     });
@@ -72,6 +80,7 @@ export class ProposalTracker {
     w.cancelTimer = this.o.scheduler.after(ms, () => {
       if (this.waiters.get(seq) !== w) return;
       this.waiters.delete(seq);
+      this.o.failed?.();
       w.reject(new CairnError(ErrorCode.Timeout, message));
     });
   }
@@ -109,6 +118,7 @@ export class ProposalTracker {
       for (const e of m.entries) {
         const seq = this.ownSeq(e);
         const w = seq === undefined ? undefined : this.take(seq);
+        if (w !== undefined) this.o.failed?.();
         w?.reject(new CairnError(ErrorCode.Unavailable, `leader ${peer.toString(16)} unreachable; the request was not proposed`));
       }
     }
@@ -159,6 +169,7 @@ export class ProposalTracker {
     for (const [seq, w] of this.waiters) {
       if (w.term >= term) continue;
       this.take(seq);
+      this.o.failed?.();
       w.reject(new CairnError(ErrorCode.Timeout, `request timed out, possibly due to previous leader failure (proposed in term ${w.term}, now applying term ${term})`));
     }
   }
@@ -167,7 +178,10 @@ export class ProposalTracker {
   failAll(err: CairnError): void {
     for (const s of this.settled) s.waiter.reject(err);
     this.settled = [];
-    for (const seq of [...this.waiters.keys()]) this.take(seq)?.reject(err);
+    for (const seq of [...this.waiters.keys()]) {
+      this.o.failed?.();
+      this.take(seq)?.reject(err);
+    }
   }
 }
 

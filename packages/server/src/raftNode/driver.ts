@@ -58,6 +58,8 @@ export interface DriverHost {
   fatal(err: unknown): void;
   /** One write of the loop took `seconds` (with its fsync, if any) and carried `entries` log entries. */
   wrote?(seconds: number, entries: number): void;
+  /** A heartbeat left more than two heartbeat intervals after the previous one to the same follower. */
+  heartbeatLate?(): void;
 }
 
 export interface DriverLog {
@@ -168,6 +170,8 @@ export class RaftDriver {
   private cancelFlush: (() => void) | undefined;
   /** The applied index the state tables on disk hold. */
   private writtenAppliedIndex: number;
+  /** When the last heartbeat to each follower left (`clock.monotonic()` ms), this term as leader. */
+  private readonly heartbeatSentMs = new Map<NodeId, number>();
 
   private constructor(
     private readonly o: DriverOptions,
@@ -421,6 +425,8 @@ export class RaftDriver {
     if (!early && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
 
     if (rd.softState !== undefined) {
+      // A new term as leader starts a new heartbeat rhythm.
+      this.heartbeatSentMs.clear();
       this.soft = rd.softState;
       this.o.host.softState(rd.softState);
     }
@@ -517,8 +523,24 @@ export class RaftDriver {
     for (const m of msgs) {
       if (m.type === 'MsgSnap') this.sendSnapshot(m.to);
       else out.push(m);
+      if (m.type === 'MsgHeartbeat') this.heartbeatSent(m.to);
     }
     if (out.length > 0) this.o.transport.send(out);
+  }
+
+  /**
+   * etcd's heartbeat check: a leader whose heartbeats to a follower are spaced more than two
+   * heartbeat intervals apart is too slow to keep its followers from electing (a slow disk or
+   * a blocked event loop), which etcd counts as a heartbeat send failure.
+   */
+  private heartbeatSent(to: NodeId): void {
+    const now = this.o.clock.monotonic();
+    const last = this.heartbeatSentMs.get(to);
+    this.heartbeatSentMs.set(to, now);
+    if (last !== undefined && now - last > 2 * this.o.tickMs) {
+      this.o.log.warn({ to: to.toString(16), sinceLastMs: Math.round(now - last), heartbeatIntervalMs: this.o.tickMs }, 'leader sent a heartbeat late; likely overloaded (slow disk or busy event loop)');
+      this.o.host.heartbeatLate?.();
+    }
   }
 
   /** Streams the live state to a follower that needs a snapshot. */

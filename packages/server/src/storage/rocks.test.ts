@@ -14,6 +14,22 @@ const freshDir = () => join(root, `db-${n++}`);
 const key = (i: number) => new TextEncoder().encode(`k/${String(i).padStart(6, '0')}`);
 
 describe('RocksBackend', () => {
+  it('times each synced write on the writer thread (the fsync histogram), and only synced ones', async () => {
+    const db = await RocksBackend.open(freshDir());
+    const seen: number[] = [];
+    db.onSyncedWrite = (s) => seen.push(s);
+    // One small write in the ring, one too big for it (sent over the port): both timed.
+    await db.write([{ type: 'put', key: key(1), value: new Uint8Array(10) }], { sync: true });
+    await db.write([{ type: 'put', key: key(2), value: new Uint8Array(10) }], { sync: false });
+    await db.write([{ type: 'put', key: key(3), value: randomFillSync(new Uint8Array(3 * 1024 * 1024)) }], { sync: true });
+    expect(seen).toHaveLength(2);
+    for (const s of seen) {
+      expect(s).toBeGreaterThan(0);
+      expect(s).toBeLessThan(30);
+    }
+    await db.close();
+  });
+
   it('reports its size from RocksDB: it grows with written data and survives a reopen', async () => {
     const dir = freshDir();
     const db = await RocksBackend.open(dir);

@@ -77,13 +77,19 @@ export class RocksBackend implements Backend {
     return new RocksBackend(await openRocks(dir, memory), dir, memory);
   }
 
+  /**
+   * Told the seconds each synced write spent on the writer thread, its fsync included: the
+   * part of a write the disk decides (etcd_disk_wal_fsync_duration_seconds).
+   */
+  onSyncedWrite: ((seconds: number) => void) | undefined;
+
   /** The directory of the copy in use now (`dir`, or its defrag slot after an online defrag). */
   get liveDir(): string {
     return this.cur.dir;
   }
 
   private sendTo(to: OpenDb, op: GateOp): Promise<void> {
-    if (op.kind === 'write') return to.writer.write(op.ops, op.sync);
+    if (op.kind === 'write') return to.writer.write(op.ops, op.sync, this.onSyncedWrite);
     return to.db.clear({ gte: op.gte, lt: op.lt });
   }
 

@@ -22,7 +22,10 @@ import type { BatchOp } from './backend.js';
 /** Bytes of the shared ring. A batch up to a quarter of it is copied in; a bigger one is sent. */
 const RING_BYTES = 8 * 1024 * 1024;
 const MAX_RECORD_IN_RING = RING_BYTES / 4;
-/** Record header: kind, bytes, dbId, sync, ops, data bytes, then a 64-bit handle (open). */
+/**
+ * Record header: kind, bytes, dbId, sync, ops, data bytes, then a 64-bit slot: the handle (open),
+ * or for a synced write the seconds the thread spent in it, written back once it is done.
+ */
 const HEADER_BYTES = 32;
 
 const enum Kind {
@@ -51,6 +54,7 @@ const ring = workerData.ring;
 const ri = new Int32Array(ring);
 const ru = new Uint8Array(ring);
 const rb = new BigInt64Array(ring);
+const rf = new Float64Array(ring);
 const inPort = workerData.inPort;
 const errPort = workerData.errPort;
 const RING_BYTES = ${RING_BYTES};
@@ -78,7 +82,10 @@ function write(db, sync, lens, u8, at) {
         bytes += vl;
       }
     }
+    const t0 = sync ? performance.now() : 0;
     binding.batch_write(db, batch, sync ? SYNC : NO_SYNC);
+    if (sync) return (performance.now() - t0) / 1000;
+    return 0;
   } finally {
     binding.batch_clear(batch);
     // Clear() keeps the batch's capacity: after an unusually big batch start a fresh one.
@@ -107,12 +114,12 @@ for (;;) {
         if (kind === ${Kind.Sent}) {
           const m = receiveMessageOnPort(inPort).message;
           if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
-          write(db, sync, m.lens, new Uint8Array(m.buf), 0);
+          rf[(at >> 3) + 3] = write(db, sync, m.lens, new Uint8Array(m.buf), 0);
         } else {
           if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
           const ops = ri[h + 4];
           const lens = ri.subarray(h + ${HEADER_BYTES / 4}, h + ${HEADER_BYTES / 4} + 2 * ops);
-          write(db, sync, lens, ru, at + ${HEADER_BYTES} + 8 * ops);
+          rf[(at >> 3) + 3] = write(db, sync, lens, ru, at + ${HEADER_BYTES} + 8 * ops);
         }
       }
     } catch (err) {
@@ -129,6 +136,9 @@ for (;;) {
 
 interface Pending {
   readonly dbId: number;
+  /** Where its record starts in the ring (its header holds the seconds of a synced write). */
+  readonly at: number;
+  readonly onSynced: ((seconds: number) => void) | undefined;
   /** Ring bytes the record holds (a wrap's skipped tail included), freed once it is done. */
   readonly bytes: number;
   readonly resolve: (() => void) | undefined;
@@ -142,6 +152,7 @@ type Backlogged =
       readonly dbId: number;
       readonly ops: readonly BatchOp[];
       readonly sync: boolean;
+      readonly onSynced: ((seconds: number) => void) | undefined;
       readonly resolve: () => void;
       readonly reject: (err: Error) => void;
     }
@@ -160,6 +171,7 @@ class WriterThread {
   private readonly ri: Int32Array;
   private readonly ru: Uint8Array;
   private readonly rb: BigInt64Array;
+  private readonly rf: Float64Array;
   /** Where the next record goes, and the ring bytes held by records not yet done. */
   private head = 0;
   private used = 0;
@@ -187,6 +199,7 @@ class WriterThread {
     this.ri = new Int32Array(ring);
     this.ru = new Uint8Array(ring);
     this.rb = new BigInt64Array(ring);
+    this.rf = new Float64Array(ring);
     worker.on('error', (err) => this.fail(new Error(`rocksdb writer thread failed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.fail(new Error(`rocksdb writer thread exited with code ${code}`)));
     worker.unref();
@@ -219,10 +232,11 @@ class WriterThread {
     if (this.failed === undefined) this.enqueue({ kind: Kind.Close, dbId });
   }
 
-  write(dbId: number, ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  /** `onSynced`: told the seconds a synced write spent on the thread (its fsync included). */
+  write(dbId: number, ops: readonly BatchOp[], sync: boolean, onSynced?: (seconds: number) => void): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     this.inFlight.set(dbId, (this.inFlight.get(dbId) ?? 0) + 1);
-    return new Promise<void>((resolve, reject) => this.enqueue({ kind: Kind.Write, dbId, ops, sync, resolve, reject }));
+    return new Promise<void>((resolve, reject) => this.enqueue({ kind: Kind.Write, dbId, ops, sync, onSynced: sync ? onSynced : undefined, resolve, reject }));
   }
 
   /** Publishes `r` now, or after the records waiting before it (the ring keeps their order). */
@@ -237,7 +251,7 @@ class WriterThread {
     if (at === undefined) return false;
     this.ri[(at >> 2) + 2] = r.dbId;
     if (r.kind === Kind.Open) this.rb[(at >> 3) + 3] = r.handle;
-    this.publish(at, r.kind, HEADER_BYTES, r.dbId, undefined, undefined);
+    this.publish(at, r.kind, HEADER_BYTES, r.dbId, undefined, undefined, undefined);
     return true;
   }
 
@@ -290,7 +304,7 @@ class WriterThread {
     }
     // Sent before the record is published: the thread takes it when it reaches the record.
     if (sent !== undefined) this.toWorker.postMessage(sent, [sent.buf, sent.lens.buffer]);
-    this.publish(at, inRing ? Kind.Write : Kind.Sent, size, w.dbId, w.resolve, w.reject);
+    this.publish(at, inRing ? Kind.Write : Kind.Sent, size, w.dbId, w.resolve, w.reject, w.onSynced);
     return true;
   }
 
@@ -314,11 +328,19 @@ class WriterThread {
     return 0;
   }
 
-  private publish(at: number, kind: Kind, size: number, dbId: number, resolve: (() => void) | undefined, reject: ((err: Error) => void) | undefined): void {
+  private publish(
+    at: number,
+    kind: Kind,
+    size: number,
+    dbId: number,
+    resolve: (() => void) | undefined,
+    reject: ((err: Error) => void) | undefined,
+    onSynced: ((seconds: number) => void) | undefined,
+  ): void {
     const h = at >> 2;
     this.ri[h] = kind;
     this.ri[h + 1] = size;
-    this.inRing.push({ dbId, bytes: size + this.pendingWrapBytes, resolve, reject });
+    this.inRing.push({ dbId, at, onSynced, bytes: size + this.pendingWrapBytes, resolve, reject });
     this.pendingWrapBytes = 0;
     if (this.inRing.length === 1) this.worker.ref();
     this.published = (this.published + 1) | 0;
@@ -352,6 +374,8 @@ class WriterThread {
       if (p.resolve === undefined) continue;
       errors ??= this.takeErrors();
       const error = errors.get(this.done);
+      // Read before the record's room is reused (below, by the backlog).
+      if (error === undefined && p.onSynced !== undefined) p.onSynced(this.rf[(p.at >> 3) + 3]!);
       if (error === undefined) p.resolve();
       else p.reject!(new Error(`rocksdb write failed: ${error}`));
       this.settled(p.dbId);
@@ -427,9 +451,9 @@ export class RocksWriter {
     return new RocksWriter(t, dbId);
   }
 
-  write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  write(ops: readonly BatchOp[], sync: boolean, onSynced?: (seconds: number) => void): Promise<void> {
     if (this.closing) return Promise.reject(new Error('rocksdb backend is closed'));
-    return this.thread.write(this.dbId, ops, sync);
+    return this.thread.write(this.dbId, ops, sync, onSynced);
   }
 
   /** Waits for this database's writes in flight, then forgets it in the writer thread. */

@@ -19,8 +19,25 @@ export interface LinkHost {
   unreachable(peer: bigint, dropped: readonly Message[]): void;
   /** The peer refused us for good (we were removed, or we are of another cluster). */
   refused(peer: bigint, code: string, message: string): void;
+  /** Traffic figures for metrics (absent: not counted). */
+  readonly observer?: PeerTrafficObserver | undefined;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
+
+/** What a link reports for metrics. */
+export interface PeerTrafficObserver {
+  /** A frame of `bytes` was written to the socket to `to`. */
+  sent(to: bigint, bytes: number): void;
+  /** `messages` raft messages to `to` were dropped unsent. */
+  sendFailed(to: bigint, messages: number): void;
+  /** A ping on the raft connection to `to` was answered after `seconds`. */
+  roundTrip(to: bigint, seconds: number): void;
+  /** The raft connection to `to` completed its handshake (true) or dropped after one (false). */
+  connection(to: bigint, up: boolean): void;
+}
+
+/** Between round-trip probes (a WebSocket ping) on a raft connection; the first goes at once. */
+const RTT_PROBE_MS = 5000;
 
 /** Messages queued while a socket is being dialled; beyond this they are dropped (raft resends). */
 const MAX_QUEUED_MESSAGES = 4096;
@@ -67,6 +84,9 @@ export class PeerLink {
   /** Logged once per outage, not once per attempt. */
   private reportedDown = false;
   private reportedUntrusted = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** When the ping in flight left (performance.now() ms), if one is. */
+  private pingAt: number | undefined;
 
   constructor(
     private readonly host: LinkHost,
@@ -142,6 +162,11 @@ export class PeerLink {
       this.write({ t: 'hello', c: this.host.clusterId, from: this.host.selfId, to: this.peer, v: PEER_PROTOCOL_VERSION, n: nonce });
     });
     ws.on('message', (data) => this.receive(ws, toBytes(data), nonce, proven));
+    ws.on('pong', () => {
+      if (this.ws !== ws || this.pingAt === undefined) return;
+      this.host.observer?.roundTrip(this.peer, (performance.now() - this.pingAt) / 1000);
+      this.pingAt = undefined;
+    });
     ws.on('error', (err) => {
       if (!this.reportedDown) this.host.log.debug({ peer: this.peer.toString(16), url, err: err.message }, 'peer connection failed');
     });
@@ -196,6 +221,8 @@ export class PeerLink {
         this.backoff.reset();
         if (this.reportedDown) this.host.log.info({ peer: this.peer.toString(16) }, 'peer connection restored');
         this.reportedDown = false;
+        this.host.observer?.connection(this.peer, true);
+        this.probe(ws);
         for (const go of this.waitingOpen.splice(0)) go();
         this.scheduleFlush();
         return;
@@ -226,11 +253,32 @@ export class PeerLink {
     }
   }
 
+  /** Pings the peer now and every RTT_PROBE_MS while `ws` is the link's socket. */
+  private probe(ws: WsSocket): void {
+    if (this.ws !== ws || !this.ready) return;
+    this.pingAt = performance.now();
+    try {
+      ws.ping();
+    } catch {
+      this.pingAt = undefined;
+    }
+    this.probeTimer = setTimeout(() => this.probe(ws), RTT_PROBE_MS);
+    this.probeTimer.unref();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.pingAt = undefined;
+  }
+
   private dropped(ws: WsSocket): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
     const wasReady = this.ready;
     this.ready = false;
+    this.stopProbe();
+    if (wasReady) this.host.observer?.connection(this.peer, false);
     this.dropQueue();
     for (const [id, p] of this.rpcs) {
       // Requests already written may or may not have been served; the caller decides.
@@ -295,11 +343,15 @@ export class PeerLink {
   private write(f: PeerFrame): void {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== 1) return;
-    ws.send(encodePeerFrame(f));
+    const bytes = encodePeerFrame(f);
+    ws.send(bytes);
+    this.host.observer?.sent(this.peer, bytes.length);
   }
 
   close(): void {
     this.closed = true;
+    this.stopProbe();
+    if (this.ready) this.host.observer?.connection(this.peer, false);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     for (const p of this.rpcs.values()) {

@@ -97,6 +97,8 @@ export class PeerServer {
     maxFrameBytes: number,
     /** Counts refusals by kind (the `cairn_peer_refused_total` metric). */
     private readonly onRefused?: (kind: PeerRefusalKind) => void,
+    /** Bytes of each frame an authenticated peer sent on its raft socket (etcd_network_peer_received_bytes_total). */
+    private readonly onReceived?: (from: bigint, bytes: number) => void,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
     this.sweeper = setInterval(() => this.sweep(), MEMBERSHIP_SWEEP_MS);
@@ -357,13 +359,15 @@ export class PeerServer {
     let from: bigint | undefined;
     const handshake = this.handshake(ws, '/raft', address, () => undefined, (peer) => (from = peer));
     ws.on('message', (data) => {
-      const f = this.decode(ws, toBytes(data), address);
+      const bytes = toBytes(data);
+      const f = this.decode(ws, bytes, address);
       if (f === undefined) return;
       if (from === undefined) {
         handshake(f);
         return;
       }
       const peer = from;
+      this.onReceived?.(peer, bytes.length);
       if (f.t === 'msgs') {
         if (!this.stillMember(ws, peer, address, 'raft messages')) return;
         const self = this.host.selfId;

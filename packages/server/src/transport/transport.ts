@@ -1,6 +1,6 @@
 import type { Message } from '@cairn/raft';
 import type { WsClientOptions } from '../api/ws.js';
-import { PeerLink, type LinkHost } from './peerLink.js';
+import { PeerLink, type LinkHost, type PeerTrafficObserver } from './peerLink.js';
 import { sendSnapshot } from './snapshotStream.js';
 import type { PeerKey } from './peerAuth.js';
 
@@ -33,6 +33,8 @@ export interface PeerTransportOptions {
   readonly unreachable: (peer: bigint, dropped: readonly Message[]) => void;
   readonly refused: (peer: bigint, code: string, message: string) => void;
   readonly log: LinkHost['log'];
+  /** Traffic figures for metrics. */
+  readonly observer?: PeerTrafficObserver;
 }
 
 /** The production RaftTransport: one PeerLink per peer. */
@@ -47,9 +49,13 @@ export class PeerTransport implements RaftTransport {
       tls: o.tls ?? {},
       key: o.key,
       maxFrameBytes: o.maxFrameBytes,
-      unreachable: o.unreachable,
+      unreachable: (peer, dropped) => {
+        o.observer?.sendFailed(peer, dropped.length);
+        o.unreachable(peer, dropped);
+      },
       refused: o.refused,
       log: o.log,
+      observer: o.observer,
     };
   }
 
@@ -78,7 +84,7 @@ export class PeerTransport implements RaftTransport {
     }
     for (const [to, list] of byPeer) {
       const link = this.links.get(to);
-      if (link === undefined) this.o.unreachable(to, list);
+      if (link === undefined) this.host.unreachable(to, list);
       else link.send(list);
     }
   }

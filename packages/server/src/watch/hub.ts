@@ -96,6 +96,8 @@ function matches(w: Watcher, key: Uint8Array): boolean {
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
   private readonly unsynced = new Set<Watcher>();
+  /** Events delivered to watchers so far (metrics). */
+  private sentEvents = 0;
   private readonly unsubscribe: () => void;
   private cancelCatchUp: (() => void) | undefined;
   private cancelProgress: (() => void) | undefined;
@@ -117,6 +119,11 @@ export class WatchHub {
 
   get size(): number {
     return this.watchers.size;
+  }
+
+  /** Events sent to watchers since the hub started (etcd_debugging_mvcc_events_total). */
+  get eventsSent(): number {
+    return this.sentEvents;
   }
 
   get unsyncedCount(): number {
@@ -249,6 +256,7 @@ export class WatchHub {
 
   private deliver(w: Watcher, revision: bigint, events: WatchEvent[]): void {
     w.sentSinceProgress = true;
+    this.sentEvents += events.length;
     w.sink.send({ header: this.header(revision), events });
   }
 
