@@ -15,6 +15,7 @@ import {
   RocksOptionError,
 } from '@cairn/server';
 import { parse as parseYaml } from 'yaml';
+import { ETCD_BOOL_FLAGS, ETCD_ONLY, nearest, TLS_BLOCK_ONLY, tlsBlockKey } from './etcdKeys.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -49,7 +50,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'max-client-connections', kind: 'int', default: '0', help: 'most client connections open at once; more are refused with HTTP 503 (0: no limit)' },
   { key: 'client-unsent-soft-bytes', kind: 'int', default: String(16 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which its requests stop being read until it drains' },
   { key: 'client-unsent-hard-bytes', kind: 'int', default: String(64 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which it is closed (WebSocket close code 4429)' },
-  { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn, error, panic or fatal (panic: as fatal)' },
+  { key: 'log-format', kind: 'string', default: 'json', help: "'json' (one JSON object a line) or 'console' (human-readable)" },
+  { key: 'log-outputs', kind: 'string', default: 'default', help: "comma-separated: 'stdout', 'stderr', a file path (appended to), 'default' (stdout)" },
+  { key: 'logger', kind: 'string', default: 'zap', help: "etcd's logger choice; only 'zap' (structured logs) is accepted" },
   { key: 'discovery', kind: 'string', help: 'bootstrap from a discovery token instead of initial-cluster: cairn://HOST:PORT/discovery/TOKEN (cairnctl discovery new)' },
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
@@ -110,7 +114,11 @@ export interface DaemonConfig {
   readonly maxClientConnections: number;
   readonly clientUnsentSoftBytes: number;
   readonly clientUnsentHardBytes: number;
-  readonly logLevel: string;
+  /** pino's level: etcd's `panic` is `fatal`. */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  readonly logFormat: 'json' | 'console';
+  /** 'stdout', 'stderr', 'systemd/journal' or file paths, in the order given. */
+  readonly logOutputs: string[];
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
@@ -146,34 +154,147 @@ export interface TlsSettings {
 }
 
 export const envName = (key: string): string => `CAIRN_${key.toUpperCase().replace(/-/g, '_')}`;
+/** etcd's spelling of the same variable: accepted as an alias; the CAIRN_ one wins. */
+export const etcdEnvName = (key: string): string => `ETCD_${key.toUpperCase().replace(/-/g, '_')}`;
 
-export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: DaemonConfig; source: string };
+export type Parsed =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | {
+      kind: 'run';
+      config: DaemonConfig;
+      source: string;
+      /** Lines to log as warnings at start: what was ignored, and why. */
+      warnings: string[];
+    };
 
-/** Reads argv (without node and script) and env into a validated config. Throws ConfigError. */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed {
-  const flags = parseFlags(argv);
-  if (flags.has('help')) return { kind: 'help' };
-  if (flags.has('version')) return { kind: 'version' };
-  const configFile = flags.get('config-file') ?? env['CAIRN_CONFIG_FILE'];
-  let raw: Map<string, string>;
-  let source: string;
-  if (configFile !== undefined) {
-    raw = readConfigFile(configFile);
-    source = `config file ${configFile}`;
-  } else {
-    raw = new Map();
-    for (const s of SETTINGS) {
-      const v = env[envName(s.key)];
-      if (v !== undefined && v !== '') raw.set(s.key, v);
-    }
-    for (const [k, v] of flags) if (k !== 'config-file') raw.set(k, v);
-    source = 'flags and environment';
-  }
-  return { kind: 'run', config: resolve(raw), source };
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where each setting came from, to name it in an error the way the operator wrote it. */
+interface Origins {
+  /** Prefix of every message, e.g. `config file x.yml: `. */
+  readonly prefix: string;
+  /** key -> how the operator spelled it: `--name`, `ETCD_NAME`, `key 'name'`. */
+  readonly names: Map<string, string>;
 }
 
-function parseFlags(argv: readonly string[]): Map<string, string> {
+/** Reads argv (without node and script) and env into a validated config. Throws ConfigError. */
+export function loadConfig(argv: readonly string[], env: Env): Parsed {
+  const flags = parseFlags(argv);
+  if (flags.cairn.has('help')) return { kind: 'help' };
+  if (flags.cairn.has('version')) return { kind: 'version' };
+  const configFile = flags.cairn.get('config-file') ?? nonEmpty(env['CAIRN_CONFIG_FILE']) ?? nonEmpty(env['ETCD_CONFIG_FILE']);
+  const warnings: string[] = [];
+  let raw: Map<string, string>;
+  let etcdOnly: Map<string, string>;
+  let source: string;
+  let origins: Origins;
+  if (configFile !== undefined) {
+    let shown: Map<string, string>;
+    ({ raw, etcdOnly, shown } = readConfigFile(configFile));
+    source = `config file ${configFile}`;
+    origins = { prefix: `config file ${configFile}: `, names: new Map([...shown].map(([k, n]) => [k, `key '${n}'`])) };
+    const ignored = [
+      ...[...flags.cairn.keys()].filter((k) => k !== 'config-file').map((k) => `--${k}`),
+      ...[...flags.etcdOnly.keys()].map((k) => `--${k}`),
+      ...settingVariables(env),
+    ];
+    if (ignored.length > 0) warnings.push(`config file ${configFile} is given, so these flags and environment variables are ignored (as etcd does): ${ignored.join(', ')}`);
+  } else {
+    raw = new Map();
+    etcdOnly = new Map();
+    origins = { prefix: '', names: new Map() };
+    for (const s of SETTINGS) {
+      for (const name of [envName(s.key), etcdEnvName(s.key)]) {
+        const v = nonEmpty(env[name]);
+        if (v === undefined) continue;
+        raw.set(s.key, v);
+        origins.names.set(s.key, name);
+        break;
+      }
+    }
+    const unrecognized: string[] = [];
+    for (const [name, value] of Object.entries(env)) {
+      if (!name.startsWith('ETCD_') || value === undefined || value === '' || name === 'ETCD_CONFIG_FILE') continue;
+      const key = name.slice(5).toLowerCase().replace(/_/g, '-');
+      if (byKey.has(key)) continue;
+      if (ETCD_ONLY.has(key)) {
+        etcdOnly.set(key, value);
+        origins.names.set(key, name);
+      } else unrecognized.push(name);
+    }
+    if (unrecognized.length > 0) warnings.push(`unrecognized environment variables, ignored: ${unrecognized.sort().join(', ')}`);
+    for (const [k, v] of flags.cairn) {
+      if (k === 'config-file') continue;
+      raw.set(k, v);
+      origins.names.set(k, `--${k}`);
+    }
+    for (const [k, v] of flags.etcdOnly) {
+      etcdOnly.set(k, v);
+      origins.names.set(k, `--${k}`);
+    }
+    source = 'flags and environment';
+  }
+  try {
+    const ignored = checkEtcdOnly(etcdOnly, raw, origins);
+    if (ignored.length > 0) warnings.push(`etcd settings this version of cairn does not implement, ignored: ${ignored.join(', ')}`);
+    return { kind: 'run', config: resolve(raw), source, warnings };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(reword(err.message, origins));
+    throw err;
+  }
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+/** The CAIRN_* and ETCD_* variables set for settings (ignored beside a config file). */
+function settingVariables(env: Env): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (nonEmpty(env[name]) === undefined || name === 'CAIRN_CONFIG_FILE' || name === 'ETCD_CONFIG_FILE') continue;
+    const m = /^(CAIRN|ETCD)_(.+)$/.exec(name);
+    if (m === null) continue;
+    const key = m[2]!.toLowerCase().replace(/_/g, '-');
+    if (byKey.has(key) || (m[1] === 'ETCD' && ETCD_ONLY.has(key))) out.push(name);
+  }
+  return out;
+}
+
+/** Refuses the etcd-only settings that cannot be ignored safely; returns the ignored ones. */
+function checkEtcdOnly(etcdOnly: Map<string, string>, raw: Map<string, string>, origins: Origins): string[] {
+  const tlsInUse = raw.has('cert-file') || raw.has('peer-cert-file');
+  const ignored: string[] = [];
+  for (const [key, value] of etcdOnly) {
+    const refusal = (ETCD_ONLY.get(key) ?? TLS_BLOCK_ONLY.get(key))?.(value, tlsInUse);
+    if (refusal !== undefined) throw new ConfigError(`--${key}: ${refusal}`);
+    const name = origins.names.get(key) ?? key;
+    ignored.push(name.startsWith("key '") ? name.slice(5, -1) : name);
+  }
+  return ignored;
+}
+
+/**
+ * Errors name settings as `--key`; this names them as the operator wrote them: the YAML key
+ * (with the file) or the environment variable. Text inside double quotes (a value) is left as is.
+ */
+function reword(message: string, origins: Origins): string {
+  const parts = message.split(/("(?:[^"\\]|\\.)*")/);
+  const out = parts.map((part, i) =>
+    i % 2 === 1 ? part : part.replace(/--([a-z0-9][a-z0-9-]*)/g, (whole, key: string) => origins.names.get(key) ?? (origins.prefix !== '' && (byKey.has(key) || ETCD_ONLY.has(key) || TLS_BLOCK_ONLY.has(key)) ? `key '${key}'` : whole)),
+  );
+  return origins.prefix + out.join('');
+}
+
+interface Flags {
+  /** Cairn's settings, plus help/version/config-file. */
+  readonly cairn: Map<string, string>;
+  /** etcd's flags Cairn does not implement. */
+  readonly etcdOnly: Map<string, string>;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
   const out = new Map<string, string>();
+  const etcdOnly = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '-h' || arg === '--help') {
@@ -188,22 +309,40 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
       out.set('version', 'true');
       continue;
     }
-    if (key !== 'config-file' && !byKey.has(key)) throw new ConfigError(`unknown flag --${key} (see cairn --help)`);
+    const etcd = !byKey.has(key) && ETCD_ONLY.has(key);
+    if (key !== 'config-file' && !byKey.has(key) && !etcd) {
+      const near = nearest(key, [...byKey.keys(), ...ETCD_ONLY.keys(), 'config-file']);
+      throw new ConfigError(`unknown flag --${key}${near !== undefined ? ` (did you mean --${near}?)` : ''} (see cairn --help)`);
+    }
     let value: string;
     if (eq >= 0) value = body.slice(eq + 1);
-    else if (byKey.get(key)?.kind === 'bool') value = 'true';
+    else if (byKey.get(key)?.kind === 'bool' || (etcd && ETCD_BOOL_FLAGS.has(key))) value = 'true';
     else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new ConfigError(`flag --${key} needs a value`);
       value = next;
       i++;
     }
-    out.set(key, value);
+    (etcd ? etcdOnly : out).set(key, value);
   }
-  return out;
+  return { cairn: out, etcdOnly };
 }
 
-function readConfigFile(path: string): Map<string, string> {
+/** A YAML value as the text a flag would carry: lists comma-joined, as etcd reads them. */
+function plain(path: string, key: string, v: unknown): string {
+  if (Array.isArray(v)) return v.map((x) => plain(path, key, x)).join(',');
+  if (typeof v === 'object' && v !== null) throw new ConfigError(`config file ${path}: key '${key}' must be a plain value, got a map`);
+  return String(v);
+}
+
+interface FileSettings {
+  readonly raw: Map<string, string>;
+  readonly etcdOnly: Map<string, string>;
+  /** setting -> the YAML key that set it (`client-transport-security.cert-file` for cert-file). */
+  readonly shown: Map<string, string>;
+}
+
+function readConfigFile(path: string): FileSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -216,17 +355,41 @@ function readConfigFile(path: string): Map<string, string> {
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
   }
-  if (doc === null || doc === undefined) return new Map();
+  const raw = new Map<string, string>();
+  const etcdOnly = new Map<string, string>();
+  const shown = new Map<string, string>();
+  if (doc === null || doc === undefined) return { raw, etcdOnly, shown };
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must be a map of settings`);
-  const out = new Map<string, string>();
+  const put = (key: string, name: string, v: unknown): void => {
+    if (v === null || v === undefined) return;
+    const before = shown.get(key);
+    if (before !== undefined && before !== name) throw new ConfigError(`config file ${path}: keys '${before}' and '${name}' both set ${key}; keep one`);
+    shown.set(key, name);
+    if (byKey.has(key)) {
+      raw.set(key, plain(path, name, v));
+    } else if (ETCD_ONLY.has(key) || TLS_BLOCK_ONLY.has(key)) {
+      // Ignored (or refused) as a whole: its shape is etcd's business.
+      etcdOnly.set(key, typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : plain(path, name, v));
+    } else {
+      const near = nearest(key, [...byKey.keys(), ...ETCD_ONLY.keys(), 'client-transport-security', 'peer-transport-security']);
+      throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(name)}${near !== undefined ? ` (did you mean "${near}"?)` : ''}`);
+    }
+  };
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (!byKey.has(k)) throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(k)}`);
-    if (v === null || v === undefined) continue;
-    if (Array.isArray(v)) out.set(k, v.map(String).join(','));
-    else if (typeof v === 'object') throw new ConfigError(`config file ${path}: ${k} must be a plain value`);
-    else out.set(k, String(v));
+    if (k === 'client-transport-security' || k === 'peer-transport-security') {
+      if (v === null || v === undefined) continue;
+      if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config file ${path}: key '${k}' must be a map (cert-file, key-file, trusted-ca-file, client-cert-auth ...)`);
+      const block = k === 'client-transport-security' ? 'client' : 'peer';
+      for (const [bk, bv] of Object.entries(v as Record<string, unknown>)) {
+        const key = tlsBlockKey(block, bk);
+        if (key === undefined) throw new ConfigError(`config file ${path}: unknown key "${k}.${bk}" (etcd's TLS blocks take cert-file, key-file, trusted-ca-file, client-cert-auth, auto-tls, allowed-cn, allowed-hostname)`);
+        put(key, `${k}.${bk}`, bv);
+      }
+      continue;
+    }
+    put(k, k, v);
   }
-  return out;
+  return { raw, etcdOnly, shown };
 }
 
 function parseUrls(key: string, value: string, tls = true): string[] {
@@ -326,8 +489,10 @@ function resolve(raw: Map<string, string>): DaemonConfig {
   if (clientUnsentHardBytes < clientUnsentSoftBytes) {
     throw new ConfigError('--client-unsent-hard-bytes must be at least --client-unsent-soft-bytes');
   }
-  const logLevel = get('log-level')!;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
+  const peerAllowedCn = raw.get('peer-cert-allowed-cn') ?? '';
+  if (peerAllowedCn.includes(',')) throw new ConfigError(`--peer-cert-allowed-cn takes one common name in this version of cairn, got ${JSON.stringify(peerAllowedCn)}`);
+  const peerAllowedHost = raw.get('peer-cert-allowed-hostname') ?? '';
+  if (peerAllowedHost.includes(',')) throw new ConfigError(`--peer-cert-allowed-hostname takes one host name in this version of cairn, got ${JSON.stringify(peerAllowedHost)}`);
   return {
     name,
     dataDir: raw.get('data-dir') ?? `${name}.cairn`,
@@ -346,7 +511,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     maxClientConnections: parseInt10('max-client-connections', get('max-client-connections')!),
     clientUnsentSoftBytes,
     clientUnsentHardBytes,
-    logLevel,
+    ...logSettings(get),
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
@@ -363,6 +528,25 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     tls,
     peerTls,
     peerSecretFile: peerSecretFile(raw),
+  };
+}
+
+/** etcd's logging flags: --log-level, --log-format, --log-outputs and --logger. */
+function logSettings(get: (key: string) => string | undefined): Pick<DaemonConfig, 'logLevel' | 'logFormat' | 'logOutputs'> {
+  const level = get('log-level')!;
+  if (!['debug', 'info', 'warn', 'error', 'panic', 'fatal'].includes(level)) {
+    throw new ConfigError(`--log-level must be debug, info, warn, error, panic or fatal, got ${JSON.stringify(level)}`);
+  }
+  const format = get('log-format')!;
+  if (format !== 'json' && format !== 'console') throw new ConfigError(`--log-format must be json or console, got ${JSON.stringify(format)}`);
+  const logger = get('logger')!;
+  if (logger !== 'zap') throw new ConfigError(`--logger must be zap (structured logs; etcd 3.5 removed capnslog), got ${JSON.stringify(logger)}`);
+  const outputs = get('log-outputs')!.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (outputs.length === 0) throw new ConfigError('--log-outputs is empty');
+  return {
+    logLevel: level === 'panic' ? 'fatal' : (level as DaemonConfig['logLevel']),
+    logFormat: format,
+    logOutputs: [...new Set(outputs.map((o) => (o === 'default' ? 'stdout' : o)))],
   };
 }
 
