@@ -1,10 +1,13 @@
 /**
- * The daemon's settings, with etcd's names, from three sources: command-line flags
- * (`--initial-cluster=...`), environment variables (`CAIRN_INITIAL_CLUSTER=...`) and a YAML file
- * (`--config-file`, keys as in etcd's config file). Like etcd, a config file replaces flags and
- * environment entirely; otherwise a flag beats its environment variable, which beats the default.
+ * The daemon's settings, with etcd's names, from three sources (read in sources.ts): command-line
+ * flags (`--initial-cluster=...`), environment variables (`CAIRN_INITIAL_CLUSTER=...`, or etcd's
+ * `ETCD_INITIAL_CLUSTER=...`) and a YAML file (`--config-file`, Cairn's keys or etcd's file as it
+ * is). Like etcd, a config file replaces flags and environment entirely (a warning names what was
+ * ignored); otherwise a flag beats its CAIRN_ variable, which beats its ETCD_ one, which beats the
+ * default. etcd settings Cairn does not implement are ignored with one warning, or refused where
+ * ignoring them is unsafe (etcdKeys.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseDiscoveryUrl } from '@cairn/client';
 import {
   AutoCompactionError,
@@ -14,12 +17,11 @@ import {
   parseAutoCompaction,
   RocksOptionError,
 } from '@cairn/server';
-import { parse as parseYaml } from 'yaml';
-import { ETCD_BOOL_FLAGS, ETCD_ONLY, nearest, TLS_BLOCK_ONLY, tlsBlockKey } from './etcdKeys.js';
+import { ConfigError } from './errors.js';
+import { ETCD_ONLY } from './etcdKeys.js';
+import { checkEtcdOnly, nonEmpty, type Origins, parseFlags, readConfigFile, reword, settingVariables } from './sources.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 type Kind = 'string' | 'urls' | 'int' | 'bool' | 'state';
 
@@ -170,17 +172,9 @@ export type Parsed =
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Where each setting came from, to name it in an error the way the operator wrote it. */
-interface Origins {
-  /** Prefix of every message, e.g. `config file x.yml: `. */
-  readonly prefix: string;
-  /** key -> how the operator spelled it: `--name`, `ETCD_NAME`, `key 'name'`. */
-  readonly names: Map<string, string>;
-}
-
 /** Reads argv (without node and script) and env into a validated config. Throws ConfigError. */
 export function loadConfig(argv: readonly string[], env: Env): Parsed {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, byKey);
   if (flags.cairn.has('help')) return { kind: 'help' };
   if (flags.cairn.has('version')) return { kind: 'version' };
   const configFile = flags.cairn.get('config-file') ?? nonEmpty(env['CAIRN_CONFIG_FILE']) ?? nonEmpty(env['ETCD_CONFIG_FILE']);
@@ -191,13 +185,13 @@ export function loadConfig(argv: readonly string[], env: Env): Parsed {
   let origins: Origins;
   if (configFile !== undefined) {
     let shown: Map<string, string>;
-    ({ raw, etcdOnly, shown } = readConfigFile(configFile));
+    ({ raw, etcdOnly, shown } = readConfigFile(configFile, byKey));
     source = `config file ${configFile}`;
     origins = { prefix: `config file ${configFile}: `, names: new Map([...shown].map(([k, n]) => [k, `key '${n}'`])) };
     const ignored = [
       ...[...flags.cairn.keys()].filter((k) => k !== 'config-file').map((k) => `--${k}`),
       ...[...flags.etcdOnly.keys()].map((k) => `--${k}`),
-      ...settingVariables(env),
+      ...settingVariables(env, byKey),
     ];
     if (ignored.length > 0) warnings.push(`config file ${configFile} is given, so these flags and environment variables are ignored (as etcd does): ${ignored.join(', ')}`);
   } else {
@@ -240,156 +234,9 @@ export function loadConfig(argv: readonly string[], env: Env): Parsed {
     if (ignored.length > 0) warnings.push(`etcd settings this version of cairn does not implement, ignored: ${ignored.join(', ')}`);
     return { kind: 'run', config: resolve(raw), source, warnings };
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(reword(err.message, origins));
+    if (err instanceof ConfigError) throw new ConfigError(reword(err.message, origins, byKey));
     throw err;
   }
-}
-
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
-
-/** The CAIRN_* and ETCD_* variables set for settings (ignored beside a config file). */
-function settingVariables(env: Env): string[] {
-  const out: string[] = [];
-  for (const name of Object.keys(env).sort()) {
-    if (nonEmpty(env[name]) === undefined || name === 'CAIRN_CONFIG_FILE' || name === 'ETCD_CONFIG_FILE') continue;
-    const m = /^(CAIRN|ETCD)_(.+)$/.exec(name);
-    if (m === null) continue;
-    const key = m[2]!.toLowerCase().replace(/_/g, '-');
-    if (byKey.has(key) || (m[1] === 'ETCD' && ETCD_ONLY.has(key))) out.push(name);
-  }
-  return out;
-}
-
-/** Refuses the etcd-only settings that cannot be ignored safely; returns the ignored ones. */
-function checkEtcdOnly(etcdOnly: Map<string, string>, raw: Map<string, string>, origins: Origins): string[] {
-  const tlsInUse = raw.has('cert-file') || raw.has('peer-cert-file');
-  const ignored: string[] = [];
-  for (const [key, value] of etcdOnly) {
-    const refusal = (ETCD_ONLY.get(key) ?? TLS_BLOCK_ONLY.get(key))?.(value, tlsInUse);
-    if (refusal !== undefined) throw new ConfigError(`--${key}: ${refusal}`);
-    const name = origins.names.get(key) ?? key;
-    ignored.push(name.startsWith("key '") ? name.slice(5, -1) : name);
-  }
-  return ignored;
-}
-
-/**
- * Errors name settings as `--key`; this names them as the operator wrote them: the YAML key
- * (with the file) or the environment variable. Text inside double quotes (a value) is left as is.
- */
-function reword(message: string, origins: Origins): string {
-  const parts = message.split(/("(?:[^"\\]|\\.)*")/);
-  const out = parts.map((part, i) =>
-    i % 2 === 1 ? part : part.replace(/--([a-z0-9][a-z0-9-]*)/g, (whole, key: string) => origins.names.get(key) ?? (origins.prefix !== '' && (byKey.has(key) || ETCD_ONLY.has(key) || TLS_BLOCK_ONLY.has(key)) ? `key '${key}'` : whole)),
-  );
-  return origins.prefix + out.join('');
-}
-
-interface Flags {
-  /** Cairn's settings, plus help/version/config-file. */
-  readonly cairn: Map<string, string>;
-  /** etcd's flags Cairn does not implement. */
-  readonly etcdOnly: Map<string, string>;
-}
-
-function parseFlags(argv: readonly string[]): Flags {
-  const out = new Map<string, string>();
-  const etcdOnly = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') {
-      out.set('help', 'true');
-      continue;
-    }
-    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (flags look like --name=value)`);
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const key = eq >= 0 ? body.slice(0, eq) : body;
-    if (key === 'version') {
-      out.set('version', 'true');
-      continue;
-    }
-    const etcd = !byKey.has(key) && ETCD_ONLY.has(key);
-    if (key !== 'config-file' && !byKey.has(key) && !etcd) {
-      const near = nearest(key, [...byKey.keys(), ...ETCD_ONLY.keys(), 'config-file']);
-      throw new ConfigError(`unknown flag --${key}${near !== undefined ? ` (did you mean --${near}?)` : ''} (see cairn --help)`);
-    }
-    let value: string;
-    if (eq >= 0) value = body.slice(eq + 1);
-    else if (byKey.get(key)?.kind === 'bool' || (etcd && ETCD_BOOL_FLAGS.has(key))) value = 'true';
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError(`flag --${key} needs a value`);
-      value = next;
-      i++;
-    }
-    (etcd ? etcdOnly : out).set(key, value);
-  }
-  return { cairn: out, etcdOnly };
-}
-
-/** A YAML value as the text a flag would carry: lists comma-joined, as etcd reads them. */
-function plain(path: string, key: string, v: unknown): string {
-  if (Array.isArray(v)) return v.map((x) => plain(path, key, x)).join(',');
-  if (typeof v === 'object' && v !== null) throw new ConfigError(`config file ${path}: key '${key}' must be a plain value, got a map`);
-  return String(v);
-}
-
-interface FileSettings {
-  readonly raw: Map<string, string>;
-  readonly etcdOnly: Map<string, string>;
-  /** setting -> the YAML key that set it (`client-transport-security.cert-file` for cert-file). */
-  readonly shown: Map<string, string>;
-}
-
-function readConfigFile(path: string): FileSettings {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
-  }
-  const raw = new Map<string, string>();
-  const etcdOnly = new Map<string, string>();
-  const shown = new Map<string, string>();
-  if (doc === null || doc === undefined) return { raw, etcdOnly, shown };
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must be a map of settings`);
-  const put = (key: string, name: string, v: unknown): void => {
-    if (v === null || v === undefined) return;
-    const before = shown.get(key);
-    if (before !== undefined && before !== name) throw new ConfigError(`config file ${path}: keys '${before}' and '${name}' both set ${key}; keep one`);
-    shown.set(key, name);
-    if (byKey.has(key)) {
-      raw.set(key, plain(path, name, v));
-    } else if (ETCD_ONLY.has(key) || TLS_BLOCK_ONLY.has(key)) {
-      // Ignored (or refused) as a whole: its shape is etcd's business.
-      etcdOnly.set(key, typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : plain(path, name, v));
-    } else {
-      const near = nearest(key, [...byKey.keys(), ...ETCD_ONLY.keys(), 'client-transport-security', 'peer-transport-security']);
-      throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(name)}${near !== undefined ? ` (did you mean "${near}"?)` : ''}`);
-    }
-  };
-  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (k === 'client-transport-security' || k === 'peer-transport-security') {
-      if (v === null || v === undefined) continue;
-      if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config file ${path}: key '${k}' must be a map (cert-file, key-file, trusted-ca-file, client-cert-auth ...)`);
-      const block = k === 'client-transport-security' ? 'client' : 'peer';
-      for (const [bk, bv] of Object.entries(v as Record<string, unknown>)) {
-        const key = tlsBlockKey(block, bk);
-        if (key === undefined) throw new ConfigError(`config file ${path}: unknown key "${k}.${bk}" (etcd's TLS blocks take cert-file, key-file, trusted-ca-file, client-cert-auth, auto-tls, allowed-cn, allowed-hostname)`);
-        put(key, `${k}.${bk}`, bv);
-      }
-      continue;
-    }
-    put(k, k, v);
-  }
-  return { raw, etcdOnly, shown };
 }
 
 function parseUrls(key: string, value: string, tls = true): string[] {
@@ -672,8 +519,8 @@ export function helpText(): string {
     'Starts a Cairn member. With no flags: a single member serving clients on 127.0.0.1:2379,',
     'peers on 127.0.0.1:2380, data in ./default.cairn.',
     '',
-    'Flags (each also as environment variable CAIRN_<NAME>, e.g. CAIRN_DATA_DIR):',
-    '  --config-file PATH   read settings from a YAML file with etcd key names; flags and environment are then ignored',
+    'Flags (each also as environment variable CAIRN_<NAME> or ETCD_<NAME>, e.g. CAIRN_DATA_DIR; CAIRN_ wins):',
+    "  --config-file PATH   read settings from a YAML file (Cairn's keys, or etcd's file as it is); flags and environment are then ignored",
   ];
   for (const s of SETTINGS) {
     if (s.notYet) continue;
@@ -681,5 +528,6 @@ export function helpText(): string {
     lines.push(`  --${s.key.padEnd(29)} ${s.help}${def}`);
   }
   lines.push('  --version                       print the version and exit');
+  lines.push('', "etcd's other flags are accepted and ignored with a warning (a few unsafe ones are refused): see docs/migrating-from-etcd.md.");
   return lines.join('\n');
 }
