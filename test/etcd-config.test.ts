@@ -153,6 +153,8 @@ describe("etcd's configuration as it is", () => {
         const raft = jsonLines(m.log).filter((l) => l['component'] === 'raft' && (l['msg'] === 'became leader' || l['msg'] === 'leader changed'));
         expect(raft.length, m.log.slice(-2000)).toBeGreaterThan(0);
         expect(typeof raft[0]!['term']).toBe('number');
+        const raw = m.log.split('\n').filter((l) => l.includes('"component":"raft"'));
+        expect(raw.filter((l) => l.split('"component"').length !== 2)).toEqual([]);
       }
       expect(b.log).toMatch(/ INFO {2}(became leader|leader changed) .*component=raft/);
     } finally {

@@ -141,7 +141,8 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  */
 /** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
 function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { component: 'raft' };
+  // The driver's log is already the member's `component: raft` child.
+  const out: Record<string, unknown> = {};
   if (f === undefined) return out;
   for (const [k, v] of Object.entries(f)) {
     if (typeof v === 'bigint') out[k] = v.toString(16);
