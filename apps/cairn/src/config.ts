@@ -1,10 +1,13 @@
 /**
- * The daemon's settings, with etcd's names, from three sources: command-line flags
- * (`--initial-cluster=...`), environment variables (`CAIRN_INITIAL_CLUSTER=...`) and a YAML file
- * (`--config-file`, keys as in etcd's config file). Like etcd, a config file replaces flags and
- * environment entirely; otherwise a flag beats its environment variable, which beats the default.
+ * The daemon's settings, with etcd's names, from three sources (read in sources.ts): command-line
+ * flags (`--initial-cluster=...`), environment variables (`CAIRN_INITIAL_CLUSTER=...`, or etcd's
+ * `ETCD_INITIAL_CLUSTER=...`) and a YAML file (`--config-file`, Cairn's keys or etcd's file as it
+ * is). Like etcd, a config file replaces flags and environment entirely (a warning names what was
+ * ignored); otherwise a flag beats its CAIRN_ variable, which beats its ETCD_ one, which beats the
+ * default. etcd settings Cairn does not implement are ignored with one warning, or refused where
+ * ignoring them is unsafe (etcdKeys.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseDiscoveryUrl } from '@cairn/client';
 import {
   AutoCompactionError,
@@ -14,11 +17,11 @@ import {
   parseAutoCompaction,
   RocksOptionError,
 } from '@cairn/server';
-import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+import { ETCD_ONLY } from './etcdKeys.js';
+import { checkEtcdOnly, nonEmpty, type Origins, parseFlags, readConfigFile, reword, settingVariables } from './sources.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 type Kind = 'string' | 'urls' | 'int' | 'bool' | 'state';
 
@@ -49,7 +52,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'max-client-connections', kind: 'int', default: '0', help: 'most client connections open at once; more are refused with HTTP 503 (0: no limit)' },
   { key: 'client-unsent-soft-bytes', kind: 'int', default: String(16 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which its requests stop being read until it drains' },
   { key: 'client-unsent-hard-bytes', kind: 'int', default: String(64 * 1024 * 1024), help: 'unsent reply bytes on one client socket past which it is closed (WebSocket close code 4429)' },
-  { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { key: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn, error, panic or fatal (panic: as fatal)' },
+  { key: 'log-format', kind: 'string', default: 'json', help: "'json' (one JSON object a line) or 'console' (human-readable)" },
+  { key: 'log-outputs', kind: 'string', default: 'default', help: "comma-separated: 'stdout', 'stderr', a file path (appended to), 'default' (stdout)" },
+  { key: 'logger', kind: 'string', default: 'zap', help: "etcd's logger choice; only 'zap' (structured logs) is accepted" },
   { key: 'discovery', kind: 'string', help: 'bootstrap from a discovery token instead of initial-cluster: cairn://HOST:PORT/discovery/TOKEN (cairnctl discovery new)' },
   { key: 'heartbeat-interval', kind: 'int', default: '100', help: 'time (in milliseconds) of a heartbeat interval' },
   { key: 'election-timeout', kind: 'int', default: '1000', help: 'time (in milliseconds) for an election to timeout' },
@@ -112,7 +118,11 @@ export interface DaemonConfig {
   readonly maxClientConnections: number;
   readonly clientUnsentSoftBytes: number;
   readonly clientUnsentHardBytes: number;
-  readonly logLevel: string;
+  /** pino's level: etcd's `panic` is `fatal`. */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  readonly logFormat: 'json' | 'console';
+  /** 'stdout', 'stderr', 'systemd/journal' or file paths, in the order given. */
+  readonly logOutputs: string[];
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
@@ -148,87 +158,87 @@ export interface TlsSettings {
 }
 
 export const envName = (key: string): string => `CAIRN_${key.toUpperCase().replace(/-/g, '_')}`;
+/** etcd's spelling of the same variable: accepted as an alias; the CAIRN_ one wins. */
+export const etcdEnvName = (key: string): string => `ETCD_${key.toUpperCase().replace(/-/g, '_')}`;
 
-export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: DaemonConfig; source: string };
+export type Parsed =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | {
+      kind: 'run';
+      config: DaemonConfig;
+      source: string;
+      /** Lines to log as warnings at start: what was ignored, and why. */
+      warnings: string[];
+    };
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads argv (without node and script) and env into a validated config. Throws ConfigError. */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed {
-  const flags = parseFlags(argv);
-  if (flags.has('help')) return { kind: 'help' };
-  if (flags.has('version')) return { kind: 'version' };
-  const configFile = flags.get('config-file') ?? env['CAIRN_CONFIG_FILE'];
+export function loadConfig(argv: readonly string[], env: Env): Parsed {
+  const flags = parseFlags(argv, byKey);
+  if (flags.cairn.has('help')) return { kind: 'help' };
+  if (flags.cairn.has('version')) return { kind: 'version' };
+  const configFile = flags.cairn.get('config-file') ?? nonEmpty(env['CAIRN_CONFIG_FILE']) ?? nonEmpty(env['ETCD_CONFIG_FILE']);
+  const warnings: string[] = [];
   let raw: Map<string, string>;
+  let etcdOnly: Map<string, string>;
   let source: string;
+  let origins: Origins;
   if (configFile !== undefined) {
-    raw = readConfigFile(configFile);
+    let shown: Map<string, string>;
+    ({ raw, etcdOnly, shown } = readConfigFile(configFile, byKey));
     source = `config file ${configFile}`;
+    origins = { prefix: `config file ${configFile}: `, names: new Map([...shown].map(([k, n]) => [k, `key '${n}'`])) };
+    const ignored = [
+      ...[...flags.cairn.keys()].filter((k) => k !== 'config-file').map((k) => `--${k}`),
+      ...[...flags.etcdOnly.keys()].map((k) => `--${k}`),
+      ...settingVariables(env, byKey),
+    ];
+    if (ignored.length > 0) warnings.push(`config file ${configFile} is given, so these flags and environment variables are ignored (as etcd does): ${ignored.join(', ')}`);
   } else {
     raw = new Map();
+    etcdOnly = new Map();
+    origins = { prefix: '', names: new Map() };
     for (const s of SETTINGS) {
-      const v = env[envName(s.key)];
-      if (v !== undefined && v !== '') raw.set(s.key, v);
+      for (const name of [envName(s.key), etcdEnvName(s.key)]) {
+        const v = nonEmpty(env[name]);
+        if (v === undefined) continue;
+        raw.set(s.key, v);
+        origins.names.set(s.key, name);
+        break;
+      }
     }
-    for (const [k, v] of flags) if (k !== 'config-file') raw.set(k, v);
+    const unrecognized: string[] = [];
+    for (const [name, value] of Object.entries(env)) {
+      if (!name.startsWith('ETCD_') || value === undefined || value === '' || name === 'ETCD_CONFIG_FILE') continue;
+      const key = name.slice(5).toLowerCase().replace(/_/g, '-');
+      if (byKey.has(key)) continue;
+      if (ETCD_ONLY.has(key)) {
+        etcdOnly.set(key, value);
+        origins.names.set(key, name);
+      } else unrecognized.push(name);
+    }
+    if (unrecognized.length > 0) warnings.push(`unrecognized environment variables, ignored: ${unrecognized.sort().join(', ')}`);
+    for (const [k, v] of flags.cairn) {
+      if (k === 'config-file') continue;
+      raw.set(k, v);
+      origins.names.set(k, `--${k}`);
+    }
+    for (const [k, v] of flags.etcdOnly) {
+      etcdOnly.set(k, v);
+      origins.names.set(k, `--${k}`);
+    }
     source = 'flags and environment';
   }
-  return { kind: 'run', config: resolve(raw), source };
-}
-
-function parseFlags(argv: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') {
-      out.set('help', 'true');
-      continue;
-    }
-    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (flags look like --name=value)`);
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const key = eq >= 0 ? body.slice(0, eq) : body;
-    if (key === 'version') {
-      out.set('version', 'true');
-      continue;
-    }
-    if (key !== 'config-file' && !byKey.has(key)) throw new ConfigError(`unknown flag --${key} (see cairn --help)`);
-    let value: string;
-    if (eq >= 0) value = body.slice(eq + 1);
-    else if (byKey.get(key)?.kind === 'bool') value = 'true';
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError(`flag --${key} needs a value`);
-      value = next;
-      i++;
-    }
-    out.set(key, value);
-  }
-  return out;
-}
-
-function readConfigFile(path: string): Map<string, string> {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const ignored = checkEtcdOnly(etcdOnly, raw, origins);
+    if (ignored.length > 0) warnings.push(`etcd settings this version of cairn does not implement, ignored: ${ignored.join(', ')}`);
+    return { kind: 'run', config: resolve(raw), source, warnings };
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    if (err instanceof ConfigError) throw new ConfigError(reword(err.message, origins, byKey));
+    throw err;
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
-  }
-  if (doc === null || doc === undefined) return new Map();
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must be a map of settings`);
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (!byKey.has(k)) throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(k)}`);
-    if (v === null || v === undefined) continue;
-    if (Array.isArray(v)) out.set(k, v.map(String).join(','));
-    else if (typeof v === 'object') throw new ConfigError(`config file ${path}: ${k} must be a plain value`);
-    else out.set(k, String(v));
-  }
-  return out;
 }
 
 function parseUrls(key: string, value: string, tls = true): string[] {
@@ -328,8 +338,10 @@ function resolve(raw: Map<string, string>): DaemonConfig {
   if (clientUnsentHardBytes < clientUnsentSoftBytes) {
     throw new ConfigError('--client-unsent-hard-bytes must be at least --client-unsent-soft-bytes');
   }
-  const logLevel = get('log-level')!;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
+  const peerAllowedCn = raw.get('peer-cert-allowed-cn') ?? '';
+  if (peerAllowedCn.includes(',')) throw new ConfigError(`--peer-cert-allowed-cn takes one common name in this version of cairn, got ${JSON.stringify(peerAllowedCn)}`);
+  const peerAllowedHost = raw.get('peer-cert-allowed-hostname') ?? '';
+  if (peerAllowedHost.includes(',')) throw new ConfigError(`--peer-cert-allowed-hostname takes one host name in this version of cairn, got ${JSON.stringify(peerAllowedHost)}`);
   return {
     name,
     dataDir: raw.get('data-dir') ?? `${name}.cairn`,
@@ -349,7 +361,7 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     maxClientConnections: parseInt10('max-client-connections', get('max-client-connections')!),
     clientUnsentSoftBytes,
     clientUnsentHardBytes,
-    logLevel,
+    ...logSettings(get),
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parseInt10('snapshot-count', get('snapshot-count')!),
@@ -366,6 +378,25 @@ function resolve(raw: Map<string, string>): DaemonConfig {
     tls,
     peerTls,
     peerSecretFile: peerSecretFile(raw),
+  };
+}
+
+/** etcd's logging flags: --log-level, --log-format, --log-outputs and --logger. */
+function logSettings(get: (key: string) => string | undefined): Pick<DaemonConfig, 'logLevel' | 'logFormat' | 'logOutputs'> {
+  const level = get('log-level')!;
+  if (!['debug', 'info', 'warn', 'error', 'panic', 'fatal'].includes(level)) {
+    throw new ConfigError(`--log-level must be debug, info, warn, error, panic or fatal, got ${JSON.stringify(level)}`);
+  }
+  const format = get('log-format')!;
+  if (format !== 'json' && format !== 'console') throw new ConfigError(`--log-format must be json or console, got ${JSON.stringify(format)}`);
+  const logger = get('logger')!;
+  if (logger !== 'zap') throw new ConfigError(`--logger must be zap (structured logs; etcd 3.5 removed capnslog), got ${JSON.stringify(logger)}`);
+  const outputs = get('log-outputs')!.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (outputs.length === 0) throw new ConfigError('--log-outputs is empty');
+  return {
+    logLevel: level === 'panic' ? 'fatal' : (level as DaemonConfig['logLevel']),
+    logFormat: format,
+    logOutputs: [...new Set(outputs.map((o) => (o === 'default' ? 'stdout' : o)))],
   };
 }
 
@@ -491,8 +522,8 @@ export function helpText(): string {
     'Starts a Cairn member. With no flags: a single member serving clients on 127.0.0.1:2379,',
     'peers on 127.0.0.1:2380, data in ./default.cairn.',
     '',
-    'Flags (each also as environment variable CAIRN_<NAME>, e.g. CAIRN_DATA_DIR):',
-    '  --config-file PATH   read settings from a YAML file with etcd key names; flags and environment are then ignored',
+    'Flags (each also as environment variable CAIRN_<NAME> or ETCD_<NAME>, e.g. CAIRN_DATA_DIR; CAIRN_ wins):',
+    "  --config-file PATH   read settings from a YAML file (Cairn's keys, or etcd's file as it is); flags and environment are then ignored",
   ];
   for (const s of SETTINGS) {
     if (s.notYet) continue;
@@ -500,5 +531,6 @@ export function helpText(): string {
     lines.push(`  --${s.key.padEnd(29)} ${s.help}${def}`);
   }
   lines.push('  --version                       print the version and exit');
+  lines.push('', "etcd's other flags are accepted and ignored with a warning (a few unsafe ones are refused): see docs/migrating-from-etcd.md.");
   return lines.join('\n');
 }

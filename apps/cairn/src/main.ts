@@ -4,8 +4,8 @@
  * a clean shutdown, 1 for a configuration or start-up error (one clear line on stderr).
  */
 import { SERVER_VERSION, startServer } from '@cairn/server';
-import { pino } from 'pino';
 import { helpText, loadConfig } from './config.js';
+import { createLogger } from './logging.js';
 import { dataDirInitialized, resolveDiscovery } from './discovery.js';
 
 /** How long a member waits for the others to register under its discovery token. */
@@ -22,12 +22,8 @@ async function main(): Promise<void> {
     return;
   }
   let config = parsed.config;
-  // Passwords never reach a log line, whatever object carries them.
-  const logger = pino({
-    level: config.logLevel,
-    base: { member: config.name },
-    redact: { paths: ['password', '*.password', '*.*.password', 'params.password', 'token', '*.token'], censor: '[redacted]' },
-  });
+  const { logger, notes } = createLogger(config);
+  for (const warning of [...parsed.warnings, ...notes]) logger.warn(warning);
   if (config.discovery !== undefined) {
     if (dataDirInitialized(config.dataDir)) {
       logger.info({ dataDir: config.dataDir }, 'discovery: skipped, the data dir already holds this member');

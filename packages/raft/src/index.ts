@@ -45,4 +45,5 @@ export type {
   SnapshotMetadata,
   ReadState,
   Logger,
+  LogFields,
 } from './types.js';

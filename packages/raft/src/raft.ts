@@ -146,7 +146,7 @@ export class Raft implements RoleHost {
       // The leader counts for itself only what is on its disk (thesis §10.2.1).
       if (id === this.id) p.match = this.log.stableIndex();
     });
-    this.logger?.info(`raft ${this.id}: membership voters=[${cs.voters.join(',')}] learners=[${cs.learners.join(',')}]`);
+    this.logger?.info('membership changed', { voters: cs.voters, learners: cs.learners });
     if (this.state !== 'leader') return;
     if (this.leadTransferee !== NONE && !this.prs.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
     // The quorum changed: the commit index may move, and new members need entries.
@@ -201,11 +201,21 @@ export class Raft implements RoleHost {
   }
 
   becomeFollower(term: number, lead: NodeId): void {
+    const was = this.state;
+    const prevLead = this.lead;
     this.stepFn = stepFollower;
     this.reset(term);
     this.tickFn = tickElection;
     this.lead = lead;
     this.state = 'follower';
+    if (was !== 'follower') this.logger?.info('became follower', { term, was });
+    this.noteLeader(prevLead);
+  }
+
+  /** Logs a change of the known leader (after `this.lead` moved from `prev`). */
+  private noteLeader(prev: NodeId): void {
+    if (this.lead === prev || this.lead === NONE) return;
+    this.logger?.info('leader changed', { term: this.term, leader: this.lead, ...(prev !== NONE ? { previous: prev } : {}) });
   }
 
   private becomeCandidate(): void {
@@ -215,6 +225,7 @@ export class Raft implements RoleHost {
     this.tickFn = tickElection;
     this.vote = this.id;
     this.state = 'candidate';
+    this.logger?.info('starting an election', { term: this.term, index: this.log.lastIndex(), logTerm: this.log.lastTerm() });
   }
 
   private becomePreCandidate(): void {
@@ -225,6 +236,7 @@ export class Raft implements RoleHost {
     this.tickFn = tickElection;
     this.lead = NONE;
     this.state = 'preCandidate';
+    this.logger?.info('starting a pre-vote', { term: this.term, electionTerm: this.term + 1 });
   }
 
   becomeLeader(): void {
@@ -238,7 +250,7 @@ export class Raft implements RoleHost {
     if (self !== undefined) self.becomeReplicate();
     // The no-op of §8: committing it commits every earlier entry and lets reads proceed.
     this.appendEntry([{ term: 0, index: 0, type: 'normal', data: EMPTY_BYTES }]);
-    this.logger?.info(`raft ${this.id}: became leader at term ${this.term}`);
+    this.logger?.info('became leader', { term: this.term });
   }
 
   // ---- elections ----
@@ -297,10 +309,10 @@ export class Raft implements RoleHost {
         // A pre-vote never changes our term.
       } else if (m.type === 'MsgPreVoteResp' && !m.reject) {
         // The term in a granted pre-vote response is the future term we asked about.
-      } else if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
-        this.becomeFollower(m.term, m.from);
       } else {
-        this.becomeFollower(m.term, NONE);
+        this.logger?.info('term changed by a message', { term: m.term, previousTerm: this.term, from: m.from, type: m.type });
+        const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
+        this.becomeFollower(m.term, fromLeader ? m.from : NONE);
       }
     } else if (m.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (m.type === 'MsgHeartbeat' || m.type === 'MsgApp')) {
@@ -329,9 +341,11 @@ export class Raft implements RoleHost {
           if (m.type === 'MsgVote') {
             this.timers.electionElapsed = 0;
             this.vote = m.from;
-          }
+            this.logger?.info('voted', { candidate: m.from, term: m.term });
+          } else this.logger?.debug('granted a pre-vote', { candidate: m.from, term: m.term });
         } else {
           this.send(makeMessage({ type: respType, to: m.from, term: this.term, reject: true }));
+          this.logger?.debug('refused a vote', { candidate: m.from, term: m.term, type: m.type, vote: this.vote, index: this.log.lastIndex(), logTerm: this.log.lastTerm() });
         }
         return;
       }
@@ -393,6 +407,7 @@ export class Raft implements RoleHost {
       }
       if (snap.metadata.index === 0) throw new Error('raft: need a non-empty snapshot');
       pr.becomeSnapshot(snap.metadata.index);
+      this.logger?.info('sending a snapshot', { to, index: snap.metadata.index, term: snap.metadata.term });
       this.send(makeMessage({ type: 'MsgSnap', to, snapshot: snap }));
       return true;
     }
@@ -445,9 +460,11 @@ export class Raft implements RoleHost {
   startLeaderTransfer(to: NodeId): void {
     this.timers.electionElapsed = 0; // the transfer must finish within one election timeout
     this.leadTransferee = to;
+    this.logger?.info('transferring leadership', { to, term: this.term });
   }
 
   abortLeaderTransfer(): void {
+    if (this.leadTransferee !== NONE && this.state === 'leader') this.logger?.info('leadership transfer aborted', { to: this.leadTransferee, term: this.term });
     this.leadTransferee = NONE;
   }
 
@@ -530,7 +547,7 @@ export class Raft implements RoleHost {
     }
     // A leader removed by C_new manages the cluster until C_new commits, then steps down (§4.2.2).
     if (!this.prs.isVoter(this.id) && this.log.committed >= this.confs.lastIndex()) {
-      this.logger?.info(`raft ${this.id}: removed from the configuration, stepping down`);
+      this.logger?.info('removed from the configuration, stepping down', { term: this.term, index: this.log.committed });
       this.becomeFollower(this.term, NONE);
     }
   }
@@ -553,8 +570,10 @@ export class Raft implements RoleHost {
   // ---- follower side ----
 
   followLeader(id: NodeId): void {
+    const prev = this.lead;
     this.timers.electionElapsed = 0;
     this.lead = id;
+    this.noteLeader(prev);
   }
 
   logRewritten(from: number, ents: readonly Entry[]): void {
@@ -574,6 +593,7 @@ export class Raft implements RoleHost {
       return false;
     }
     this.log.restore(s);
+    this.logger?.info('restored a snapshot', { index, term, voters: s.metadata.confState.voters, learners: s.metadata.confState.learners });
     this.confs.reset(index, s.metadata.confState);
     this.appliedConf = s.metadata.confState;
     this.syncConfig();

@@ -136,7 +136,7 @@ export function stepLeader(r: RoleHost, m: Message): void {
       // A leader that cannot hear from a quorum for an election timeout steps down, so that
       // clients on the minority side stop waiting on it (thesis §6.2).
       if (!r.prs.quorumActive(r.id)) {
-        r.logger?.warn(`raft ${r.id}: stepping down, quorum inactive`);
+        r.logger?.warn('stepping down: a quorum of voters has not been heard from', { term: r.term });
         r.becomeFollower(r.term, NONE);
       }
       for (const id of r.prs.ids) if (id !== r.id) r.prs.progress.get(id)!.recentActive = false;
@@ -292,6 +292,7 @@ export function stepCandidate(r: RoleHost, m: Message): void {
           r.bcastAppend();
         }
       } else if (res === 'lost') {
+        r.logger?.info(r.state === 'preCandidate' ? 'lost the pre-vote' : 'lost the election', { term: r.term });
         r.becomeFollower(r.term, NONE);
       }
       return;

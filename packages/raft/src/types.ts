@@ -184,9 +184,19 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Logger injected through Config; raft only logs notable transitions. */
+/**
+ * Fields of a log event: ids stay bigints (NodeId), terms and indexes numbers; the logger decides
+ * how to render them (the server writes ids in hex, like its other logs).
+ */
+export type LogFields = Readonly<Record<string, string | number | boolean | bigint | readonly bigint[]>>;
+
+/**
+ * Logger injected through Config. Raft logs notable transitions (elections, term and leader
+ * changes, votes, snapshots, membership, leadership transfer) as a fixed message plus fields;
+ * logging never feeds back into the state machine.
+ */
 export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
 }

@@ -10,6 +10,7 @@ import {
   type ConfChangeType,
   type ConfState,
   type Config,
+  type LogFields,
   type Message,
   type NodeId,
   type Ready,
@@ -178,7 +179,7 @@ export class InteractionEnv {
         ...config,
         storage,
         rng: new SeededRng(Number(nid)),
-        logger: { debug: () => undefined, info: (m) => this.log(`INFO ${m}`), warn: (m) => this.log(`WARN ${m}`) },
+        logger: { debug: () => undefined, info: (m, f) => this.log(`INFO ${nid} ${m}${fieldsText(f)}`), warn: (m, f) => this.log(`WARN ${nid} ${m}${fieldsText(f)}`) },
       });
     } finally {
       this.quiet = false;
@@ -348,4 +349,12 @@ function id(s: string | undefined): NodeId {
 function need(s: string | undefined, what: string): string {
   if (s === undefined) throw new Error(`missing ${what}`);
   return s;
+}
+
+/** ` key=value ...` in the order given; ids as numbers, lists as [a,b]. */
+function fieldsText(f: LogFields | undefined): string {
+  if (f === undefined) return '';
+  return Object.entries(f)
+    .map(([k, v]) => ` ${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`)
+    .join('');
 }

@@ -11,6 +11,7 @@ import {
   type Entry,
   type HardState,
   type Logger as RaftLogger,
+  type LogFields as RaftLogFields,
   type Message,
   type NodeId,
   type Ready,
@@ -140,6 +141,19 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  * disk (never past the commit index on disk: both travel in the same writes, in order). A follower that needs entries the log no longer has gets the
  * live state streamed (snapshot.ts).
  */
+/** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
+function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
+  // The driver's log is already the member's `component: raft` child.
+  const out: Record<string, unknown> = {};
+  if (f === undefined) return out;
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v === 'bigint') out[k] = v.toString(16);
+    else if (Array.isArray(v)) out[k] = (v as readonly bigint[]).map((id) => id.toString(16));
+    else out[k] = v;
+  }
+  return out;
+}
+
 export class RaftDriver {
   readonly node: RawNode;
   readonly log: LogStorage;
@@ -179,9 +193,9 @@ export class RaftDriver {
   ) {
     this.log = log;
     const logger: RaftLogger = {
-      debug: (m) => o.log.debug({}, m),
-      info: (m) => o.log.info({}, m),
-      warn: (m) => o.log.warn({}, m),
+      debug: (m, f) => o.log.debug(raftLogFields(f), m),
+      info: (m, f) => o.log.info(raftLogFields(f), m),
+      warn: (m, f) => o.log.warn(raftLogFields(f), m),
     };
     this.node = new RawNode({
       id: o.id,
