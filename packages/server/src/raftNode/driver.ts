@@ -109,6 +109,19 @@ const STATE_FLUSH_MAX_ENTRIES = 4096;
 /** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
 const MAX_UNCOMMITTED_BYTES = 256 << 20;
 
+/** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
+function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
+  // The driver's log is already the member's `component: raft` child.
+  const out: Record<string, unknown> = {};
+  if (f === undefined) return out;
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v === 'bigint') out[k] = v.toString(16);
+    else if (Array.isArray(v)) out[k] = (v as readonly bigint[]).map((id) => id.toString(16));
+    else out[k] = v;
+  }
+  return out;
+}
+
 /**
  * Drives one member's raft node (docs/raft.md's loop): ticks on a timer, feeds it peers'
  * messages and local proposals, and handles each Ready in order:
@@ -141,19 +154,6 @@ const MAX_UNCOMMITTED_BYTES = 256 << 20;
  * disk (never past the commit index on disk: both travel in the same writes, in order). A follower that needs entries the log no longer has gets the
  * live state streamed (snapshot.ts).
  */
-/** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
-function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
-  // The driver's log is already the member's `component: raft` child.
-  const out: Record<string, unknown> = {};
-  if (f === undefined) return out;
-  for (const [k, v] of Object.entries(f)) {
-    if (typeof v === 'bigint') out[k] = v.toString(16);
-    else if (Array.isArray(v)) out[k] = (v as readonly bigint[]).map((id) => id.toString(16));
-    else out[k] = v;
-  }
-  return out;
-}
-
 export class RaftDriver {
   readonly node: RawNode;
   readonly log: LogStorage;
