@@ -3,12 +3,11 @@
  * keepalive flags, get --count-only on an empty range, the oversize message, and a data dir
  * another process holds (daemon and cairnutl).
  */
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, type Pki } from './support/certs.js';
-import { CAIRN_BIN, ctl, freePort, runBin, singleMember, tempDir } from './support/process.js';
+import { pkiForTests } from './support/certs.js';
+import { CAIRN_BIN, ctl, freePort, runBin, singleMember } from './support/process.js';
 import { utl } from './support/utl.js';
 
 let m: Awaited<ReturnType<typeof singleMember>>;
@@ -115,18 +114,12 @@ describe('auth and TLS from the environment', () => {
     }
   });
 
-  let pki: Pki;
-  let pkiDir: string;
-  beforeAll(() => {
-    pkiDir = tempDir('cairn-pki-');
-    pki = makePki(pkiDir);
-  });
-  afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
+const certs = pkiForTests('cairn-pki-');
 
   it('--insecure-skip-tls-verify (or ETCDCTL_INSECURE_SKIP_TLS_VERIFY) talks TLS to a member whose certificate it does not trust', async () => {
     const t = await singleMember('envtls', {
-      extraArgs: [`--cert-file=${pki.serverCert}`, `--key-file=${pki.serverKey}`],
-      tls: { ca: pki.read(pki.caCert) },
+      extraArgs: [`--cert-file=${certs.pki.serverCert}`, `--key-file=${certs.pki.serverKey}`],
+      tls: { ca: certs.pki.read(certs.pki.caCert) },
     });
     try {
       const E = `--endpoints=${t.member.endpoint}`;

@@ -5,11 +5,11 @@
  * They form one cluster and serve a put and a get; the ignored settings are named in one
  * warning line; raft's events are log fields.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, type Pki } from './support/certs.js';
-import { ctl, freePort, Member, tempDir } from './support/process.js';
+import { describe, expect, it } from 'vitest';
+import { pkiForTests } from './support/certs.js';
+import { ctl, freePort, Member } from './support/process.js';
 
 /** A member configured only by its environment: no flag at all. */
 class EnvOnlyMember extends Member {
@@ -32,27 +32,21 @@ function jsonLines(log: string): Record<string, unknown>[] {
   return out;
 }
 
-let dir: string;
-let pki: Pki;
-beforeAll(() => {
-  dir = tempDir('cairn-etcdconf-');
-  pki = makePki(dir);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const certs = pkiForTests('cairn-etcdconf-');
 
 describe("etcd's configuration as it is", () => {
   it('forms a cluster from an etcd YAML file, ETCD_* variables and flags, and serves a put and a get', async () => {
-    const peer = pki.peer('peer');
+    const peer = certs.pki.peer('peer');
     const [ca, cb, cc, pa, pb, pc] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const cluster = `a=https://127.0.0.1:${pa},b=https://127.0.0.1:${pb},c=https://127.0.0.1:${pc}`;
     const token = 'etcd-config-e2e';
-    const file = join(dir, 'a.etcd.conf.yml');
+    const file = join(certs.pki.dir, 'a.etcd.conf.yml');
     writeFileSync(
       file,
       [
         '# etcd.conf.yml as an etcd operator writes it',
         "name: 'a'",
-        `data-dir: ${join(dir, 'a.etcd')}`,
+        `data-dir: ${join(certs.pki.dir, 'a.etcd')}`,
         'wal-dir:',
         'snapshot-count: 10000',
         'heartbeat-interval: 100',
@@ -69,8 +63,8 @@ describe("etcd's configuration as it is", () => {
         'strict-reconfig-check: true',
         'enable-v2: true',
         'client-transport-security:',
-        `  cert-file: ${pki.serverCert}`,
-        `  key-file: ${pki.serverKey}`,
+        `  cert-file: ${certs.pki.serverCert}`,
+        `  key-file: ${certs.pki.serverKey}`,
         '  client-cert-auth: false',
         '  trusted-ca-file:',
         '  auto-tls: false',
@@ -78,7 +72,7 @@ describe("etcd's configuration as it is", () => {
         `  cert-file: ${peer.cert}`,
         `  key-file: ${peer.key}`,
         '  client-cert-auth: true',
-        `  trusted-ca-file: ${pki.caCert}`,
+        `  trusted-ca-file: ${certs.pki.caCert}`,
         '  auto-tls: false',
         '  allowed-cn: peer',
         'logger: zap',
@@ -86,7 +80,7 @@ describe("etcd's configuration as it is", () => {
         'log-level: info',
       ].join('\n'),
     );
-    const a = new Member({ name: 'a', dataDir: '', clientPort: ca, peerPort: pa, configFile: file, tls: { ca: pki.read(pki.caCert) } });
+    const a = new Member({ name: 'a', dataDir: '', clientPort: ca, peerPort: pa, configFile: file, tls: { ca: certs.pki.read(certs.pki.caCert) } });
     const b = new EnvOnlyMember({
       name: 'b',
       dataDir: '',
@@ -94,7 +88,7 @@ describe("etcd's configuration as it is", () => {
       peerPort: pb,
       env: {
         ETCD_NAME: 'b',
-        ETCD_DATA_DIR: join(dir, 'b.etcd'),
+        ETCD_DATA_DIR: join(certs.pki.dir, 'b.etcd'),
         ETCD_LISTEN_CLIENT_URLS: `http://127.0.0.1:${cb}`,
         ETCD_LISTEN_PEER_URLS: `https://127.0.0.1:${pb}`,
         ETCD_INITIAL_ADVERTISE_PEER_URLS: `https://127.0.0.1:${pb}`,
@@ -103,7 +97,7 @@ describe("etcd's configuration as it is", () => {
         ETCD_INITIAL_CLUSTER_STATE: 'new',
         ETCD_PEER_CERT_FILE: peer.cert,
         ETCD_PEER_KEY_FILE: peer.key,
-        ETCD_PEER_TRUSTED_CA_FILE: pki.caCert,
+        ETCD_PEER_TRUSTED_CA_FILE: certs.pki.caCert,
         ETCD_PEER_CLIENT_CERT_AUTH: 'true',
         ETCD_ENABLE_V2: 'true',
         ETCD_LOG_FORMAT: 'console',
@@ -111,7 +105,7 @@ describe("etcd's configuration as it is", () => {
     });
     const c = new Member({
       name: 'c',
-      dataDir: join(dir, 'c.etcd'),
+      dataDir: join(certs.pki.dir, 'c.etcd'),
       clientPort: cc,
       peerPort: pc,
       extraArgs: [
@@ -121,7 +115,7 @@ describe("etcd's configuration as it is", () => {
         `--initial-cluster-token=${token}`,
         `--peer-cert-file=${peer.cert}`,
         `--peer-key-file=${peer.key}`,
-        `--peer-trusted-ca-file=${pki.caCert}`,
+        `--peer-trusted-ca-file=${certs.pki.caCert}`,
         '--peer-client-cert-auth',
         '--peer-cert-allowed-cn=peer',
         '--strict-reconfig-check',
@@ -132,7 +126,7 @@ describe("etcd's configuration as it is", () => {
     try {
       await Promise.all(members.map((m) => m.start(60_000)));
       expect(await ctl([`--endpoints=${c.endpoint}`, 'put', 'migrated', 'from-etcd'])).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
-      const viaA = await ctl([`--endpoints=https://${a.endpoint}`, `--cacert=${pki.caCert}`, 'get', 'migrated']);
+      const viaA = await ctl([`--endpoints=https://${a.endpoint}`, `--cacert=${certs.pki.caCert}`, 'get', 'migrated']);
       expect(viaA).toEqual({ code: 0, stdout: 'migrated\nfrom-etcd\n', stderr: '' });
       expect(await ctl([`--endpoints=${b.endpoint}`, 'get', 'migrated'])).toEqual({ code: 0, stdout: 'migrated\nfrom-etcd\n', stderr: '' });
       const list = await ctl([`--endpoints=${b.endpoint}`, 'member', 'list']);

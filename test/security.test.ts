@@ -3,32 +3,25 @@
  * certificate's common name as the user) and the backend quota with its NOSPACE alarm,
  * against the real daemon and cairnctl.
  */
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CairnClient, ErrorCode, type CairnError } from '@cairn/client';
-import { makePki, type Pki } from './support/certs.js';
-import { ctl, singleMember, tempDir, waitFor } from './support/process.js';
+import { pkiForTests } from './support/certs.js';
+import { ctl, singleMember, waitFor } from './support/process.js';
 
-let pki: Pki;
-let pkiDir: string;
-beforeAll(() => {
-  pkiDir = tempDir('cairn-pki-');
-  pki = makePki(pkiDir);
-});
-afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
+const certs = pkiForTests('cairn-pki-');
 
 describe('TLS', () => {
   it('serves wss with a good certificate and refuses a client that does not trust it', async () => {
     const m = await singleMember('tls', {
-      extraArgs: [`--cert-file=${pki.serverCert}`, `--key-file=${pki.serverKey}`],
-      tls: { ca: pki.read(pki.caCert) },
+      extraArgs: [`--cert-file=${certs.pki.serverCert}`, `--key-file=${certs.pki.serverKey}`],
+      tls: { ca: certs.pki.read(certs.pki.caCert) },
     });
     try {
       const ep = m.member.endpoint;
-      expect(await ctl([`--endpoints=${ep}`, `--cacert=${pki.caCert}`, 'put', 'k', 'v'])).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
-      expect(await ctl([`--endpoints=https://${ep}`, `--cacert=${pki.caCert}`, 'get', 'k'])).toEqual({ code: 0, stdout: 'k\nv\n', stderr: '' });
+      expect(await ctl([`--endpoints=${ep}`, `--cacert=${certs.pki.caCert}`, 'put', 'k', 'v'])).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
+      expect(await ctl([`--endpoints=https://${ep}`, `--cacert=${certs.pki.caCert}`, 'get', 'k'])).toEqual({ code: 0, stdout: 'k\nv\n', stderr: '' });
       // Wrong CA: the member's certificate does not verify.
-      const wrong = await ctl([`--endpoints=https://${ep}`, `--cacert=${pki.wrongCaCert}`, '--dial-timeout=2s', 'get', 'k']);
+      const wrong = await ctl([`--endpoints=https://${ep}`, `--cacert=${certs.pki.wrongCaCert}`, '--dial-timeout=2s', 'get', 'k']);
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toMatch(/^Error: .*certificate signed by unknown authority/);
       // Plain ws to a TLS port gets nowhere.
@@ -40,15 +33,15 @@ describe('TLS', () => {
   });
 
   it('with --client-cert-auth: requires a client certificate from the trusted CA; its CN is the user', async () => {
-    const root = pki.client('root');
-    const user0 = pki.client('user0');
-    const stranger = pki.client('root', true);
+    const root = certs.pki.client('root');
+    const user0 = certs.pki.client('user0');
+    const stranger = certs.pki.client('root', true);
     const m = await singleMember('mtls', {
-      extraArgs: [`--cert-file=${pki.serverCert}`, `--key-file=${pki.serverKey}`, `--trusted-ca-file=${pki.caCert}`, '--client-cert-auth'],
-      tls: { ca: pki.read(pki.caCert), cert: pki.read(root.cert), key: pki.read(root.key) },
+      extraArgs: [`--cert-file=${certs.pki.serverCert}`, `--key-file=${certs.pki.serverKey}`, `--trusted-ca-file=${certs.pki.caCert}`, '--client-cert-auth'],
+      tls: { ca: certs.pki.read(certs.pki.caCert), cert: certs.pki.read(root.cert), key: certs.pki.read(root.key) },
     });
     try {
-      const e = [`--endpoints=${m.member.endpoint}`, `--cacert=${pki.caCert}`, '--dial-timeout=2s'];
+      const e = [`--endpoints=${m.member.endpoint}`, `--cacert=${certs.pki.caCert}`, '--dial-timeout=2s'];
       const as = (c: { cert: string; key: string }) => [...e, `--cert=${c.cert}`, `--key=${c.key}`];
       // Missing client certificate, or one from another CA: the handshake fails.
       const missing = await ctl([...e, 'get', 'k']);

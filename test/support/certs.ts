@@ -4,8 +4,10 @@
  * unrelated CA with its own client certificate.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { tempDir } from './process.js';
 
 export interface Pki {
   readonly dir: string;
@@ -73,5 +75,25 @@ export function makePki(dir: string): Pki {
       return c;
     },
     read: (path) => readFileSync(path),
+  };
+}
+
+/**
+ * A PKI made before the test file's tests, in a temp dir of its own (theirs to write other
+ * files in too), and removed after them. Read `.pki` inside the tests.
+ */
+export function pkiForTests(prefix: string): { readonly pki: Pki } {
+  let made: Pki | undefined;
+  beforeAll(() => {
+    made = makePki(tempDir(prefix));
+  });
+  afterAll(() => {
+    if (made !== undefined) rmSync(made.dir, { recursive: true, force: true });
+  });
+  return {
+    get pki(): Pki {
+      if (made === undefined) throw new Error('the PKI is made in beforeAll: read it inside a test');
+      return made;
+    },
   };
 }
