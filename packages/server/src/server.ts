@@ -202,24 +202,24 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   // Peers first: a port in use fails before anything else happens, and a joining member's
   // peers can reach it as soon as it exists.
   // Set once the member exists; the peer endpoint answers `unavailable` until then.
-  const ref: { member?: Member } = {};
+  const opened: { member?: Member } = {};
   const notReady = (): never => {
     throw new CairnError(ErrorCode.Unavailable, 'member is starting');
   };
   const peerHost: PeerServerHost = {
     get clusterId() {
-      return ref.member?.clusterId ?? 0n;
+      return opened.member?.clusterId ?? 0n;
     },
     get selfId() {
-      return ref.member?.memberId ?? 0n;
+      return opened.member?.memberId ?? 0n;
     },
     key: cfg.peerKey,
-    isRemoved: (id) => ref.member?.peer.isRemoved(id) ?? false,
-    isMember: (id) => ref.member?.peer.isMember(id) ?? false,
-    messages: (from, msgs) => ref.member?.peer.messages(from, msgs),
-    rpc: (from, method, params) => (ref.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : ref.member.peer.rpc(from, method, params)),
-    snapshot: (from, term) => (ref.member === undefined ? notReady() : ref.member.peer.snapshot(from, term)),
-    clusterMembers: () => (ref.member === undefined ? notReady() : ref.member.peer.clusterMembers()),
+    isRemoved: (id) => opened.member?.peer.isRemoved(id) ?? false,
+    isMember: (id) => opened.member?.peer.isMember(id) ?? false,
+    messages: (from, msgs) => opened.member?.peer.messages(from, msgs),
+    rpc: (from, method, params) => (opened.member === undefined ? Promise.reject(new CairnError(ErrorCode.Unavailable)) : opened.member.peer.rpc(from, method, params)),
+    snapshot: (from, term) => (opened.member === undefined ? notReady() : opened.member.peer.snapshot(from, term)),
+    clusterMembers: () => (opened.member === undefined ? notReady() : opened.member.peer.clusterMembers()),
   };
   // Created once the member's id is known; the peer port may count refusals before that.
   let metrics: Metrics | undefined;
@@ -280,7 +280,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
   const mx = (metrics = new Metrics(metricsSource(parts, backend, identity.memberId, cfg.quotaBackendBytes)));
-  const m = (parts.member = ref.member = await Member.open({
+  const m = (parts.member = opened.member = await Member.open({
     backend,
     identity,
     name: cfg.name,
