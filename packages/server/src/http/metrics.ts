@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry } from 'prom-client';
 import type { MemberObserver } from '../member.js';
 import type { DbSizes } from '../storage/dbSize.js';
 import { NetworkMetrics } from './networkMetrics.js';
@@ -36,9 +36,6 @@ export interface MetricsSource {
 
 /** etcd logs (and counts in slow_apply_total) an apply that took longer than this. */
 const SLOW_APPLY_SECONDS = 0.1;
-
-/** prom-client's `exponentialBuckets`, spelled as etcd's Go code spells its buckets. */
-export const exponential = (start: number, factor: number, count: number): number[] => Array.from({ length: count }, (_, i) => start * factor ** i);
 
 /** A gauge read at scrape time. */
 function gaugeFunc(registry: Registry, name: string, help: string, read: () => number): void {
@@ -130,13 +127,13 @@ export class Metrics implements MemberObserver {
     this.walFsync = new Histogram({
       name: 'etcd_disk_wal_fsync_duration_seconds',
       help: 'The latency distributions of fsync called by WAL (one synced RocksDB write of raft entries and state, fsync included, on the writer thread).',
-      buckets: exponential(0.001, 2, 14),
+      buckets: exponentialBuckets(0.001, 2, 14),
       registers,
     });
     this.backendCommit = new Histogram({
       name: 'etcd_disk_backend_commit_duration_seconds',
       help: 'The latency distributions of commit called by backend (one write of the raft loop, from hand-over to done, fsync included when raft asks for one).',
-      buckets: exponential(0.001, 2, 14),
+      buckets: exponentialBuckets(0.001, 2, 14),
       registers,
     });
     this.batchEntries = new Histogram({
@@ -159,7 +156,7 @@ export class Metrics implements MemberObserver {
     this.hashRevDuration = new Histogram({
       name: 'etcd_mvcc_hash_rev_duration_seconds',
       help: 'The latency distribution of storage hash by revision operation (endpoint hashkv, the corruption checks).',
-      buckets: exponential(0.01, 2, 15),
+      buckets: exponentialBuckets(0.01, 2, 15),
       registers,
     });
 

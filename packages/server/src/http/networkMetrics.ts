@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, exponentialBuckets, Gauge, Histogram, type Registry } from 'prom-client';
 import { grpcCode, grpcName } from './grpcNames.js';
 
 /** Seconds, for gRPC handling times: Prometheus's default buckets, as go-grpc-prometheus uses. */
@@ -45,7 +45,7 @@ export class NetworkMetrics {
       name: 'etcd_network_peer_round_trip_time_seconds',
       help: 'Round-Trip-Time histogram between peers (a WebSocket ping on the raft connection).',
       labelNames: ['To'],
-      buckets: Array.from({ length: 16 }, (_, i) => 0.0001 * 2 ** i),
+      buckets: exponentialBuckets(0.0001, 2, 16),
       registers,
     });
     this.activePeers = new Gauge({ name: 'etcd_network_active_peers', help: 'The current number of active peer connections.', labelNames: ['Local', 'Remote'], registers });
