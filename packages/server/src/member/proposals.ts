@@ -67,9 +67,7 @@ export class ProposalTracker {
       try {
         propose();
       } catch (err) {
-        this.take(seq);
-        this.o.failed?.();
-        reject(droppedError(err));
+        this.fail(this.take(seq), droppedError(err));
       }
     });
   }
@@ -80,9 +78,18 @@ export class ProposalTracker {
     w.cancelTimer = this.o.scheduler.after(ms, () => {
       if (this.waiters.get(seq) !== w) return;
       this.waiters.delete(seq);
-      this.o.failed?.();
-      w.reject(new CairnError(ErrorCode.Timeout, message));
+      this.fail(w, new CairnError(ErrorCode.Timeout, message));
     });
+  }
+
+  /**
+   * A waiter fails without an outcome of its own (timed out, dropped, lost with its leader, the
+   * member stopped): what etcd_server_proposals_failed_total counts.
+   */
+  private fail(w: Waiter | undefined, err: CairnError): void {
+    if (w === undefined) return;
+    this.o.failed?.();
+    w.reject(err);
   }
 
   /** Removes the waiter of `seq` (its timer cancelled) and returns it. */
@@ -117,9 +124,7 @@ export class ProposalTracker {
       if (m.type !== 'MsgProp') continue;
       for (const e of m.entries) {
         const seq = this.ownSeq(e);
-        const w = seq === undefined ? undefined : this.take(seq);
-        if (w !== undefined) this.o.failed?.();
-        w?.reject(new CairnError(ErrorCode.Unavailable, `leader ${peer.toString(16)} unreachable; the request was not proposed`));
+        if (seq !== undefined) this.fail(this.take(seq), new CairnError(ErrorCode.Unavailable, `leader ${peer.toString(16)} unreachable; the request was not proposed`));
       }
     }
   }
@@ -168,9 +173,7 @@ export class ProposalTracker {
     this.appliedEntryTerm = term;
     for (const [seq, w] of this.waiters) {
       if (w.term >= term) continue;
-      this.take(seq);
-      this.o.failed?.();
-      w.reject(new CairnError(ErrorCode.Timeout, `request timed out, possibly due to previous leader failure (proposed in term ${w.term}, now applying term ${term})`));
+      this.fail(this.take(seq), new CairnError(ErrorCode.Timeout, `request timed out, possibly due to previous leader failure (proposed in term ${w.term}, now applying term ${term})`));
     }
   }
 
@@ -178,10 +181,7 @@ export class ProposalTracker {
   failAll(err: CairnError): void {
     for (const s of this.settled) s.waiter.reject(err);
     this.settled = [];
-    for (const seq of [...this.waiters.keys()]) {
-      this.o.failed?.();
-      this.take(seq)?.reject(err);
-    }
+    for (const seq of [...this.waiters.keys()]) this.fail(this.take(seq), err);
   }
 }
 
