@@ -14,9 +14,8 @@ import type { Applier } from './apply/applier.js';
 import { checkWriteRequest } from './apply/kinds.js';
 import { encodeConfContext, encodeProposal, encodeWriteRequest, type ProposalAuth, type ResponseFor, type WriteRequest } from './apply/requests.js';
 import type { MemberRecord } from './apply/membership.js';
-import { rangeResponse } from './apply/responses.js';
 import type { ChangeListener, RevisionEvents } from './mvcc/store.js';
-import { dbSizes, type DbSizes } from './storage/dbSize.js';
+import type { DbSizes } from './storage/dbSize.js';
 import { removedOps } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { RaftDriver, type DriverLog } from './raftNode/driver.js';
@@ -26,12 +25,12 @@ import { ClusterAdmin } from './raftNode/admin.js';
 import { PeerRpc } from './raftNode/peerRpc.js';
 import { CorruptChecker, PEER_HASHKV_METHOD, PEER_HASH_WAIT_MS } from './integrity/corruptCheck.js';
 import { HashService, peerHashResponse } from './integrity/hashService.js';
-import { SERVER_VERSION } from './version.js';
 import { ProposalTracker } from './member/proposals.js';
 import { MemberStateMachine } from './member/stateMachine.js';
 import { LeaseService, minLeaseTtlSeconds } from './member/leases.js';
 import { AttributePublisher } from './member/publisher.js';
 import { PeerSide } from './member/peerSide.js';
+import { MemberReads } from './member/reads.js';
 import type { MemberOptions, Proposer } from './member/options.js';
 
 export type { MemberObserver, MemberOptions, PlantedBugs, Proposer, RaftSettings, TransportHooks } from './member/options.js';
@@ -56,6 +55,9 @@ const noPeers: RaftTransport = {
  * member in log order; the member that proposed it answers the caller once it is applied.
  * Linearizable reads go through ReadIndex; serializable ones read this member's state as it is.
  * This class only wires the parts together and keeps the life cycle (docs/architecture.md).
+ * It is the one file of packages/server/src over 400 lines by intent: the constructor is the
+ * composition root of ten parts, and the rest is the member's public surface, one delegating
+ * line per call, so that callers see one object while each part stays under member/.
  */
 export class Member implements Proposer {
   readonly driver: RaftDriver;
@@ -80,6 +82,7 @@ export class Member implements Proposer {
   /** The initial and periodic corruption checks (integrity/corruptCheck.ts). */
   readonly integrity: CorruptChecker;
   private readonly hashes: HashService;
+  private readonly reads: MemberReads;
 
   private constructor(private readonly o: MemberOptions) {
     const clock = (this.clock = o.clock ?? systemClock);
@@ -196,6 +199,22 @@ export class Member implements Proposer {
       rpc: (from, method, params) => this.servePeer(from, method, params),
       refused: (reason) => o.observer?.peerRefused?.(reason),
       log,
+    });
+    this.reads = new MemberReads({
+      memberId,
+      name: o.name,
+      clientUrls: o.clientUrls,
+      requestTimeoutMs: this.requestTimeoutMs,
+      applier: () => this.applier,
+      stopped: () => this.stopped,
+      isLeader: () => this.isLeader(),
+      header: (rev) => (rev === undefined ? this.header() : this.headerAt(rev)),
+      raftStatus: () => this.driver.status(),
+      committed: () => this.driver.committed,
+      readBarrier: (ms) => this.driver.readBarrier(ms),
+      backendBytes: () => o.backend.sizeBytes(),
+      logBytes: () => this.driver.log.storedBytes,
+      ...(o.plantedBugs?.leaderLocalReads === true ? { leaderLocalReads: true } : {}),
     });
     this.integrity = this.newCorruptChecker();
     this.updatePeers();
@@ -370,23 +389,11 @@ export class Member implements Proposer {
 
   /** Resolves once local state is as new as any write acknowledged anywhere (ReadIndex). */
   linearizable(): Promise<void> {
-    if (this.stopped) return Promise.reject(new CairnError(ErrorCode.Stopped));
-    // The only voter leads for as long as it lives: nobody can have committed anything it has
-    // not, so its applied state is as new as any. No round needed.
-    const cs = this.applier.confState;
-    if (this.isLeader() && cs.voters.length === 1 && cs.voters[0] === this.memberId && this.applier.appliedIndex >= BigInt(this.driver.committed)) {
-      return Promise.resolve();
-    }
-    if (this.o.plantedBugs?.leaderLocalReads === true && this.isLeader()) return Promise.resolve();
-    return this.driver.readBarrier(this.requestTimeoutMs);
+    return this.reads.linearizable();
   }
 
-  async range(req: RangeRequest): Promise<RangeResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    this.checkNotCorrupt();
-    if (req.serializable !== true) await this.linearizable();
-    const store = this.applier.store;
-    return rangeResponse(store.range(req), this.headerAt(store.currentRevision));
+  range(req: RangeRequest): Promise<RangeResponse> {
+    return this.reads.range(req);
   }
 
   /** See MemberStateMachine.written. */
@@ -414,17 +421,9 @@ export class Member implements Proposer {
     return this.state.history(from, to);
   }
 
-  /**
-   * A CORRUPT alarm names this member: its data differs from the cluster's, so it answers no
-   * reads (etcd refuses them the same way) until it is replaced and the alarm disarmed.
-   */
+  /** A CORRUPT alarm names this member: it serves no reads (MemberReads.checkNotCorrupt). */
   checkNotCorrupt(): void {
-    if (this.applier.alarms.hasFor(this.memberId, 'corrupt')) {
-      throw new CairnError(
-        ErrorCode.Corrupt,
-        `corrupt cluster: member ${this.memberId.toString(16)} holds data that differs from the other members' (CORRUPT alarm); it serves no reads until it is replaced and the alarm disarmed`,
-      );
-    }
+    this.reads.checkNotCorrupt();
   }
 
   /** etcd's HashKV on this member (integrity/hashService.ts). */
@@ -434,37 +433,20 @@ export class Member implements Proposer {
 
   /** DB SIZE (what the quota compares) and DB SIZE IN USE: see storage/dbSize.ts. */
   dbSizes(): DbSizes {
-    return dbSizes(this.o.backend.sizeBytes(), this.driver.log.storedBytes, this.applier.store.historyBytes);
+    return this.reads.dbSizes();
   }
 
   async status(): Promise<StatusResponse> {
-    if (this.stopped) throw new CairnError(ErrorCode.Stopped);
-    const st = this.driver.status();
-    const size = this.dbSizes();
-    return {
-      header: this.header(),
-      version: SERVER_VERSION,
-      dbSize: BigInt(size.dbSizeBytes),
-      dbSizeInUse: BigInt(size.dbSizeInUseBytes),
-      leader: st.softState.lead,
-      raftIndex: BigInt(st.hardState.commit),
-      raftTerm: BigInt(st.hardState.term),
-      raftAppliedIndex: this.applier.appliedIndex,
-      errors: this.applier.alarms.list().map((a) => `memberID:${a.memberId.toString(10)} alarm:${a.alarm.toUpperCase()} `),
-      isLearner: st.confState.learners.includes(this.memberId),
-    };
+    return this.reads.status();
   }
 
   /** The members, with this member's own client URLs filled in before it published them. */
   members(): MemberInfo[] {
-    return this.applier.membership.list().map((m) =>
-      m.id === this.memberId && m.clientUrls.length === 0 ? { ...m, name: m.name || this.o.name, clientUrls: [...this.o.clientUrls] } : m,
-    );
+    return this.reads.members();
   }
 
-  async memberList(linearizable = false): Promise<MemberListResponse> {
-    if (linearizable) await this.linearizable();
-    return { header: this.header(), members: this.members() };
+  memberList(linearizable = false): Promise<MemberListResponse> {
+    return this.reads.memberList(linearizable);
   }
 
   /** Hash requests are served by every member (the corruption checks ask each one); the rest by PeerRpc. */
