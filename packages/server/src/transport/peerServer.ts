@@ -8,19 +8,11 @@ import { WebSocketServer, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
 import { toBytes } from './peerLink.js';
 import type { SnapshotReceiver } from './snapshotStream.js';
-import {
-  MEMBERS_NONCE_HEADER,
-  MEMBERS_PROOF_HEADER,
-  MEMBERS_REQUEST_WINDOW_MS,
-  handshakeProof,
-  hexProofMatches,
-  membersNonceTime,
-  membersRequestProof,
-  membersResponseProof,
-  newNonce,
-  proofMatches,
-  type PeerKey,
-} from './peerAuth.js';
+import { handshakeProof, newNonce, proofMatches, type PeerKey } from './peerAuth.js';
+import { RefusalLog, type PeerRefusalKind } from './peerRefusals.js';
+import { MembersEndpoint } from './peerMembersEndpoint.js';
+
+export { PEER_REFUSAL_TEXT, type PeerRefusalKind } from './peerRefusals.js';
 
 /** What the peer endpoint needs from the member. */
 export interface PeerServerHost {
@@ -42,38 +34,19 @@ export interface PeerServerHost {
   clusterMembers(): { clusterId: bigint; members: readonly Member[] };
 }
 
-/** What the peer port refuses, as logged ("peer port: refused ..."); the keys label the metric. */
-export const PEER_REFUSAL_TEXT = {
-  tooManyHandshakes: 'too many unauthenticated peer sockets',
-  unsignedMembers: 'an unsigned or wrongly signed GET /members',
-  handshakeTimeout: 'a peer socket that did not finish the handshake in time',
-  beforeHandshake: 'a peer frame before the handshake',
-  badProof: 'a peer that could not prove it holds the peer secret',
-  notMember: 'a peer that is not a member of this cluster',
-  malformed: 'a malformed peer frame',
-  formerMember: 'frames from a peer that is not a member (any more)',
-  wrongSender: 'raft messages with another sender or receiver than the socket',
-  snapshot: 'a snapshot',
-} as const;
-export type PeerRefusalKind = keyof typeof PEER_REFUSAL_TEXT;
-
 /** A socket that has not finished the handshake in this long is closed. */
 const HANDSHAKE_TIMEOUT_MS = 5000;
 /** Sockets still in the handshake at once; more are refused (an outsider cannot pile them up). */
 const MAX_HANDSHAKING_SOCKETS = 256;
-/** Refusals of one kind from one address are logged at most this often (with a count). */
-const REFUSAL_LOG_INTERVAL_MS = 1000;
 /** How often authenticated sockets are checked against the membership. */
 const MEMBERSHIP_SWEEP_MS = 1000;
-/** Signed /members nonces remembered against replay (for MEMBERS_REQUEST_WINDOW_MS). */
-const MAX_REMEMBERED_NONCES = 10_000;
 
 /**
  * The peer endpoint on every listen-peer-url:
  *   WebSocket /raft      raft messages and RPCs from one peer (see frames.ts)
  *   WebSocket /snapshot  one snapshot transfer from the leader
  *   GET /members         the member list with the cluster id, as JSON (ids in hex); the request
- *                        and the answer are signed with the peer key (peerHttp.ts)
+ *                        and the answer are signed with the peer key (peerMembersEndpoint.ts)
  *   GET /health          200 while this member runs; the only thing answered without proof
  *
  * A socket proves it belongs to a member (peerAuth.ts) before any raft message, snapshot chunk
@@ -88,18 +61,20 @@ export class PeerServer {
   private handshaking = 0;
   /** A cluster-id mismatch is logged once per peer, not on every retry. */
   private readonly warned = new Set<string>();
-  private readonly refusalLog = new Map<string, { at: number; suppressed: number }>();
-  private readonly nonces = new Map<string, number>();
+  private readonly refusals: RefusalLog;
+  private readonly members: MembersEndpoint;
 
   constructor(
     private readonly host: PeerServerHost,
     private readonly log: Logger,
     maxFrameBytes: number,
     /** Counts refusals by kind (the `cairn_peer_refused_total` metric). */
-    private readonly onRefused?: (kind: PeerRefusalKind) => void,
+    onRefused?: (kind: PeerRefusalKind) => void,
     /** Bytes of each frame an authenticated peer sent on its raft socket (etcd_network_peer_received_bytes_total). */
     private readonly onReceived?: (from: bigint, bytes: number) => void,
   ) {
+    this.refusals = new RefusalLog(log, onRefused);
+    this.members = new MembersEndpoint(host, this.refusals);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes, perMessageDeflate: false });
     this.sweeper = setInterval(() => this.sweep(), MEMBERSHIP_SWEEP_MS);
     this.sweeper.unref();
@@ -122,7 +97,7 @@ export class PeerServer {
   }
 
   attach(server: HttpServer | HttpsServer): void {
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.http(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.members.serve(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       const path = (req.url ?? '/').split('?')[0];
@@ -146,22 +121,8 @@ export class PeerServer {
     });
   }
 
-  /**
-   * Logs a refused attempt: what it was and where from. Rate-limited per reason and address so
-   * that an outsider cannot flood the log; the count of the ones not logged goes with the next.
-   */
   private refusal(kind: PeerRefusalKind, address: string | undefined, fields: Record<string, unknown>): void {
-    this.onRefused?.(kind);
-    const k = `${kind}|${address ?? ''}`;
-    const now = Date.now();
-    const seen = this.refusalLog.get(k);
-    if (seen !== undefined && now - seen.at < REFUSAL_LOG_INTERVAL_MS) {
-      seen.suppressed++;
-      return;
-    }
-    if (this.refusalLog.size > 1000) this.refusalLog.clear();
-    this.refusalLog.set(k, { at: now, suppressed: 0 });
-    this.log.warn({ ...fields, address, ...(seen !== undefined && seen.suppressed > 0 ? { alsoRefusedSinceLastLog: seen.suppressed } : {}) }, `peer port: refused ${PEER_REFUSAL_TEXT[kind]}`);
+    this.refusals.refused(kind, address, fields);
   }
 
   /** Closes every socket of a peer that is no longer a member, telling it why. */
@@ -173,53 +134,6 @@ export class PeerServer {
       if (ws.readyState === 1) ws.send(encodePeerFrame({ t: 'refused', c: this.host.clusterId, code, message }));
       ws.close(1008, code);
     }
-  }
-
-  private http(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-      res.end(text);
-    };
-    if (req.method !== 'GET') return json(405, { message: 'method not allowed' });
-    if (path === '/health') return json(200, { health: 'true' });
-    if (path === '/members') {
-      const nonce = req.headers[MEMBERS_NONCE_HEADER];
-      const proof = req.headers[MEMBERS_PROOF_HEADER];
-      const n = typeof nonce === 'string' ? nonce : '';
-      const sent = membersNonceTime(n);
-      const now = Date.now();
-      const fresh = sent !== undefined && Math.abs(now - sent) < MEMBERS_REQUEST_WINDOW_MS && !this.nonces.has(n);
-      if (!fresh || !hexProofMatches(membersRequestProof(this.host.key, n), typeof proof === 'string' ? proof : undefined)) {
-        this.refusal('unsignedMembers', req.socket.remoteAddress, { stale: sent !== undefined && !fresh });
-        return json(401, { message: 'GET /members needs a request signed with the peer secret (--peer-secret-file or the initial-cluster token)' });
-      }
-      this.remember(n, now);
-      let body: string;
-      try {
-        const { clusterId, members } = this.host.clusterMembers();
-        body = JSON.stringify({
-          clusterId: clusterId.toString(16),
-          members: members.map((m) => ({ id: m.id.toString(16), name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner })),
-        });
-      } catch (err) {
-        return json(503, { message: (err as Error).message });
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [MEMBERS_PROOF_HEADER]: membersResponseProof(this.host.key, n, body) });
-      res.end(body);
-      return;
-    }
-    json(404, { message: 'not found' });
-  }
-
-  private remember(nonce: string, now: number): void {
-    if (this.nonces.size >= MAX_REMEMBERED_NONCES) {
-      for (const [k, at] of this.nonces) if (now - at > MEMBERS_REQUEST_WINDOW_MS) this.nonces.delete(k);
-      // Still full: forget the oldest (a replay of it is then possible, but only for its window).
-      if (this.nonces.size >= MAX_REMEMBERED_NONCES) this.nonces.delete(this.nonces.keys().next().value as string);
-    }
-    this.nonces.set(nonce, now);
   }
 
   /**
