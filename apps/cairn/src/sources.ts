@@ -38,11 +38,12 @@ export function settingVariables(env: Env, known: Known): string[] {
 
 /** Refuses the etcd-only settings that cannot be ignored safely; returns the ignored ones. */
 export function checkEtcdOnly(etcdOnly: Map<string, string>, raw: Map<string, string>, origins: Origins): string[] {
+  const named = settingNamer(origins);
   const tlsInUse = raw.has('cert-file') || raw.has('peer-cert-file');
   const ignored: string[] = [];
   for (const [key, value] of etcdOnly) {
     const refusal = (ETCD_ONLY.get(key) ?? TLS_BLOCK_ONLY.get(key))?.(value, tlsInUse);
-    if (refusal !== undefined) throw new ConfigError(`--${key}: ${refusal}`);
+    if (refusal !== undefined) throw new ConfigError(`${named(key)}: ${refusal}`);
     const name = origins.names.get(key) ?? key;
     ignored.push(name.startsWith("key '") ? name.slice(5, -1) : name);
   }
@@ -50,15 +51,11 @@ export function checkEtcdOnly(etcdOnly: Map<string, string>, raw: Map<string, st
 }
 
 /**
- * Errors name settings as `--key`; this names them as the operator wrote them: the YAML key
- * (with the file) or the environment variable. Text inside double quotes (a value) is left as is.
+ * How errors name a setting: as the operator wrote it (the flag, the environment variable or
+ * the YAML key); a setting they did not write as a flag, or as a key when a file is in use.
  */
-export function reword(message: string, origins: Origins, known: Known): string {
-  const parts = message.split(/("(?:[^"\\]|\\.)*")/);
-  const out = parts.map((part, i) =>
-    i % 2 === 1 ? part : part.replace(/--([a-z0-9][a-z0-9-]*)/g, (whole, key: string) => origins.names.get(key) ?? (origins.prefix !== '' && (known.has(key) || ETCD_ONLY.has(key) || TLS_BLOCK_ONLY.has(key)) ? `key '${key}'` : whole)),
-  );
-  return origins.prefix + out.join('');
+export function settingNamer(origins: Origins): (key: string) => string {
+  return (key) => origins.names.get(key) ?? (origins.prefix !== '' ? `key '${key}'` : `--${key}`);
 }
 
 export interface Flags {
