@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import type { createServer, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { ClientApiServer, refusedOrigin } from './api/server.js';
 import { OriginPolicy } from './api/origin.js';
@@ -20,7 +18,8 @@ import { memberStreams } from './api/streamHandlers.js';
 import { snapshotStream } from './api/snapshotSave.js';
 import { snapshotHost } from './backup/host.js';
 import { WatchHub } from './watch/hub.js';
-import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
+import { resolveConfig, type CairnConfig } from './config/config.js';
+import { boundUrl, checkPeerCertificates, listen, makeServer, peerClientTls, warnUnsafePeerListeners } from './listeners.js';
 import { httpHandler } from './http/routes.js';
 import { Metrics } from './http/metrics.js';
 import { healthHost, metricsSource, type MemberParts } from './http/memberHttp.js';
@@ -32,21 +31,9 @@ import { PeerServer, type PeerServerHost } from './transport/peerServer.js';
 import { PeerTransport } from './transport/transport.js';
 import { fetchMembers } from './transport/peerHttp.js';
 import { peerKeyFingerprint } from './transport/peerAuth.js';
-import type { WsClientOptions } from './api/ws.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '@cairn/protocol';
 
-/** A client URL could not be listened on (port in use, address not available ...). */
-export class ListenError extends Error {
-  override readonly name = 'ListenError';
-  constructor(
-    readonly url: string,
-    /** The system error code, e.g. 'EADDRINUSE'. */
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ListenError } from './listeners.js';
 
 /** The running server the daemon holds. */
 export interface CairnServer {
@@ -82,96 +69,6 @@ export interface StartOptions {
    * the watch and lease tasks register here.
    */
   readonly streams?: (member: Member, auth: Authorizer) => ReadonlyMap<string, StreamOpener>;
-}
-
-const errorText: Record<string, string> = {
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this host',
-  EACCES: 'permission denied',
-};
-
-function listen(server: HttpServer | HttpsServer, url: URL, what = 'clients'): Promise<AddressInfo> {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const code = err.code ?? 'UNKNOWN';
-      reject(new ListenError(url.href, code, `cannot listen for ${what} on ${url.href}: ${errorText[code] ?? err.message} (${code})`));
-    };
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function boundUrl(url: URL, addr: AddressInfo): string {
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return `${url.protocol}//${host}:${addr.port}`;
-}
-
-/** An HTTP(S) server for one listen URL, with the TLS settings of its side. */
-function makeServer(
-  url: URL,
-  tls: ResolvedTls | undefined,
-  handler?: Parameters<typeof createServer>[1],
-  /** Bounds the TLS handshake (Node's default is 120 s). */
-  handshakeTimeoutMs?: number,
-): HttpServer | HttpsServer {
-  const server =
-    url.protocol === 'https:' && tls !== undefined
-      ? createHttpsServer(
-          {
-            cert: tls.cert,
-            key: tls.key,
-            ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-            requestCert: tls.clientCertAuth,
-            rejectUnauthorized: tls.clientCertAuth,
-            minVersion: 'TLSv1.2',
-            ...(handshakeTimeoutMs !== undefined ? { handshakeTimeout: handshakeTimeoutMs } : {}),
-          },
-          handler,
-        )
-      : createServer(handler);
-  server.on('clientError', (_err, socket) => socket.destroy());
-  return server;
-}
-
-/** The client side of peer TLS: trust the peer CA, present our peer certificate. */
-function peerClientTls(tls: ResolvedTls | undefined): WsClientOptions {
-  if (tls === undefined) return {};
-  return { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), cert: tls.cert, key: tls.key };
-}
-
-/**
- * A peer listener others can reach, with neither TLS nor an explicit secret, is protected only
- * by the initial-cluster token: said once at start, with what to do.
- */
-function warnUnsafePeerListeners(cfg: ResolvedConfig, log: Logger): void {
-  const exposed = exposedPeerListeners(cfg);
-  if (exposed.length === 0) return;
-  log.warn(
-    { listenPeerUrls: exposed, peerAuth: 'initial-cluster-token' },
-    'peers are authenticated only with a key derived from --initial-cluster-token, in plaintext: anyone who knows the token can act as a member. Set --peer-secret-file (the same file on every member) or peer TLS with --peer-client-cert-auth (docs/security.md)',
-  );
-}
-
-/**
- * --peer-cert-allowed-cn / --peer-cert-allowed-hostname: a verified peer certificate must also
- * name the allowed common name or host; other sockets are closed before any byte is read.
- */
-function checkPeerCertificates(server: HttpServer | HttpsServer, tls: ResolvedTls, log: Logger): void {
-  if (!tls.clientCertAuth || (tls.allowedCn === undefined && tls.allowedHostname === undefined)) return;
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const cert = socket.getPeerCertificate();
-    const cn = cert.subject?.CN;
-    const cnOk = tls.allowedCn === undefined || cn === tls.allowedCn;
-    const hostOk = tls.allowedHostname === undefined || checkServerIdentity(tls.allowedHostname, cert) === undefined;
-    if (cnOk && hostOk) return;
-    log.warn({ address: socket.remoteAddress, cn, allowedCn: tls.allowedCn, allowedHostname: tls.allowedHostname }, 'peer port: refused a peer certificate that is not allowed');
-    socket.destroy();
-  });
 }
 
 /**
@@ -222,15 +119,15 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     clusterMembers: () => (opened.member === undefined ? notReady() : opened.member.peer.clusterMembers()),
   };
   // Created once the member's id is known; the peer port may count refusals before that.
-  let metrics: Metrics | undefined;
+  let metricsOnceKnown: Metrics | undefined;
   const parts: MemberParts = {};
-  backend.onSyncedWrite = (seconds) => metrics?.synced(seconds);
+  backend.onSyncedWrite = (seconds) => metricsOnceKnown?.synced(seconds);
   const peerServer = new PeerServer(
     peerHost,
     log,
     DEFAULT_MAX_FRAME_BYTES,
-    (kind) => metrics?.peerRefused(kind),
-    (from, bytes) => metrics?.network.peerBytesReceived(from, bytes),
+    (kind) => metricsOnceKnown?.peerRefused(kind),
+    (from, bytes) => metricsOnceKnown?.network.peerBytesReceived(from, bytes),
   );
   const peerUrls: string[] = [];
   const peerTls = peerClientTls(cfg.peerTls);
@@ -279,7 +176,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const clientUrls: string[] = [];
   let closing: Promise<void> | undefined;
   const raftLog = log.child({ component: 'raft' });
-  const mx = (metrics = new Metrics(metricsSource(parts, backend, identity.memberId, cfg.quotaBackendBytes)));
+  const metrics = (metricsOnceKnown = new Metrics(metricsSource(parts, backend, identity.memberId, cfg.quotaBackendBytes)));
   const m = (parts.member = opened.member = await Member.open({
     backend,
     identity,
@@ -288,7 +185,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     get clientUrls() {
       return cfg.advertiseClientUrls ?? clientUrls;
     },
-    observer: mx,
+    observer: metrics,
     clock,
     scheduler: options.scheduler ?? systemScheduler,
     raft: { tickMs: cfg.tickMs, electionTicks: cfg.electionTicks, snapshotCount: cfg.snapshotCount },
@@ -306,10 +203,10 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
         refused: hooks.refused,
         log: raftLog,
         observer: {
-          sent: (to, bytes) => mx.network.peerBytesSent(to, bytes),
-          sendFailed: (to, n) => mx.network.peerSendFailed(to, n),
-          roundTrip: (to, seconds) => mx.network.peerRoundTrip(to, seconds),
-          connection: (to, up) => mx.network.peerConnection(to, up),
+          sent: (to, bytes) => metrics.network.peerBytesSent(to, bytes),
+          sendFailed: (to, n) => metrics.network.peerSendFailed(to, n),
+          roundTrip: (to, seconds) => metrics.network.peerRoundTrip(to, seconds),
+          connection: (to, up) => metrics.network.peerConnection(to, up),
         },
       }),
     onRemoved: () => {
@@ -340,7 +237,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps, maxKeyBytes: cfg.maxKeyBytes, maxTxnCompareKeys: cfg.maxTxnCompareKeys };
   let lastCompareLogMs = -Infinity;
   const compareKeysRefused = (): void => {
-    mx.txnCompareKeysRefused();
+    metrics.txnCompareKeysRefused();
     const now = performance.now();
     if (now - lastCompareLogMs < 10_000) return;
     lastCompareLogMs = now;
@@ -404,17 +301,17 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       unary: unaryHandlers({ member: m, limits, auth, quota, defrag, onCompareKeysRefused: compareKeysRefused }),
       streams,
       accepting: () => accepting,
-      observe: (method, code, seconds) => mx.network.request(method, code, seconds),
-      streamStarted: (method) => mx.network.streamStarted(method),
-      streamEnded: (method, code, seconds) => mx.network.streamHandled(method, code, seconds),
+      observe: (method, code, seconds) => metrics.network.request(method, code, seconds),
+      streamStarted: (method) => metrics.network.streamStarted(method),
+      streamEnded: (method, code, seconds) => metrics.network.streamHandled(method, code, seconds),
     },
     log,
     cfg.clientPort,
-    mx,
+    metrics,
     origins,
   );
   parts.connections = () => api.connections;
-  const httpHost = { metrics: mx, health: healthHost(m, () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : '')) };
+  const httpHost = { metrics, health: healthHost(m, () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : '')) };
   const routes = httpHandler(httpHost);
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
