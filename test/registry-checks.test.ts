@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient } from '@cairn/client';
-import { discover, type Instance, type ServiceChange } from '@cairn/registry';
+import { CairnClient, ErrorCode } from '@cairn/client';
+import { discover, register, type Instance, type ServiceChange } from '@cairn/registry';
 import { ROOT, singleMember, waitFor, type Member } from './support/process.js';
 
 const CHECKED = fileURLToPath(new URL('./support/checked.mjs', import.meta.url));
@@ -112,5 +112,32 @@ describe('health checks with real processes', () => {
     expect(changes).toEqual(['added web-1 passing', 'removed web-1 critical', 'added web-1 passing', 'removed web-1 critical']);
     expect(statuses).toEqual(['passing->critical', 'critical->passing', 'passing->critical']);
     expect(web.out.match(/^status .*$/gm)).toEqual(['status critical', 'status passing', 'status critical']);
+  });
+
+  it('bad check options are refused before anything is written; update() keeps the status the checks found', async () => {
+    const client = new CairnClient({ endpoints: [member.endpoint] });
+    cleanups.push(() => client.close());
+    const base = { service: 'checked', id: 'c-1', address: '127.0.0.1', port: 1 };
+    await expect(register(client, { ...base, checks: [{ http: 'ftp://x/', intervalMs: 1000, timeoutMs: 100 }] })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringMatching(/checks\[0\]\.http must be an http:\/\/ or https:\/\/ URL/),
+    });
+    await expect(register(client, { ...base, checks: [{ tcp: '127.0.0.1:1', intervalMs: 1000, timeoutMs: 5000 }] })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringMatching(/checks\[0\]\.timeoutMs .* in 1\.\.1000, got 5000/),
+    });
+    expect(await client.kv.get('services/checked/c-1')).toBeUndefined();
+
+    // Port 1 on 127.0.0.1 refuses: critical from the first record on, and after an update.
+    const reg = await register(client, { ...base, checks: [{ tcp: '127.0.0.1:1', intervalMs: 60_000, timeoutMs: 1000 }] });
+    cleanups.push(() => reg.close());
+    const record = async (): Promise<Record<string, unknown>> => JSON.parse((await client.kv.getString('services/checked/c-1'))!) as Record<string, unknown>;
+    expect(await record()).toMatchObject({ status: 'critical', checks: [{ name: 'tcp 127.0.0.1:1', status: 'critical' }] });
+    await reg.update({ weight: 3 });
+    expect(await record()).toMatchObject({ weight: 3, status: 'critical' });
+    const all = await discover(client, 'checked', { includeUnhealthy: true });
+    cleanups.push(() => all.close());
+    expect(all.instances().map((i) => `${i.id} ${i.status}`)).toEqual(['c-1 critical']);
+    expect(all.pick()).toBeUndefined();
   });
 });

@@ -111,11 +111,13 @@ export class Registration extends EventEmitter {
 
   /** Changes metadata or weight in place (same lease, one put). */
   async update(change: { metadata?: Readonly<Record<string, string>>; weight?: number }): Promise<void> {
-    this.current = makeInstance({
-      ...this.current,
-      metadata: change.metadata ?? this.current.metadata,
-      weight: change.weight ?? this.current.weight,
-    });
+    const { status, checks } = this.current;
+    // Checked like at registration; the health it reports is the checks' business, kept as it is.
+    this.current = {
+      ...makeInstance({ ...this.current, metadata: change.metadata ?? this.current.metadata, weight: change.weight ?? this.current.weight }),
+      status,
+      checks,
+    };
     await this.serially(async () => {
       const s = this.session;
       if (s !== undefined && s.endedWith === undefined) await this.put(s);
