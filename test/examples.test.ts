@@ -87,6 +87,12 @@ describe('examples/greeter', () => {
     };
     await waitFor('both greeters healthy', () => healthy('hello', [a, b]), 20_000);
     expect(await a.get('/peer')).toBe('b says: hello from b');
+    // Each runs its HTTP health check on its own /health and says so in its record.
+    for (const g of [a, b]) {
+      expect(await g.get('/health')).toBe('ok');
+      const record = JSON.parse((await client.kv.getString(`services/greeter/${g.id}`))!) as unknown;
+      expect(record).toMatchObject({ status: 'passing', checks: [{ name: `http http://127.0.0.1:${g.port}/health`, status: 'passing', output: 'HTTP 200 OK' }] });
+    }
     const runsBefore = await runs();
     await waitFor('the elected job to run', async () => (await runs()) > runsBefore + 3, 10_000);
 

@@ -15,6 +15,7 @@ import { registerLeaseCommands } from './commands/lease.js';
 import { registerMemberCommands } from './commands/member.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerServiceCommands } from './commands/service.js';
 
 /**
  * Go's pflag accepts `--flag=true` and `--flag=false` for booleans; commander does not. Rewrites
@@ -83,6 +84,7 @@ export function buildProgram(io: CliIo): Command {
   registerCheckCommands(program, io);
   registerMirrorCommand(program, io);
   registerSnapshotCommands(program, io);
+  registerServiceCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

@@ -2,7 +2,8 @@
 /**
  * greeter: a small HTTP service that shows the four recipes together.
  *
- *   - it registers itself as an instance of the `greeter` service (@cairn/registry);
+ *   - it registers itself as an instance of the `greeter` service (@cairn/registry), with an
+ *     HTTP health check on its own `GET /health`, so peers stop calling it if it stops answering;
  *   - it discovers its peers and can call one (`GET /peer`);
  *   - its greeting and job interval come from `config/greeter/` and reload live (@cairn/config);
  *   - one greeter at a time, elected (@cairn/concurrency), runs a background job that counts
@@ -124,6 +125,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   switch (req.url ?? '') {
     case '/hello':
       return send(200, `${config.current.greeting} from ${id}`);
+    case '/health':
+      // What the registry's check asks every 2 s: a greeter that is shutting down says so.
+      return stopping.signal.aborted ? send(503, 'stopping') : send(200, 'ok');
     case '/status':
       return send(200, { id, config: config.current, configRevision: String(config.revision), leader: leading, jobRuns, peers: peers.instances().map((i) => i.id) });
     case '/peer': {
@@ -146,7 +150,17 @@ const server = createServer((req, res) => {
 await new Promise<void>((resolve) => server.listen(Number(flags.port), '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
 
-const registration = await register(client, { service: 'greeter', id, address: '127.0.0.1', port, ttlSeconds });
+const registration = await register(client, {
+  service: 'greeter',
+  id,
+  address: '127.0.0.1',
+  port,
+  ttlSeconds,
+  // Run by this process: not answering /health within 1 s makes this greeter critical, and
+  // peers (healthy views) drop it; critical for a minute, it deregisters itself.
+  checks: [{ http: `http://127.0.0.1:${port}/health`, intervalMs: 2000, timeoutMs: 1000, deregisterAfterMs: 60_000 }],
+});
+registration.on('status', (status: string) => log(`health: ${status}`));
 registration.on('lost', (err: Error) => log(`registration lost (${err.message}); registering again`));
 log(`listening on 127.0.0.1:${port}`);
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { CairnError, bytesToString, toCairnError, type CairnClient, type KeyValue, type PrefixSnapshot, type PrefixWatch, type WatchEvent } from '@cairn/client';
-import { DEFAULT_PREFIX, parseInstance, sameInstance, servicePrefix, type Instance } from './instance.js';
+import { DEFAULT_PREFIX, isHealthy, parseInstance, sameInstance, servicePrefix, type Instance } from './instance.js';
 import { createPicker, type PickStrategy, type Picker, type Random } from './pickers.js';
 
 export interface DiscoverOptions {
@@ -8,6 +8,12 @@ export interface DiscoverOptions {
   readonly prefix?: string;
   /** For the random and weighted pickers (default Math.random). */
   readonly random?: Random;
+  /**
+   * Show critical instances too (default false: the view holds passing and warning instances,
+   * and one turning critical is `removed` from it, then `added` back when it recovers).
+   * Pickers never choose a critical instance either way.
+   */
+  readonly includeUnhealthy?: boolean;
 }
 
 /** One change of a view, at the revision that made it. */
@@ -22,10 +28,12 @@ export type ServiceChange =
  * memory. Events: `added`, `removed`, `updated` (Instance, and the previous one for updated),
  * `change` (ServiceChange) for each of them, `invalid` (CairnError) for a malformed value (it is
  * skipped), `error` never: the watch resumes on its own across reconnects, and a compacted
- * history makes the view reload and emit the difference.
+ * history makes the view reload and emit the difference. `status` (Instance, previous Instance)
+ * whenever an instance's health status changes, whether or not the view shows it.
  */
 export class ServiceView extends EventEmitter implements AsyncIterable<ServiceChange> {
   readonly prefix: string;
+  /** Every instance under the prefix, shown or not. */
   private readonly byKey = new Map<string, Instance>();
   private readonly pickers = new Map<PickStrategy, Picker>();
   private watch: PrefixWatch | undefined;
@@ -42,17 +50,25 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
     this.prefix = servicePrefix(options.prefix ?? DEFAULT_PREFIX, service);
   }
 
-  /** The instances now, sorted by id. */
+  /** The instances now (without critical ones unless includeUnhealthy), sorted by id. */
   instances(): Instance[] {
-    return [...this.byKey.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.byKey.values()].filter((i) => this.shows(i)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** One instance the view shows. */
   get(id: string): Instance | undefined {
-    return this.byKey.get(`${this.prefix}${id}`);
+    const i = this.byKey.get(`${this.prefix}${id}`);
+    return i !== undefined && this.shows(i) ? i : undefined;
   }
 
   get size(): number {
-    return this.byKey.size;
+    let n = 0;
+    for (const i of this.byKey.values()) if (this.shows(i)) n++;
+    return n;
+  }
+
+  private shows(i: Instance): boolean {
+    return this.options.includeUnhealthy === true || isHealthy(i);
   }
 
   /** The store revision the view reflects. */
@@ -157,13 +173,18 @@ export class ServiceView extends EventEmitter implements AsyncIterable<ServiceCh
   private set(key: string, inst: Instance, revision: bigint): void {
     const old = this.byKey.get(key);
     this.byKey.set(key, inst);
-    if (old === undefined) this.report({ type: 'added', instance: inst, revision });
-    else if (!sameInstance(old, inst)) this.report({ type: 'updated', instance: inst, previous: old, revision });
+    if (old !== undefined && old.status !== inst.status) this.emit('status', inst, old);
+    const was = old !== undefined && this.shows(old);
+    const is = this.shows(inst);
+    if (!was && is) this.report({ type: 'added', instance: inst, revision });
+    // Turned critical in a healthy view: it leaves, with its new (critical) reading.
+    else if (was && !is) this.report({ type: 'removed', instance: inst, revision });
+    else if (was && is && !sameInstance(old, inst)) this.report({ type: 'updated', instance: inst, previous: old, revision });
   }
 
   private remove(key: string, old: Instance, revision: bigint): void {
     this.byKey.delete(key);
-    this.report({ type: 'removed', instance: old, revision });
+    if (this.shows(old)) this.report({ type: 'removed', instance: old, revision });
   }
 
   private report(c: ServiceChange): void {

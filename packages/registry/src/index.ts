@@ -4,5 +4,7 @@ export { discover, ServiceView } from './discover.js';
 export type { DiscoverOptions, ServiceChange } from './discover.js';
 export { createPicker } from './pickers.js';
 export type { PickStrategy, Picker, Random } from './pickers.js';
-export { DEFAULT_PREFIX, instanceKey, parseInstance } from './instance.js';
+export { DEFAULT_PREFIX, instanceKey, isHealthy, parseInstance } from './instance.js';
+export { MAX_CHECKS_PER_INSTANCE, MAX_CHECK_INTERVAL_MS, MAX_CHECK_OUTPUT_CHARS, MIN_CHECK_INTERVAL_MS } from './checks/options.js';
+export type { CheckOptions, CheckState, HealthStatus, HttpCheck, RunCheck, TcpCheck } from './checks/options.js';
 export type { Instance } from './instance.js';

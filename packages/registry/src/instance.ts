@@ -1,11 +1,17 @@
 import { CairnError, ErrorCode } from '@cairn/client';
+import { isHealthStatus, MAX_CHECK_OUTPUT_CHARS, type CheckState, type HealthStatus } from './checks/options.js';
 
 /*
  * Key layout: one key per instance, `<prefix><service>/<id>`, e.g. `services/payments/pay-1`,
  * holding the instance as JSON and attached to the registering process's lease:
  *
  *   services/payments/pay-1  {"service":"payments","id":"pay-1","address":"10.0.0.7","port":8080,
- *                             "metadata":{"zone":"a"},"weight":1,"registeredAt":"2026-12-03T…"}
+ *                             "metadata":{"zone":"a"},"weight":1,"registeredAt":"2026-12-03T…",
+ *                             "status":"passing","checks":[{"name":"http http://10.0.0.7:8080/health",
+ *                             "status":"passing","output":"HTTP 200 OK"}]}
+ *
+ * `status` and `checks` came with health checks: a record without them (an older writer) reads
+ * as passing with no checks, and older readers ignore them.
  */
 
 export const DEFAULT_PREFIX = 'services/';
@@ -21,6 +27,15 @@ export interface Instance {
   readonly weight: number;
   /** When this registration was (re)made, ISO 8601. */
   readonly registeredAt: string;
+  /** The worst of its checks' statuses; passing for an instance without checks. */
+  readonly status: HealthStatus;
+  /** Its checks' last results, in the order they were registered. */
+  readonly checks: readonly CheckState[];
+}
+
+/** Whether pickers may choose it and a default (healthy) view shows it: not critical. */
+export function isHealthy(i: Instance): boolean {
+  return i.status !== 'critical';
 }
 
 /** A service or id is one path segment: no slash, not empty, printable. */
@@ -65,7 +80,21 @@ export function makeInstance(o: {
     metadata: { ...metadata },
     weight,
     registeredAt: new Date().toISOString(),
+    status: 'passing',
+    checks: [],
   };
+}
+
+function parseChecksState(v: unknown): CheckState[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new CairnError(ErrorCode.InvalidArgument, 'checks must be an array');
+  return v.map((c: unknown, i) => {
+    const r = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    if (typeof r['name'] !== 'string' || !isHealthStatus(r['status']) || typeof r['output'] !== 'string') {
+      throw new CairnError(ErrorCode.InvalidArgument, `checks[${i}] must be {name, status, output}`);
+    }
+    return { name: r['name'], status: r['status'], output: r['output'].slice(0, MAX_CHECK_OUTPUT_CHARS) };
+  });
 }
 
 /** Reads an instance stored under `key`; anything malformed is an `invalid_argument` error. */
@@ -88,18 +117,23 @@ export function parseInstance(key: string, value: string): Instance {
       weight: (r['weight'] ?? 1) as number,
     });
     if (!key.endsWith(`/${inst.service}/${inst.id}`)) throw new CairnError(ErrorCode.InvalidArgument, 'service and id do not match the key');
-    return { ...inst, registeredAt: typeof r['registeredAt'] === 'string' ? r['registeredAt'] : '' };
+    const status = r['status'] ?? 'passing';
+    if (!isHealthStatus(status)) throw new CairnError(ErrorCode.InvalidArgument, `status must be passing, warning or critical, got ${JSON.stringify(status)}`);
+    return { ...inst, registeredAt: typeof r['registeredAt'] === 'string' ? r['registeredAt'] : '', status, checks: parseChecksState(r['checks']) };
   } catch (err) {
     throw new CairnError(ErrorCode.InvalidArgument, `${key}: ${(err as Error).message}`);
   }
 }
 
-/** Whether two readings of an instance say the same thing (registeredAt aside). */
+/** Whether two readings of an instance say the same thing (registeredAt and check outputs aside). */
 export function sameInstance(a: Instance, b: Instance): boolean {
   return (
     a.address === b.address &&
     a.port === b.port &&
     a.weight === b.weight &&
+    a.status === b.status &&
+    a.checks.length === b.checks.length &&
+    a.checks.every((c, i) => c.name === b.checks[i]!.name && c.status === b.checks[i]!.status) &&
     JSON.stringify(Object.entries(a.metadata).sort()) === JSON.stringify(Object.entries(b.metadata).sort())
   );
 }

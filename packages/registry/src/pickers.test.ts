@@ -56,3 +56,26 @@ describe('instances', () => {
     expect(() => makeInstance({ service: 's', id: 'x\n', address: 'h', port: 1 })).toThrow(/id must be/);
   });
 });
+
+describe('health', () => {
+  const withStatus = (id: string, status: 'passing' | 'warning' | 'critical', weight = 1) => ({ ...inst(id, weight), status });
+
+  it('pickers never choose a critical instance; warning ones are chosen', () => {
+    const list = [withStatus('a', 'critical'), withStatus('b', 'warning'), withStatus('c', 'passing', 5)];
+    const rr = createPicker('round-robin');
+    expect([1, 2, 3, 4].map(() => rr.pick(list)!.id)).toEqual(['b', 'c', 'b', 'c']);
+    expect(createPicker('weighted', seq(0, 0.5, 0.99)).pick(list)!.id).toBe('b');
+    expect(createPicker('random', seq(0)).pick(list)!.id).toBe('b');
+    expect(createPicker('round-robin').pick([withStatus('a', 'critical')])).toBeUndefined();
+    expect(createPicker('weighted').pick([withStatus('a', 'critical')])).toBeUndefined();
+  });
+
+  it('a record without status reads as passing with no checks; one with them keeps them; a bad status is refused', () => {
+    const old = '{"service":"s","id":"x","address":"h","port":1,"metadata":{},"weight":1,"registeredAt":"2026-12-01T00:00:00.000Z"}';
+    expect(parseInstance('services/s/x', old)).toMatchObject({ status: 'passing', checks: [] });
+    const checked = JSON.stringify({ ...JSON.parse(old), status: 'critical', checks: [{ name: 'http http://h/', status: 'critical', output: 'HTTP 503' }] });
+    expect(parseInstance('services/s/x', checked)).toMatchObject({ status: 'critical', checks: [{ name: 'http http://h/', status: 'critical', output: 'HTTP 503' }] });
+    expect(() => parseInstance('services/s/x', JSON.stringify({ ...JSON.parse(old), status: 'down' }))).toThrow(/status must be passing, warning or critical/);
+    expect(() => parseInstance('services/s/x', JSON.stringify({ ...JSON.parse(old), checks: [{ name: 1 }] }))).toThrow(/checks\[0\]/);
+  });
+});

@@ -1,9 +1,9 @@
 import { CairnError, ErrorCode } from '@cairn/client';
-import type { Instance } from './instance.js';
+import { isHealthy, type Instance } from './instance.js';
 
 export type PickStrategy = 'round-robin' | 'random' | 'weighted';
 
-/** Chooses one instance out of the current ones (undefined when there are none). */
+/** Chooses one instance out of the current ones, never a critical one (undefined when there is none). */
 export interface Picker {
   pick(instances: readonly Instance[]): Instance | undefined;
 }
@@ -12,6 +12,11 @@ export interface Picker {
 export type Random = () => number;
 
 export function createPicker(strategy: PickStrategy, random: Random = Math.random): Picker {
+  const p = pickerOf(strategy, random);
+  return { pick: (instances) => p.pick(instances.some((i) => !isHealthy(i)) ? instances.filter(isHealthy) : instances) };
+}
+
+function pickerOf(strategy: PickStrategy, random: Random): Picker {
   switch (strategy) {
     case 'round-robin': {
       let next = 0;

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { Backoff, toCairnError, type CairnClient, type CairnError } from '@cairn/client';
 import { Session } from '@cairn/concurrency';
 import { DEFAULT_PREFIX, instanceKey, makeInstance, type Instance } from './instance.js';
+import { parseChecks, type CheckOptions, type CheckSpec, type CheckState, type HealthStatus } from './checks/options.js';
+import { realProbe } from './checks/probes.js';
+import { CheckRunner, realTimers } from './checks/runner.js';
 
 export interface RegisterOptions {
   readonly service: string;
@@ -16,6 +19,11 @@ export interface RegisterOptions {
   readonly prefix?: string;
   /** Deregister on SIGTERM and SIGINT, then let the signal do what it would have done. */
   readonly deregisterOnSignal?: boolean;
+  /**
+   * Health checks this process runs on the instance (see checks/options.ts); their worst status
+   * is the instance's, written to its record whenever a check's status changes.
+   */
+  readonly checks?: readonly CheckOptions[];
 }
 
 /** Between attempts to register again after the lease was lost. */
@@ -25,7 +33,9 @@ const RETRY_BACKOFF = { initialMs: 250, maxMs: 5000 } as const;
  * A live registration. Events: `registered` (Instance) after each successful (re)registration;
  * `lost` (CairnError) when the lease could not be kept (the registration is then redone as soon
  * as a member answers); `error` is never emitted, failures to re-register are retried with
- * back-off and reported as `retrying` (CairnError, delay ms).
+ * back-off and reported as `retrying` (CairnError, delay ms). With checks: `status`
+ * (HealthStatus, CheckState[]) when a check's status changes, and `deregistered` (CheckState)
+ * once a check was critical for its deregisterAfterMs (the registration is then closed).
  */
 export class Registration extends EventEmitter {
   readonly key: string;
@@ -35,6 +45,11 @@ export class Registration extends EventEmitter {
   private readonly backoff = new Backoff(RETRY_BACKOFF);
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
+  private readonly checks: CheckRunner | undefined;
+  /** Puts of the record, one after another, so that a later one never lands first. */
+  private writes: Promise<void> = Promise.resolve();
+  private readonly rewriteBackoff = new Backoff(RETRY_BACKOFF);
+  private rewriteTimer: NodeJS.Timeout | undefined;
 
   /** @internal use `register()` */
   constructor(
@@ -44,6 +59,16 @@ export class Registration extends EventEmitter {
     super();
     this.current = makeInstance(options);
     this.key = instanceKey(options.prefix ?? DEFAULT_PREFIX, options.service, options.id);
+    const specs: CheckSpec[] = parseChecks(options.checks);
+    this.checks =
+      specs.length === 0
+        ? undefined
+        : new CheckRunner(specs, {
+            probe: realProbe,
+            timers: realTimers,
+            onChange: (status, checks) => this.onStatus(status, checks),
+            onDeregister: (check) => this.onCritical(check),
+          });
     if (options.deregisterOnSignal === true) {
       const handler = (sig: NodeJS.Signals): void => {
         process.off('SIGTERM', handler);
@@ -64,6 +89,11 @@ export class Registration extends EventEmitter {
     return this.current;
   }
 
+  /** The instance's health: the worst of its checks (passing without checks). */
+  get status(): HealthStatus {
+    return this.current.status;
+  }
+
   /** The lease the registration hangs on (changes after a re-registration). */
   get lease(): bigint | undefined {
     return this.session?.lease;
@@ -71,25 +101,36 @@ export class Registration extends EventEmitter {
 
   /** @internal */
   async start(): Promise<void> {
+    // The first record already says what the checks found (each run once, at most its timeoutMs).
+    if (this.checks !== undefined) {
+      await this.checks.start();
+      this.current = { ...this.current, status: this.checks.status, checks: this.checks.checks };
+    }
     await this.attempt();
   }
 
   /** Changes metadata or weight in place (same lease, one put). */
   async update(change: { metadata?: Readonly<Record<string, string>>; weight?: number }): Promise<void> {
-    this.current = makeInstance({
-      ...this.current,
-      metadata: change.metadata ?? this.current.metadata,
-      weight: change.weight ?? this.current.weight,
+    const { status, checks } = this.current;
+    // Checked like at registration; the health it reports is the checks' business, kept as it is.
+    this.current = {
+      ...makeInstance({ ...this.current, metadata: change.metadata ?? this.current.metadata, weight: change.weight ?? this.current.weight }),
+      status,
+      checks,
+    };
+    await this.serially(async () => {
+      const s = this.session;
+      if (s !== undefined && s.endedWith === undefined) await this.put(s);
     });
-    const s = this.session;
-    if (s !== undefined && s.endedWith === undefined) await this.put(s);
   }
 
   /** Deregisters: stops renewing and revokes the lease, which deletes the key at once. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.checks?.stop();
     clearTimeout(this.retryTimer);
+    clearTimeout(this.rewriteTimer);
     if (this.signalHandler !== undefined) {
       process.off('SIGTERM', this.signalHandler);
       process.off('SIGINT', this.signalHandler);
@@ -103,6 +144,46 @@ export class Registration extends EventEmitter {
     await this.close();
   }
 
+  /** Runs `fn` after every write queued before it. */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const p = this.writes.then(fn);
+    this.writes = p.catch(() => undefined);
+    return p;
+  }
+
+  private onStatus(status: HealthStatus, checks: readonly CheckState[]): void {
+    if (this.closed) return;
+    this.current = { ...this.current, status, checks };
+    this.emit('status', status, checks);
+    this.rewrite();
+  }
+
+  /**
+   * Writes the record again with what is current. A failed write is retried with back-off; a
+   * re-registration in between writes it anyway (it puts `current`).
+   */
+  private rewrite(): void {
+    clearTimeout(this.rewriteTimer);
+    this.rewriteTimer = undefined;
+    this.serially(async () => {
+      const s = this.session;
+      if (this.closed || s === undefined || s.endedWith !== undefined) return;
+      await this.put(s);
+      this.rewriteBackoff.reset();
+    }).catch((err: unknown) => {
+      if (this.closed) return;
+      const delay = this.rewriteBackoff.next();
+      this.emit('retrying', toCairnError(err), delay);
+      this.rewriteTimer = setTimeout(() => this.rewrite(), delay);
+    });
+  }
+
+  private onCritical(check: CheckState): void {
+    if (this.closed) return;
+    this.emit('deregistered', check);
+    void this.close().catch(() => undefined);
+  }
+
   private async put(s: Session): Promise<void> {
     // A put is safe to resend: it writes the same instance on the same lease.
     await this.client.kv.put(this.key, JSON.stringify(this.current), { lease: s.lease, retry: true });
@@ -111,9 +192,10 @@ export class Registration extends EventEmitter {
   /** One (re)registration: a fresh session, then the put. Throws on failure. */
   private async attempt(): Promise<void> {
     const s = await Session.create(this.client, { ttlSeconds: this.options.ttlSeconds ?? 10 });
+    let written: Instance;
     try {
       if (this.closed) throw new Error('closed');
-      this.current = { ...this.current, registeredAt: new Date().toISOString() };
+      this.current = written = { ...this.current, registeredAt: new Date().toISOString() };
       await this.put(s);
     } catch (err) {
       await s.close().catch(() => undefined);
@@ -126,6 +208,8 @@ export class Registration extends EventEmitter {
     this.session = s;
     this.backoff.reset();
     s.once('lost', (err: CairnError) => this.onLost(s, err));
+    // A status change while the put was in flight found no session to write with.
+    if (this.current !== written) this.rewrite();
     this.emit('registered', this.current);
   }
 
