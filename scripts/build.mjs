@@ -73,4 +73,7 @@ for (const lib of libs) {
   if (upToDate(lib, libsByName)) process.stdout.write(`build: ${lib.name} is up to date\n`);
   else run(`${lib.name} (tsup)`, process.execPath, [tsup, '--silent'], lib.dir);
 }
+// The web console (apps/console) into @cairn/server's dist/console/, after the client's
+// browser build it bundles; every member serves it at /ui/.
+run('@cairn/console (esbuild)', process.execPath, [join(root, 'apps/console/build.mjs')], root);
 run('tsc -b', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], root);
