@@ -1,13 +1,15 @@
 // Users and roles (root only): who has which roles, and each role's key permissions.
 import type { JSX } from 'preact';
-import { bytesToString, type Permission } from '@cairn/client';
+import { bytesToString, prefixEnd, type Permission } from '@cairn/client';
 import type { Session } from '../session.js';
 import { Empty, ErrorBox, Section, Table, usePoll } from '../ui.js';
 
 function describe(p: Permission): string {
   const key = bytesToString(p.key);
-  const end = p.rangeEnd !== undefined && p.rangeEnd.length > 0 ? bytesToString(p.rangeEnd) : '';
-  return `${p.permType} ${key}${end !== '' ? ` .. ${end}` : ''}`;
+  if (p.rangeEnd === undefined || p.rangeEnd.length === 0) return `${p.permType} ${key}`;
+  const end = bytesToString(p.rangeEnd);
+  if (end === bytesToString(prefixEnd(p.key))) return `${p.permType} ${key}* (prefix)`;
+  return `${p.permType} [${key}, ${end})`;
 }
 
 export function UsersPage({ session }: { readonly session: Session }): JSX.Element {
