@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const loaded = loadConsole(dir);
 
-function call(path: string, files: ReturnType<typeof loadConsole> | 'loaded' = 'loaded', method = 'GET'): { status: number; headers: Record<string, string | number>; body: string } {
+function call(path: string, files: ReturnType<typeof loadConsole> | 'loaded', method = 'GET'): { status: number; headers: Record<string, string | number>; body: string } {
   const out = { status: 0, headers: {} as Record<string, string | number>, body: '' };
   const res = {
     writeHead(status: number, headers: Record<string, string | number>) {
@@ -33,12 +33,12 @@ function call(path: string, files: ReturnType<typeof loadConsole> | 'loaded' = '
 
 describe('serving the console', () => {
   it('answers its own files by exact name with their content type, nothing else', () => {
-    expect(call('/ui/')).toMatchObject({ status: 200, body: '<!doctype html>', headers: { 'content-type': 'text/html; charset=utf-8' } });
-    expect(call('/ui/app.js')).toMatchObject({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8' } });
-    expect(call('/ui')).toMatchObject({ status: 301, headers: { location: '/ui/' } });
-    for (const p of ['/ui/notes.txt', '/ui/sub/x.js', '/ui/sub', '/ui/../package.json', '/ui/..%2fpackage.json', '/ui/index.html/']) expect(call(p).status, p).toBe(404);
-    expect(call('/uix').status).toBe(-1);
-    expect(call('/health').status).toBe(-1);
+    expect(call('/ui/', 'loaded')).toMatchObject({ status: 200, body: '<!doctype html>', headers: { 'content-type': 'text/html; charset=utf-8' } });
+    expect(call('/ui/app.js', 'loaded')).toMatchObject({ status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8' } });
+    expect(call('/ui', 'loaded')).toMatchObject({ status: 301, headers: { location: '/ui/' } });
+    for (const p of ['/ui/notes.txt', '/ui/sub/x.js', '/ui/sub', '/ui/../package.json', '/ui/..%2fpackage.json', '/ui/index.html/']) expect(call(p, 'loaded').status, p).toBe(404);
+    expect(call('/uix', 'loaded').status).toBe(-1);
+    expect(call('/health', 'loaded').status).toBe(-1);
     expect(call('/ui/app.js', 'loaded', 'HEAD')).toMatchObject({ status: 200, body: '' });
   });
 
@@ -48,7 +48,7 @@ describe('serving the console', () => {
   });
 
   it("lets the page connect only to itself and the cluster's members", () => {
-    const csp = String(call('/ui/').headers['content-security-policy']);
+    const csp = String(call('/ui/', 'loaded').headers['content-security-policy']);
     expect(csp).toContain("connect-src 'self' http://10.0.0.2:2379 ws://10.0.0.2:2379;");
     expect(contentSecurityPolicy(['https://a:1'])).toContain("connect-src 'self' https://a:1 wss://a:1;");
     expect(csp).toContain("frame-ancestors 'none'");
