@@ -126,4 +126,15 @@ describe.skipIf(skip !== undefined)(`the web console${skip !== undefined ? ` (sk
       await other.close();
     }
   });
+
+  it('the page goes on through another member when the one that served it stops', async () => {
+    const page = await openConsole(browser, cluster.endpoints[0]!, 'watch');
+    await page.getByTestId('watch-form').waitFor({ timeout: 10_000 });
+    await cluster.members[0]!.kill();
+    await put('failover/key', 'read through another member');
+    // Navigate inside the page (it cannot be reloaded from the stopped member).
+    await page.evaluate(`location.hash = '#/keys?key=failover%2Fkey'`);
+    await expect.poll(() => page.getByTestId('value').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 20_000, interval: 250 }).toBe('read through another member');
+    await page.close();
+  });
 });

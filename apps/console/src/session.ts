@@ -20,16 +20,39 @@ function clientFactory(credentials: { username: string; password: string } | und
   return (endpoint, timeoutMs) => new CairnClient({ endpoints: [endpoint], dialTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, maxBackoffMs: 200, ...credentials });
 }
 
+const AUTH_NEEDED: ReadonlySet<string> = new Set([ErrorCode.UserEmpty, ErrorCode.InvalidAuthToken, ErrorCode.PermissionDenied]);
+
 export const selfEndpoint = (): string => `${location.protocol}//${location.host}`;
 
-const AUTH_NEEDED: ReadonlySet<string> = new Set([ErrorCode.UserEmpty, ErrorCode.InvalidAuthToken, ErrorCode.PermissionDenied]);
+
+/**
+ * A client of the page's member first, then of every other member's client URL, so that the
+ * page goes on (the client fails over) when the member that served it goes down.
+ */
+async function clusterClient(endpoint: string, make: (endpoints: string[]) => CairnClient): Promise<CairnClient> {
+  const first = make([endpoint]);
+  let others: string[];
+  try {
+    const list = await first.cluster.memberList();
+    others = list.members.flatMap((m) => m.clientUrls.slice(0, 1)).filter((u) => u.replace(/\/$/, '') !== endpoint);
+  } catch (err) {
+    // Not allowed to list members (or auth needed first): this member alone. Anything else
+    // (unreachable, wrong password) is the caller's error.
+    if (AUTH_NEEDED.has(toCairnError(err).code)) return first;
+    first.close();
+    throw err;
+  }
+  if (others.length === 0) return first;
+  first.close();
+  return make([endpoint, ...others]);
+}
 
 /**
  * Connects without credentials. Resolves to a session when auth is off, or to 'login' when
  * the cluster asks for a user.
  */
 export async function anonymous(endpoint: string): Promise<Session | 'login'> {
-  const client = new CairnClient({ endpoints: [endpoint], dialTimeoutMs: 5000, requestTimeoutMs: 5000 });
+  const client = await clusterClient(endpoint, (endpoints) => new CairnClient({ endpoints, dialTimeoutMs: 5000, requestTimeoutMs: 5000 }));
   try {
     const status = await client.auth.status();
     if (!status.enabled) return { client, endpoint, authEnabled: false, user: undefined, isRoot: true, clientOf: clientFactory(undefined) };
@@ -45,7 +68,7 @@ export async function anonymous(endpoint: string): Promise<Session | 'login'> {
 
 /** Logs in: the client authenticates now, and again on each reconnect or expired token. */
 export async function login(endpoint: string, username: string, password: string): Promise<Session> {
-  const client = new CairnClient({ endpoints: [endpoint], dialTimeoutMs: 5000, requestTimeoutMs: 5000, username, password });
+  const client = await clusterClient(endpoint, (endpoints) => new CairnClient({ endpoints, dialTimeoutMs: 5000, requestTimeoutMs: 5000, username, password }));
   try {
     await client.connect();
     let isRoot = username === 'root';
