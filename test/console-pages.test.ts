@@ -1,6 +1,6 @@
 // The console's other pages against one real member: watch history, pause and filter;
 // prefix delete with its confirmation; leases counting down and revoked; services appearing
-// and vanishing; a lock's holder and waiter. cairnctl makes the changes and checks the result.
+// and vanishing; a lock's holder and waiter; configuration and its rollback. cairnctl makes the changes and checks the result.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { browserSkipReason, launchBrowser } from './support/browser.js';
@@ -115,6 +115,22 @@ describe.skipIf(skip !== undefined)(`the console's pages${skip !== undefined ? `
     await holder.interrupt();
     await waiter.output('the waiter holds it', (out) => out.includes('jobs/nightly/'));
     await expect.poll(() => page.getByTestId('holder').textContent(), { timeout: 10_000 }).toContain(waiter.stdout.trim().split('\n')[0]!);
+    await page.close();
+  });
+
+  it('configuration: shows namespaces and fields, and rolls a field back to a past value', async () => {
+    await c('put', 'config/prod/limits', '{"rps":100}');
+    await c('put', 'config/prod/limits', '{"rps":500}');
+    await c('put', 'config/staging/greeting', '"hi"');
+    const page = await openConsole(browser, m.member.endpoint, 'config');
+    const prod = page.locator('[data-namespace="prod"]');
+    await prod.waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-namespace="staging"]').textContent()).toContain('"hi"');
+    expect(await prod.textContent()).toContain('"rps": 500');
+    await prod.getByRole('button', { name: 'History' }).click();
+    await prod.getByRole('button', { name: 'Roll back to this' }).click();
+    await page.getByText(/rolled back to the value of revision/).waitFor({ timeout: 10_000 });
+    expect(await c('get', 'config/prod/limits', '--print-value-only')).toBe('{"rps":100}\n');
     await page.close();
   });
 });
