@@ -29,7 +29,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: {
         project: ['./packages/*/tsconfig.json', './apps/*/tsconfig.json', './examples/*/tsconfig.json', './tsconfig.tests.json'],
@@ -45,7 +45,7 @@ export default tseslint.config(
   },
   {
     // No import cycles anywhere, type-only imports included (STYLE.md, convention 4).
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { cairn: importCycles },
     rules: { 'cairn/no-cycle': ['error', { root: import.meta.dirname }] },
   },

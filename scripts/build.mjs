@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const OUTPUTS = ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts'];
 
 /** The library packages (those with a tsup config), dependencies before their dependents. */
 function librariesInOrder() {
@@ -18,7 +19,9 @@ function librariesInOrder() {
     const pkgDir = join(dir, name);
     if (!existsSync(join(pkgDir, 'tsup.config.mjs'))) continue;
     const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-    libs.set(pkg.name, { name: pkg.name, dir: pkgDir, deps: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }) });
+    // A package with a `browser` export condition (the client) also builds dist/index.browser.js.
+    const outputs = JSON.stringify(pkg.exports ?? {}).includes('index.browser.js') ? [...OUTPUTS, 'index.browser.js'] : OUTPUTS;
+    libs.set(pkg.name, { name: pkg.name, dir: pkgDir, outputs, deps: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }) });
   }
   const order = [];
   const state = new Map(); // name -> 'visiting' | 'done'
@@ -34,8 +37,6 @@ function librariesInOrder() {
   return order;
 }
 
-const OUTPUTS = ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts'];
-
 /** Newest modification time (ms) of a file or of any file under a folder. */
 function newest(path) {
   const st = statSync(path);
@@ -47,7 +48,7 @@ function newest(path) {
 
 /** True when every output of a library is newer than its sources, its config and its dependencies' declarations. */
 function upToDate(lib, libsByName) {
-  const outputs = OUTPUTS.map((f) => join(lib.dir, 'dist', f));
+  const outputs = lib.outputs.map((f) => join(lib.dir, 'dist', f));
   if (!outputs.every((f) => existsSync(f))) return false;
   const inputs = [join(lib.dir, 'src'), join(lib.dir, 'package.json'), join(lib.dir, 'tsup.config.mjs'), join(root, 'scripts/tsup-library.mjs')];
   for (const dep of lib.deps) if (libsByName.has(dep)) inputs.push(join(libsByName.get(dep).dir, 'dist/index.d.ts'));
@@ -72,4 +73,7 @@ for (const lib of libs) {
   if (upToDate(lib, libsByName)) process.stdout.write(`build: ${lib.name} is up to date\n`);
   else run(`${lib.name} (tsup)`, process.execPath, [tsup, '--silent'], lib.dir);
 }
+// The web console (apps/console) into @cairn/server's dist/console/, after the client's
+// browser build it bundles; every member serves it at /ui/.
+run('@cairn/console (esbuild)', process.execPath, [join(root, 'apps/console/build.mjs')], root);
 run('tsc -b', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], root);

@@ -5,6 +5,7 @@
 // Arguments: endpoints service id intervalMs timeoutMs deregisterAfterMs
 import { createServer } from 'node:http';
 import process from 'node:process';
+import { URL } from 'node:url';
 import { CairnClient } from '@cairn/client';
 import { register } from '@cairn/registry';
 

@@ -152,6 +152,7 @@ export function resolve(raw: Map<string, string>, n: SettingName = flagName): Da
     authLoginFreeFailures: positiveInt(n, 'auth-login-free-failures', get('auth-login-free-failures')!),
     authLoginMaxDelayMs: positiveInt(n, 'auth-login-max-delay', get('auth-login-max-delay')!),
     cors: corsSetting(n, get('cors')!),
+    disableConsole: parseBool(n, 'disable-console', get('disable-console')!),
     experimentalInitialCorruptCheck: parseBool(n, 'experimental-initial-corrupt-check', get('experimental-initial-corrupt-check')!),
     experimentalCorruptCheckTimeMs: parseDurationMs('experimental-corrupt-check-time', get('experimental-corrupt-check-time')!),
     tls,

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     authLoginFreeFailures: config.authLoginFreeFailures,
     authLoginMaxDelayMs: config.authLoginMaxDelayMs,
     cors: config.cors,
+    console: !config.disableConsole,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     electionTimeoutMs: config.electionTimeoutMs,
     snapshotCount: config.snapshotCount,

@@ -51,6 +51,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'auth-login-free-failures', kind: 'int', default: '5', help: 'failed logins per user and per remote address before further ones are refused for a backoff (too_many_requests)' },
   { key: 'auth-login-max-delay', kind: 'int', default: '30000', help: 'longest backoff after failed logins, in milliseconds (it starts at 1 s and doubles)' },
   { key: 'cors', kind: 'string', default: '', help: "comma-separated origins of browser pages allowed on the client port ('*' for any); default: requests without Origin and same-origin only" },
+  { key: 'disable-console', kind: 'bool', default: 'false', help: 'do not serve the web console at /ui/ on the client URLs (docs/console.md)' },
   { key: 'experimental-initial-corrupt-check', kind: 'bool', default: 'false', help: "before serving clients, compare this member's KV hash with its peers' and refuse to start on a mismatch" },
   { key: 'experimental-corrupt-check-time', kind: 'string', default: '0s', help: 'how often the leader compares the KV hashes of all members (a duration like 5m; 0s: off); a mismatch raises CORRUPT' },
   { key: 'listen-metrics-urls', kind: 'urls', help: 'extra URLs serving only /metrics, /health, /livez and /readyz (https ones use the client TLS settings)' },
@@ -119,6 +120,8 @@ export interface DaemonConfig {
   readonly authLoginMaxDelayMs: number;
   /** --cors, split on commas; empty: no cross-origin page allowed. */
   readonly cors: string[];
+  /** --disable-console: no web console at /ui/. */
+  readonly disableConsole: boolean;
   readonly experimentalInitialCorruptCheck: boolean;
   /** 0: off. */
   readonly experimentalCorruptCheckTimeMs: number;

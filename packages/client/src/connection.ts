@@ -1,5 +1,3 @@
-import WebSocket from 'ws';
-import type { RawData } from 'ws';
 import {
   CairnError,
   ErrorCode,
@@ -12,6 +10,8 @@ import {
   type MemberId,
   type ServerFrame,
 } from '@cairn/protocol';
+import { openWire } from './platform.js';
+import type { WireSocket } from './wire.js';
 
 /** What the member said about itself in its `hello`. */
 export interface ServerHello {
@@ -46,13 +46,13 @@ export interface DialOptions {
   readonly keepAliveTimeoutMs?: number;
 }
 
-/** PEM material for wss:// endpoints. */
+/** PEM material for wss:// endpoints (Node only: in a browser, TLS is the browser's). */
 export interface TlsOptions {
   /** CA bundle the member's certificate must chain to (default: the system's). */
-  readonly ca?: string | Buffer;
+  readonly ca?: string | Uint8Array;
   /** Client certificate and key, for members with --client-cert-auth. */
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
+  readonly cert?: string | Uint8Array;
+  readonly key?: string | Uint8Array;
   /** Accept any server certificate, unverified (etcdctl's --insecure-skip-tls-verify). For tests only. */
   readonly insecureSkipVerify?: boolean;
 }
@@ -74,10 +74,9 @@ export function errorFromFrame(frame: {
   return new CairnError(code, message, details);
 }
 
-function rawToBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
+/** Lets a timer not keep Node's process alive (browsers' timers are numbers: nothing to do). */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
 }
 
 const dialErrorText: Readonly<Record<string, string>> = {
@@ -109,24 +108,31 @@ function describeDialError(err: Error & { code?: string }): string {
 export class Connection {
   readonly endpoint: string;
   readonly hello: ServerHello;
-  private readonly socket: WebSocket;
+  private readonly socket: WireSocket;
   private readonly sinks = new Map<number, FrameSink>();
   private closedError: CairnError | undefined;
   private readonly closeListeners: ((err: CairnError) => void)[] = [];
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(endpoint: string, socket: WebSocket, hello: ServerHello) {
+  private constructor(endpoint: string, socket: WireSocket, hello: ServerHello) {
     this.endpoint = endpoint;
     this.socket = socket;
     this.hello = hello;
-    socket.on('message', (data) => this.onMessage(rawToBytes(data)));
-    socket.on('close', (code, reason) => {
-      const why = reason.length > 0 ? `: ${reason.toString()}` : code !== 1000 && code !== 1005 ? ` (code ${code})` : '';
-      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} closed${why}`));
-    });
-    socket.on('error', (err) => {
-      this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} lost: ${describeDialError(err)}`));
+    socket.handle({
+      open: () => undefined,
+      message: (bytes) => this.onMessage(bytes),
+      close: (code, reason) => {
+        const why = reason.length > 0 ? `: ${reason}` : code !== 1000 && code !== 1005 ? ` (code ${code})` : '';
+        this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} closed${why}`));
+      },
+      error: (err) => {
+        this.shutdown(new CairnError(ErrorCode.ConnectionClosed, `connection to ${endpoint} lost: ${describeDialError(err)}`));
+      },
+      pong: () => {
+        clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+      },
     });
   }
 
@@ -136,16 +142,11 @@ export class Connection {
    */
   static dial(options: DialOptions): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
-      const socket = new WebSocket(options.url, {
-        handshakeTimeout: options.timeoutMs,
-        maxPayload: options.maxFrameBytes,
-        perMessageDeflate: false,
-        ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}),
-        ...(options.tls?.cert !== undefined ? { cert: options.tls.cert } : {}),
-        ...(options.tls?.key !== undefined ? { key: options.tls.key } : {}),
-        ...(options.tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+      const socket = openWire(options.url, {
+        handshakeTimeoutMs: options.timeoutMs,
+        maxFrameBytes: options.maxFrameBytes,
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
       });
-      socket.binaryType = 'nodebuffer';
       let settled = false;
       const fail = (err: CairnError): void => {
         if (settled) return;
@@ -158,54 +159,40 @@ export class Connection {
         () => fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: context deadline exceeded`)),
         options.timeoutMs,
       );
-      socket.on('error', (err) =>
-        fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: ${describeDialError(err)}`)),
-      );
-      socket.on('unexpected-response', (_req, res) =>
-        fail(
-          new CairnError(
-            ErrorCode.Unavailable,
-            `cannot connect to ${options.endpoint}: unexpected HTTP status ${res.statusCode ?? '?'}`,
-          ),
-        ),
-      );
-      socket.on('close', () =>
-        fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: connection closed during handshake`)),
-      );
-      socket.on('open', () => {
-        const hello: ClientFrame =
-          options.token === undefined
-            ? { t: 'hello', version: PROTOCOL_VERSION }
-            : { t: 'hello', version: PROTOCOL_VERSION, token: options.token };
-        socket.send(encodeFrame(hello));
+      socket.handle({
+        error: (err) => fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: ${describeDialError(err)}`)),
+        close: () => fail(new CairnError(ErrorCode.Unavailable, `cannot connect to ${options.endpoint}: connection closed during handshake`)),
+        pong: () => undefined,
+        open: () => {
+          const hello: ClientFrame =
+            options.token === undefined
+              ? { t: 'hello', version: PROTOCOL_VERSION }
+              : { t: 'hello', version: PROTOCOL_VERSION, token: options.token };
+          socket.send(encodeFrame(hello));
+        },
+        message: (bytes) => {
+          if (settled) return;
+          let frame: ServerFrame;
+          try {
+            frame = decodeServerFrame(bytes);
+          } catch (err) {
+            fail(err as CairnError);
+            return;
+          }
+          if (frame.t === 'hello') {
+            settled = true;
+            clearTimeout(timer);
+            const hello = { clusterId: frame.clusterId, memberId: frame.memberId, serverVersion: frame.serverVersion };
+            const conn = new Connection(options.endpoint, socket, hello);
+            conn.startKeepAlive(options.keepAliveTimeMs ?? 0, options.keepAliveTimeoutMs ?? 0);
+            resolve(conn);
+          } else if (frame.t === 'err') {
+            fail(errorFromFrame(frame));
+          } else {
+            fail(new CairnError(ErrorCode.MalformedFrame, `expected hello from ${options.endpoint}, got ${frame.t}`));
+          }
+        },
       });
-      const onFirstFrame = (data: RawData): void => {
-        if (settled) return;
-        let frame: ServerFrame;
-        try {
-          frame = decodeServerFrame(rawToBytes(data));
-        } catch (err) {
-          fail(err as CairnError);
-          return;
-        }
-        if (frame.t === 'hello') {
-          settled = true;
-          clearTimeout(timer);
-          socket.removeListener('message', onFirstFrame);
-          socket.removeAllListeners('error');
-          socket.removeAllListeners('close');
-          socket.removeAllListeners('unexpected-response');
-          const hello = { clusterId: frame.clusterId, memberId: frame.memberId, serverVersion: frame.serverVersion };
-          const conn = new Connection(options.endpoint, socket, hello);
-          conn.startKeepAlive(options.keepAliveTimeMs ?? 0, options.keepAliveTimeoutMs ?? 0);
-          resolve(conn);
-        } else if (frame.t === 'err') {
-          fail(errorFromFrame(frame));
-        } else {
-          fail(new CairnError(ErrorCode.MalformedFrame, `expected hello from ${options.endpoint}, got ${frame.t}`));
-        }
-      };
-      socket.on('message', onFirstFrame);
     });
   }
 
@@ -216,15 +203,12 @@ export class Connection {
    * socket. The timers never keep the process alive.
    */
   private startKeepAlive(timeMs: number, timeoutMs: number): void {
-    if (timeMs <= 0) return;
-    this.socket.on('pong', () => {
-      clearTimeout(this.pongTimer);
-      this.pongTimer = undefined;
-    });
+    const ping = this.socket.ping;
+    if (timeMs <= 0 || ping === undefined) return;
     this.keepAliveTimer = setInterval(() => {
       if (this.closedError !== undefined || this.pongTimer !== undefined) return;
       try {
-        this.socket.ping();
+        ping();
       } catch {
         return;
       }
@@ -235,10 +219,10 @@ export class Connection {
           );
           this.socket.terminate();
         }, timeoutMs);
-        this.pongTimer.unref();
+        unref(this.pongTimer);
       }
     }, timeMs);
-    this.keepAliveTimer.unref();
+    unref(this.keepAliveTimer);
   }
 
   get isOpen(): boolean {
@@ -329,12 +313,8 @@ export class Connection {
     this.closedError = err;
     clearInterval(this.keepAliveTimer);
     clearTimeout(this.pongTimer);
-    this.socket.removeAllListeners('message');
-    // Keep an error listener: a late 'error' event on an emitter without one would throw.
-    this.socket.on('error', () => undefined);
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(1000);
-    }
+    this.socket.handle({ open: () => undefined, message: () => undefined, close: () => undefined, error: () => undefined, pong: () => undefined });
+    if (this.socket.openOrConnecting) this.socket.close(1000);
     const sinks = [...this.sinks.values()];
     this.sinks.clear();
     for (const sink of sinks) sink.error(err);

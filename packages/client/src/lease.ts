@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   Backoff,
   CairnError,
@@ -17,6 +16,7 @@ import {
   type LeaseRevokeResponse,
   type LeaseTimeToLiveResponse,
 } from '@cairn/protocol';
+import { TypedEmitter } from './emitter.js';
 import { callOptionsOf, toInt64, type Int64Like } from './options.js';
 import type { CairnStream } from './stream.js';
 import type { CallOptions, Transport } from './transport.js';
@@ -44,12 +44,18 @@ const REOPEN_BACKOFF = { initialMs: 250, maxMs: 1000 } as const;
  * answered TTL 0), or no renewal succeeded for a whole TTL (the member is unreachable). After
  * `lost` or `close` the handle does nothing more.
  */
-export class KeepAliveHandle extends EventEmitter {
+/** The events of a KeepAliveHandle and their listeners' arguments. */
+export interface KeepAliveEvents extends Record<string, unknown[]> {
+  keepalive: [ttlSeconds: number, response: LeaseKeepAliveResponse];
+  lost: [err: CairnError];
+}
+
+export class KeepAliveHandle extends TypedEmitter<KeepAliveEvents> {
   /** The TTL the server last granted, in seconds (0 until the first answer). */
   ttlSeconds = 0;
   /** When the lease runs out if no renewal succeeds, in ms since the epoch. */
   deadlineMs = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private done = false;
 
   constructor(
@@ -89,7 +95,7 @@ export class KeepAliveHandle extends EventEmitter {
   }
 
   /** @internal */
-  answered(ttlSeconds: number, response?: LeaseKeepAliveResponse): void {
+  answered(ttlSeconds: number, response: LeaseKeepAliveResponse): void {
     if (this.done) return;
     if (ttlSeconds <= 0) {
       this.lose(new CairnError(ErrorCode.LeaseNotFound, `lease ${this.id.toString(16)} expired or was revoked`));
@@ -120,7 +126,7 @@ class KeepAliveMux {
   private stream: CairnStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse> | undefined;
   private opening: Promise<void> | undefined;
   private readonly handles = new Map<LeaseId, Set<KeepAliveHandle>>();
-  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly reopenBackoff = new Backoff(REOPEN_BACKOFF);
 
   constructor(private readonly transport: Transport) {}

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import { CairnError, ErrorCode, type SnapshotAck, type SnapshotResponse } from '@cairn/protocol';
+import { sha256 } from './platform.js';
 import type { CairnStream } from './stream.js';
+import { toHex } from './wire.js';
 
 const SHA256_BYTES = 32;
 
@@ -16,7 +17,7 @@ const SHA256_BYTES = 32;
  *   for await (const bytes of client.maintenance.snapshot()) out.write(bytes);
  */
 export class SnapshotDownload implements AsyncIterable<Uint8Array> {
-  private readonly sha = createHash('sha256');
+  private readonly sha = sha256();
   private bytesSoFar = 0;
   private iterating = false;
 
@@ -44,8 +45,8 @@ export class SnapshotDownload implements AsyncIterable<Uint8Array> {
         expect++;
         const blob = m.blob;
         if (m.last === true) {
-          const want = Buffer.from(blob).toString('hex');
-          const got = this.sha.digest('hex');
+          const want = toHex(blob);
+          const got = this.sha.digestHex();
           if (blob.length !== SHA256_BYTES || want !== got) {
             throw new CairnError(ErrorCode.Corrupt, `snapshot checksum mismatch: the member sent SHA-256 ${want}, the bytes received hash to ${got}`);
           }

@@ -21,6 +21,7 @@ import { WatchHub } from './watch/hub.js';
 import { resolveConfig, type CairnConfig } from './config/config.js';
 import { boundUrl, checkPeerCertificates, listen, makeServer, peerClientTls, warnUnsafePeerListeners } from './listeners.js';
 import { httpHandler } from './http/routes.js';
+import { defaultConsoleDir, loadConsole } from './http/console.js';
 import { Metrics } from './http/metrics.js';
 import { healthHost, metricsSource, type MemberParts } from './http/memberHttp.js';
 import { openIdentity } from './identity.js';
@@ -60,6 +61,8 @@ export interface CairnServer {
 
 /** Options only tests and the daemon's internals need. */
 export interface StartOptions {
+  /** Where the web console's built files are (default: dist/console of this package). */
+  readonly consoleDir?: string;
   readonly clock?: Clock;
   readonly scheduler?: Scheduler;
   /** Watch hub tuning (tests make the slow-consumer and progress paths quick). */
@@ -290,7 +293,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   });
   const streams = new Map(memberStreams(m, hub, limits, auth));
   streams.set(...snapshotStream(snapshotHost(m, backend, log), auth));
-  const origins = new OriginPolicy(cfg.cors);
+  // Pages served by any member (the console at /ui/) may talk to this one.
+  const memberClientUrls = (): string[] => m.members().flatMap((x) => x.clientUrls);
+  const origins = new OriginPolicy(cfg.cors, memberClientUrls);
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
   const api = new ClientApiServer(
     {
@@ -312,7 +317,15 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   );
   parts.connections = () => api.connections;
   const httpHost = { metrics, health: healthHost(m, () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : '')) };
-  const routes = httpHandler(httpHost);
+  const consoleFiles = cfg.console ? loadConsole(options.consoleDir ?? defaultConsoleDir()) : undefined;
+  const routes = httpHandler(httpHost, {
+    version: true,
+    console: {
+      files: consoleFiles,
+      unavailable: cfg.console ? 'the web console was not built into this server (apps/console)' : 'the web console is off (--disable-console)',
+      peers: memberClientUrls,
+    },
+  });
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     if (!origins.allows(req)) {

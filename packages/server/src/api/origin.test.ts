@@ -26,4 +26,15 @@ describe('origin policy', () => {
     expect(p.allows(req({ host: 'h:1', origin: 'http://localhost:3001' }))).toBe(false);
     expect(new OriginPolicy(['*']).allows(req({ host: 'h:1', origin: 'null' }))).toBe(true);
   });
+
+  it("the client URLs of the cluster's members are allowed (their consoles), nothing else", () => {
+    const members = ['http://127.0.0.1:2379', 'http://10.0.0.2:2379/'];
+    const p = new OriginPolicy([], () => members);
+    expect(p.allows(req({ host: '127.0.0.1:2379', origin: 'http://10.0.0.2:2379' }))).toBe(true);
+    expect(p.allows(req({ host: '10.0.0.2:2379', origin: 'http://127.0.0.1:2379' }))).toBe(true);
+    expect(p.allows(req({ host: '127.0.0.1:2379', origin: 'http://10.0.0.2:2380' }))).toBe(false);
+    expect(p.allows(req({ host: '127.0.0.1:2379', origin: 'https://10.0.0.2:2379' }))).toBe(false);
+    members.pop();
+    expect(p.allows(req({ host: '127.0.0.1:2379', origin: 'http://10.0.0.2:2379' }))).toBe(false);
+  });
 });

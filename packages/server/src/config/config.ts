@@ -84,6 +84,8 @@ export interface CairnConfig {
    * header and same-origin ones only).
    */
   readonly cors?: readonly string[] | undefined;
+  /** Serve the web console at /ui/ on the client URLs (--disable-console turns it off). Default true. */
+  readonly console?: boolean | undefined;
   /** Failed logins per user and per address before they are slowed down. Default 5. */
   readonly authLoginFreeFailures?: number | undefined;
   /** The longest a failed-login backoff gets, in ms. Default 30000. */
@@ -153,6 +155,7 @@ export interface ResolvedConfig {
   readonly clientPort: ClientPortLimits;
   readonly authTokenTtlSeconds: number;
   readonly cors: readonly string[];
+  readonly console: boolean;
   readonly loginThrottle: { readonly freeFailures: number; readonly maxDelayMs: number; readonly baseDelayMs: number };
   readonly quotaBackendBytes: number;
   readonly rocksdbMemory: RocksMemoryOptions;
@@ -380,6 +383,7 @@ export function resolveConfig(c: CairnConfig): ResolvedConfig {
     clientPort: clientPortLimits(c),
     authTokenTtlSeconds: positive(c.authTokenTtlSeconds, DEFAULT_AUTH_TOKEN_TTL_SECONDS, 'auth-token-ttl'),
     cors: corsList(c.cors ?? []),
+    console: c.console !== false,
     loginThrottle: loginThrottle(c),
     quotaBackendBytes: c.quotaBackendBytes === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : positive(c.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 'quota-backend-bytes'),
     rocksdbMemory: rocksMemory(c),

@@ -2,10 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CLUSTER_VERSION, SERVER_VERSION } from '../member.js';
 import type { Metrics } from './metrics.js';
 import { parseTarget, serveHealth, serveProbe, type HealthHost } from './health.js';
+import { serveConsole, type ConsoleFiles } from './console.js';
 
 export interface HttpHost {
   readonly metrics: Metrics;
   readonly health: HealthHost;
+}
+
+export interface HttpOptions {
+  /** Answer /version (the client port does, the metrics listeners do not). */
+  readonly version: boolean;
+  /** Serve the web console at /ui/ (the client port only); its files, or undefined and why not. */
+  readonly console?: { readonly files: ConsoleFiles | undefined; readonly unavailable: string; readonly peers: () => Iterable<string> };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -20,8 +28,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  *   GET /health  -> {"health":"true","reason":""} (503 with "false" and a reason when unhealthy)
  *   GET /livez, /readyz (and /livez/<check>, /readyz/<check>) -> "ok" (health.ts)
  *   GET /version -> {"cairnserver":"0.1.0","cairncluster":"0.1.0"} (client port only)
+ *   GET /ui/...  -> the web console (client port only; console.ts)
  */
-export function httpHandler(host: HttpHost, options: { readonly version: boolean } = { version: true }): (req: IncomingMessage, res: ServerResponse) => void {
+export function httpHandler(host: HttpHost, options: HttpOptions = { version: true }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET');
@@ -55,6 +64,7 @@ export function httpHandler(host: HttpHost, options: { readonly version: boolean
         return;
       default:
         if (serveProbe(host.health, path, query, res)) return;
+        if (options.console !== undefined && serveConsole(options.console.files, options.console.unavailable, options.console.peers, path, req, res)) return;
     }
     json(res, 404, { message: 'not found' });
   };
