@@ -57,7 +57,8 @@ const LIVE_RETRY_MS = { initialMs: 250, maxMs: 5000 } as const;
  * that fails the schema is reported (`invalid`, a CairnError `invalid_config` whose details carry
  * the issues) and the fields stay as last accepted; later revisions apply on top of those.
  * Events: `change` (ConfigChange), `invalid` (CairnError), `live` (after starting from the
- * fallback file, once the cluster's value is in force), `saveError` (the fallback file could
+ * fallback file, once the cluster's value is in force), `rollout` (the candidate this instance
+ * runs changed: a Rollout, or undefined back on the base value), `saveError` (the fallback file could
  * not be written), `reportError` (the instance report could not be written; retried).
  */
 export class Config<S extends z.ZodType> extends EventEmitter {
@@ -290,6 +291,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     }
     if (refused && rollout === undefined) return;
     this.accepted = accepted;
+    const wasOn = this.onCandidate?.id;
     const next = this.effective();
     const previous = this.value;
     const wasStale = this.isStale;
@@ -297,6 +299,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     this.rev = revision;
     this.isStale = false;
     this.report();
+    if (!first && wasOn !== this.onCandidate?.id) this.emit('rollout', this.onCandidate);
     if (first) {
       this.save();
       return;
