@@ -51,7 +51,8 @@ describe('staged rollout on a 3-member cluster', () => {
       return st.instances.filter((r) => r.running === 'candidate' && r.rollout === id.toString()).map((r) => r.id).join() === 'i2,i4';
     });
     for (const i of off(['i2', 'i4'])) expect(i.state).toMatchObject({ current: { greeting: 'v1' }, running: 'base' });
-    const promoted = await promoteRollout(c, prefix);
+    const { id: ended, revision: promoted } = await promoteRollout(c, prefix);
+    expect(ended).toBe(id);
     await Promise.all(list.map((i) => i.until('v2 as the base value', (s) => s.current.greeting === 'v2' && s.running === 'base')));
     // One revision wrote the field and closed the rollout.
     expect((await c.kv.get(`${prefix}greeting`))!.modRevision).toBe(promoted);

@@ -5,7 +5,7 @@ import { fieldOf, invalid, normalisePrefix, parseField } from './fields.js';
 import { readFallback, writeFallback, type FallbackContent } from './fallback.js';
 import { history, valueAt, type HistoryOptions, type Version } from './history.js';
 import { Reporter } from './report.js';
-import { INSTANCES, ROLLOUT_STATE, abortRollout, checkTarget, parseRollout, promoteRollout, selects, startRollout, validId, type InstanceReport, type Rollout, type RolloutTarget } from './rollout.js';
+import { INSTANCES, ROLLOUT_STATE, abortRollout, checkTarget, parseRollout, promoteRollout, selects, startRollout, validId, type InstanceReport, type Rollout, type RolloutEnd, type RolloutTarget } from './rollout.js';
 import { mergeForSet } from './set.js';
 
 /*
@@ -172,13 +172,13 @@ export class Config<S extends z.ZodType> extends EventEmitter {
   }
 
   /** Promotes the rollout in progress to every instance, checked against the schema first. */
-  promoteRollout(): Promise<bigint> {
+  promoteRollout(): Promise<RolloutEnd> {
     return promoteRollout(this.client, this.prefix, async (values) => {
       this.validate({ ...Object.fromEntries(this.accepted), ...values });
     });
   }
 
-  abortRollout(): Promise<bigint> {
+  abortRollout(): Promise<RolloutEnd> {
     return abortRollout(this.client, this.prefix);
   }
 

@@ -168,6 +168,12 @@ export async function startRollout(client: CairnClient, prefix: string, candidat
   return res.header.revision;
 }
 
+/** What promote and abort return: the rollout they ended and the revision that ended it. */
+export interface RolloutEnd {
+  readonly id: bigint;
+  readonly revision: bigint;
+}
+
 /** The rollout in progress, or `no_rollout`. */
 async function started(client: CairnClient, p: string): Promise<{ rollout: Rollout; kv: KeyValue }> {
   const { rollout, kv } = await readRollout(client, p);
@@ -181,9 +187,9 @@ async function started(client: CairnClient, p: string): Promise<{ rollout: Rollo
 /**
  * Promotes the rollout in progress: in one revision, the candidate's values become the fields'
  * values (for every instance) and the rollout is marked promoted. `no_rollout` if none is in
- * progress. Returns the revision. `check` (Config's schema) may refuse the merged result.
+ * progress. Returns its id and the revision. `check` (Config's schema) may refuse the merged result.
  */
-export async function promoteRollout(client: CairnClient, prefix: string, check?: (values: Readonly<Record<string, unknown>>) => Promise<void>): Promise<bigint> {
+export async function promoteRollout(client: CairnClient, prefix: string, check?: (values: Readonly<Record<string, unknown>>) => Promise<void>): Promise<RolloutEnd> {
   const p = normalisePrefix(prefix);
   const { rollout, kv } = await started(client, p);
   await check?.(rollout.values);
@@ -195,17 +201,17 @@ export async function promoteRollout(client: CairnClient, prefix: string, check?
     .then(...puts, op.put(p + ROLLOUT_STATE, JSON.stringify(record)))
     .commit();
   if (!res.succeeded) throw new CairnError(ErrorCode.NoRollout, `config ${p}: rollout ${rollout.id} was ended by someone else meanwhile`);
-  return res.header.revision;
+  return { id: rollout.id, revision: res.header.revision };
 }
 
 /** Aborts the rollout in progress: its instances go back to the fields' values. `no_rollout` if none. */
-export async function abortRollout(client: CairnClient, prefix: string): Promise<bigint> {
+export async function abortRollout(client: CairnClient, prefix: string): Promise<RolloutEnd> {
   const p = normalisePrefix(prefix);
   const { rollout, kv } = await started(client, p);
   const record: RolloutRecord = { step: 'aborted', values: rollout.values, target: rollout.target, rollout: rollout.id.toString() };
   const res = await client.txn().if(compare.mod(p + ROLLOUT_STATE, '=', kv.modRevision)).then(op.put(p + ROLLOUT_STATE, JSON.stringify(record))).commit();
   if (!res.succeeded) throw new CairnError(ErrorCode.NoRollout, `config ${p}: rollout ${rollout.id} was ended by someone else meanwhile`);
-  return res.header.revision;
+  return { id: rollout.id, revision: res.header.revision };
 }
 
 /** The rollout's last step and what each live instance reports it runs, ordered by instance id. */
