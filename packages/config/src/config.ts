@@ -66,6 +66,8 @@ export class Config<S extends z.ZodType> extends EventEmitter {
   readonly schema: S;
   private value!: z.infer<S>;
   private rev = 0n;
+  /** The revision of the newest write among the fields and the rollout state in force (what instances report). */
+  private configRev = 0n;
   /** The fields as last accepted, parsed JSON: what `base` was validated from. */
   private accepted = new Map<string, unknown>();
   private rollout: Rollout | undefined;
@@ -232,13 +234,16 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     const fields = new Map<string, KeyValue | undefined>();
     for (const f of this.accepted.keys()) fields.set(f, undefined);
     let rollout: KeyValue | undefined;
+    let newest = 0n;
     for (const kv of snapshot.kvs) {
       const f = fieldOf(this.prefix, kv);
       if (f !== undefined) fields.set(f, kv);
       else if (bytesToString(kv.key) === this.prefix + ROLLOUT_STATE) rollout = kv;
+      else continue;
+      if (kv.modRevision > newest) newest = kv.modRevision;
     }
     const first = this.rev === 0n && !this.isStale;
-    this.evaluate(snapshot.revision, fields, { kv: rollout }, first);
+    this.evaluate(snapshot.revision, fields, { kv: rollout }, first, newest);
   }
 
   private apply(events: readonly WatchEvent[]): void {
@@ -252,7 +257,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
       // Evaluate once per revision, after all of its events: a txn is seen whole.
       if (events[i + 1]?.kv.modRevision === e.kv.modRevision) continue;
       // A revision that touches neither fields nor the rollout (an instance report) changes nothing.
-      if (fields.size > 0 || rollout !== undefined) this.evaluate(e.kv.modRevision, fields, rollout, false);
+      if (fields.size > 0 || rollout !== undefined) this.evaluate(e.kv.modRevision, fields, rollout, false, e.kv.modRevision);
       fields = new Map();
       rollout = undefined;
     }
@@ -262,7 +267,13 @@ export class Config<S extends z.ZodType> extends EventEmitter {
    * Applies one revision: its field changes are accepted whole or refused whole; then the
    * candidate of a rollout that selects this instance goes on top. Swaps the value in, reports.
    */
-  private evaluate(revision: bigint, fields: ReadonlyMap<string, KeyValue | undefined>, rollout: { kv: KeyValue | undefined } | undefined, first: boolean): void {
+  private evaluate(
+    revision: bigint,
+    fields: ReadonlyMap<string, KeyValue | undefined>,
+    rollout: { kv: KeyValue | undefined } | undefined,
+    first: boolean,
+    changedAt: bigint,
+  ): void {
     let accepted = this.accepted;
     let refused = false;
     if (fields.size > 0 || first) {
@@ -297,6 +308,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     const wasStale = this.isStale;
     this.value = next;
     this.rev = revision;
+    this.configRev = changedAt;
     this.isStale = false;
     this.report();
     if (!first && wasOn !== this.onCandidate?.id) this.emit('rollout', this.onCandidate);
@@ -340,7 +352,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
       labels: inst.labels ?? {},
       running: this.onCandidate === undefined ? 'base' : 'candidate',
       rollout: this.onCandidate === undefined ? null : this.onCandidate.id.toString(),
-      revision: this.rev.toString(),
+      revision: this.configRev.toString(),
       ...(this.candidateError === undefined ? {} : { error: this.candidateError }),
     };
     this.reporter.report(r);

@@ -50,7 +50,7 @@ export interface InstanceReport {
   readonly running: 'candidate' | 'base';
   /** The rollout whose candidate it runs (decimal), or null. */
   readonly rollout: string | null;
-  /** The revision of the config it runs (its last accepted change), as decimal. */
+  /** The revision of the newest write among the fields and rollout state it runs on, as decimal. */
   readonly revision: string;
   /** Why it does not run a candidate that targets it (e.g. the candidate fails its schema). */
   readonly error?: string;
