@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { CairnError, ErrorCode, bytesToString, compare, op, toCairnError, type CairnClient, type KeyValue, type PrefixSnapshot, type PrefixWatch, type WatchEvent } from '@cairn/client';
 import { fieldOf, invalid, normalisePrefix, parseField } from './fields.js';
-import { readFallback, writeFallback, type FallbackContent } from './fallback.js';
+import { writeFallback, type FallbackContent } from './fallback.js';
 import { history, valueAt, type HistoryOptions, type Version } from './history.js';
 import { Reporter } from './report.js';
 import { INSTANCES, ROLLOUT_STATE, abortRollout, checkTarget, parseRollout, promoteRollout, selects, startRollout, validId, type InstanceReport, type Rollout, type RolloutEnd, type RolloutTarget } from './rollout.js';
@@ -218,6 +218,8 @@ export class Config<S extends z.ZodType> extends EventEmitter {
 
   /** @internal Runs on the fallback file's value until `pending` (the first load) or a retry succeeds. */
   startStale(saved: FallbackContent, pending: Promise<void>): void {
+    // The first read may have finished while the file was being read: then it is live already.
+    if (this.rev !== 0n) return;
     this.value = this.validate(saved.value as Record<string, unknown>);
     this.rev = BigInt(saved.revision);
     this.isStale = true;
@@ -301,9 +303,16 @@ export class Config<S extends z.ZodType> extends EventEmitter {
       }
     }
     if (refused && rollout === undefined) return;
-    this.accepted = accepted;
     const wasOn = this.onCandidate?.id;
-    const next = this.effective();
+    let next: z.infer<S>;
+    try {
+      next = this.effective(accepted);
+    } catch (err) {
+      // Only when nothing was ever accepted (running on the fallback file): keep what runs.
+      this.emit('invalid', toCairnError(err));
+      return;
+    }
+    this.accepted = accepted;
     const previous = this.value;
     const wasStale = this.isStale;
     this.value = next;
@@ -324,8 +333,8 @@ export class Config<S extends z.ZodType> extends EventEmitter {
   }
 
   /** The accepted fields, with the candidate on top if a rollout in progress selects this instance. */
-  private effective(): z.infer<S> {
-    const base = Object.fromEntries(this.accepted);
+  private effective(accepted: ReadonlyMap<string, unknown>): z.infer<S> {
+    const base = Object.fromEntries(accepted);
     const r = this.rollout;
     const inst = this.options.instance;
     this.onCandidate = undefined;
@@ -371,51 +380,4 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     if (!r.success) throw invalid(`config ${this.prefix} fails its schema: ${z.prettifyError(r.error)}`, r.error.issues);
     return r.data;
   }
-}
-
-/** Failures of the first read that mean "no member answered", as opposed to a refusal. */
-function unreachable(err: CairnError): boolean {
-  return err.retryable || err.code === ErrorCode.Unavailable || err.code === ErrorCode.Canceled;
-}
-
-/**
- * Loads the configuration under `prefix`, checks it against `schema`, and keeps it current.
- *
- *   const cfg = await watchConfig(client, { prefix: 'config/prod/', schema: z.object({ greeting: z.string() }) });
- *   cfg.current.greeting;                       // typed, synchronous
- *   cfg.on('change', ({ current }) => ...);
- *
- * With `fallbackFile`, if no member answers within `bootTimeoutMs` (or the first read fails
- * because none can be reached), it starts from the file (`stale` is true) and switches to the
- * cluster's value as soon as a member answers (`live`, and `change` if it differs). Without a
- * file to start from it waits for the cluster, as without the option.
- */
-export async function watchConfig<S extends z.ZodType>(client: CairnClient, options: ConfigOptions<S>): Promise<Config<S>> {
-  const cfg = new Config(client, options);
-  const file = options.fallbackFile;
-  if (file === undefined) {
-    await cfg.load();
-    return cfg;
-  }
-  const first = cfg.load();
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    first.then(
-      () => ({ live: true as const }),
-      (err: unknown) => ({ live: false as const, err: toCairnError(err) }),
-    ),
-    new Promise<{ live: false; err: undefined }>((resolve) => (timer = setTimeout(() => resolve({ live: false, err: undefined }), options.bootTimeoutMs ?? 3000))),
-  ]);
-  clearTimeout(timer);
-  if (outcome.live) return cfg;
-  if (outcome.err !== undefined && !unreachable(outcome.err)) throw outcome.err;
-  const saved = await readFallback(file);
-  if (saved === undefined || saved.prefix !== cfg.prefix) {
-    // Nothing to start from: as without a file.
-    if (outcome.err !== undefined) throw outcome.err;
-    await first;
-    return cfg;
-  }
-  cfg.startStale(saved, first);
-  return cfg;
 }

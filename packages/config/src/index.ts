@@ -1,4 +1,5 @@
-export { Config, watchConfig } from './config.js';
+export { Config } from './config.js';
+export { watchConfig } from './watchConfig.js';
 export type { ConfigChange, ConfigOptions, InstanceIdentity } from './config.js';
 export { history, rollback, valueAt } from './history.js';
 export type { HistoryOptions, Version } from './history.js';
