@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, op } from '@cairn/client';
-import { abortRollout, history, promoteRollout, rolloutStatus, startRollout } from '@cairn/config';
+import { z } from 'zod';
+import { CairnClient, ErrorCode, op } from '@cairn/client';
+import { abortRollout, history, promoteRollout, rolloutStatus, startRollout, watchConfig } from '@cairn/config';
 import { TestCluster } from './support/cluster.js';
 import { ConfigInstance } from './support/configInstance.js';
 import { Member, freePort, tempDir, waitFor } from './support/process.js';
@@ -105,7 +106,6 @@ describe('fallback file', () => {
     const file = join(dir, 'app.config.json');
     try {
       await member.start();
-      const { CairnClient } = await import('@cairn/client');
       const c = new CairnClient({ endpoints: [member.endpoint] });
       await c.kv.put('app/fb/greeting', '"from the cluster"');
       // A first run writes the file.
@@ -127,6 +127,19 @@ describe('fallback file', () => {
       expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ prefix: 'app/fb/', value: { greeting: 'changed meanwhile', rps: 10 } });
     } finally {
       await member.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with no file to start from, a boot with every member down fails as it does without the option', async () => {
+    const dir = tempDir('cairn-config-nofile-');
+    const c = new CairnClient({ endpoints: [`127.0.0.1:${await freePort()}`], dialTimeoutMs: 500, requestTimeoutMs: 1000 });
+    try {
+      const boot = watchConfig(c, { prefix: 'app/none/', schema: z.object({ greeting: z.string() }), fallbackFile: join(dir, 'none.json'), bootTimeoutMs: 500 });
+      await expect(boot).rejects.toMatchObject({ code: expect.stringMatching(/^(unavailable|timeout)$/) });
+      expect(existsSync(join(dir, 'none.json'))).toBe(false);
+    } finally {
+      c.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
