@@ -302,13 +302,15 @@ export class Config<S extends z.ZodType> extends EventEmitter {
         this.emit('invalid', toCairnError(err));
       }
     }
-    if (refused && rollout === undefined) return;
+    // Refused: nothing changes, except a rollout step in the same revision. While running on the
+    // fallback file nothing was accepted yet, so a refused live config leaves the file's in force.
+    if (refused && (rollout === undefined || this.isStale)) return;
     const wasOn = this.onCandidate?.id;
     let next: z.infer<S>;
     try {
       next = this.effective(accepted);
     } catch (err) {
-      // Only when nothing was ever accepted (running on the fallback file): keep what runs.
+      // Not expected (accepted fields passed the schema); keep what runs rather than stop.
       this.emit('invalid', toCairnError(err));
       return;
     }
