@@ -131,6 +131,43 @@ describe('fallback file', () => {
     }
   });
 
+  it('started on the file, it stays on it while the live config fails the schema, and goes live once it is fixed', async () => {
+    const dir = tempDir('cairn-config-fallback-bad-');
+    const member = new Member({ name: 'solo', dataDir: join(dir, 'solo.cairn'), clientPort: await freePort(), peerPort: await freePort() });
+    const file = join(dir, 'app.config.json');
+    try {
+      await member.start();
+      const c = new CairnClient({ endpoints: [member.endpoint] });
+      await c.kv.put('app/fbbad/greeting', '"good"');
+      const first = new ConfigInstance('g1', [member.endpoint], 'app/fbbad/', {}, file);
+      instances.push(first);
+      await first.until('the live value', (s) => s.current.greeting === 'good' && !s.stale);
+      await waitFor('the file', () => existsSync(file) && readFileSync(file, 'utf8').includes('"good"'));
+      await first.kill();
+      // Two fields live: the fix below touches one, and the other must come in with it.
+      await c.kv.put('app/fbbad/rps', '7');
+      await c.kv.put('app/fbbad/greeting', '""');
+      c.close();
+      await member.kill();
+      const second = new ConfigInstance('g2', [member.endpoint], 'app/fbbad/', {}, file);
+      instances.push(second);
+      await second.until('the file\'s value', (s) => s.stale && s.current.greeting === 'good');
+      await member.start();
+      await waitFor('the refusal of the live value', () => /invalid config app\/fbbad\/ fails its schema/.test(second.err), 30_000);
+      expect(second.state).toMatchObject({ current: { greeting: 'good' }, stale: true });
+      const fix = new CairnClient({ endpoints: [member.endpoint] });
+      try {
+        await fix.kv.put('app/fbbad/greeting', '"fixed"');
+      } finally {
+        fix.close();
+      }
+      expect(await second.until('the fixed live value', (s) => !s.stale)).toMatchObject({ current: { greeting: 'fixed', rps: 7 }, stale: false });
+    } finally {
+      await member.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('with no file to start from, a boot with every member down fails as it does without the option', async () => {
     const dir = tempDir('cairn-config-nofile-');
     const c = new CairnClient({ endpoints: [`127.0.0.1:${await freePort()}`], dialTimeoutMs: 500, requestTimeoutMs: 1000 });

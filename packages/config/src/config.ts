@@ -79,6 +79,8 @@ export class Config<S extends z.ZodType> extends EventEmitter {
   private readonly reporter: Reporter | undefined;
   private saving: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** While running on the fallback file: the store's field keys as last seen (none accepted yet). */
+  private staleRaw = new Map<string, KeyValue>();
 
   /** @internal use `watchConfig()` */
   constructor(
@@ -279,9 +281,21 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     let accepted = this.accepted;
     let refused = false;
     if (fields.size > 0 || first) {
-      const next = new Map(this.accepted);
-      try {
+      let changes = fields;
+      let next: Map<string, unknown>;
+      if (this.isStale) {
+        // Nothing accepted yet: each revision is checked with the whole store as last seen.
+        const raw = new Map(this.staleRaw);
         for (const [f, kv] of fields) {
+          if (kv === undefined) raw.delete(f);
+          else raw.set(f, kv);
+        }
+        this.staleRaw = raw;
+        next = new Map();
+        changes = raw;
+      } else next = new Map(this.accepted);
+      try {
+        for (const [f, kv] of changes) {
           if (kv === undefined) next.delete(f);
           else next.set(f, parseField(this.prefix, kv));
         }
@@ -321,6 +335,7 @@ export class Config<S extends z.ZodType> extends EventEmitter {
     this.rev = revision;
     this.configRev = changedAt;
     this.isStale = false;
+    this.staleRaw.clear();
     this.report();
     if (!first && wasOn !== this.onCandidate?.id) this.emit('rollout', this.onCandidate);
     if (first) {
