@@ -110,6 +110,27 @@ describe('config', () => {
     expect(await c.kv.getString('env/prod/limits')).toBe('{"rps":100,"burst":10}');
   });
 
+  it('set() of a valid field succeeds while another field holds an invalid value, and takes effect', async () => {
+    const c = client();
+    await seed(c, 'broken/');
+    const cfg = await watchConfig(c, { prefix: 'broken/', schema });
+    closers.push(() => cfg.close());
+    const invalid: string[] = [];
+    cfg.on('invalid', (e: Error) => invalid.push(e.message));
+    // Someone writes a value the schema refuses, and a value that is not JSON at all.
+    await c.kv.put('broken/limits', '{"rps":-1,"burst":0}');
+    await c.kv.put('broken/debug', 'yes');
+    await waitFor('both refusals reported', () => invalid.length === 2);
+    const rev = await cfg.set({ greeting: 'still works' });
+    expect((await c.kv.get('broken/greeting'))!.modRevision).toBe(rev);
+    // The running config takes the new greeting; the broken fields stay as last accepted.
+    await waitFor('the new greeting in force', () => cfg.current.greeting === 'still works');
+    expect(cfg.current).toEqual({ greeting: 'still works', limits: { rps: 100, burst: 10 }, debug: false });
+    // A bad value of the field being set is still refused, and nothing is written.
+    await expect(cfg.set({ greeting: '' })).rejects.toMatchObject({ code: ErrorCode.InvalidConfig, message: expect.stringMatching(/greeting/) });
+    expect(await c.kv.getString('broken/greeting')).toBe('"still works"');
+  });
+
   it('lists a key\'s history and rolls back to an earlier revision', async () => {
     const c = client();
     await seed(c, 'hist/');

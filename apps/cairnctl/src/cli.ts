@@ -10,6 +10,7 @@ import { registerMirrorCommand } from './commands/mirror.js';
 import { booleanFlags, negatableFlags } from './commands/kvFlags.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerConcurrencyCommands } from './commands/concurrency.js';
+import { registerConfigCommands } from './commands/config.js';
 import { registerKvCommands } from './commands/kv.js';
 import { registerLeaseCommands } from './commands/lease.js';
 import { registerMemberCommands } from './commands/member.js';
@@ -85,6 +86,7 @@ export function buildProgram(io: CliIo): Command {
   registerMirrorCommand(program, io);
   registerSnapshotCommands(program, io);
   registerServiceCommands(program, io);
+  registerConfigCommands(program, io);
   program
     .command('version')
     .summary('Prints the version of cairnctl')

@@ -74,6 +74,8 @@ export const exitCodeOfError: Readonly<Record<ErrorCode, ExitCode>> = {
   session_expired: ExitCode.Error,
   election_not_leader: ExitCode.Error,
   invalid_config: ExitCode.Error,
+  no_rollout: ExitCode.Error,
+  rollout_in_progress: ExitCode.Error,
 };
 
 /** An error in how cairnctl was called; printed as `Error: <message>`. */

@@ -21,3 +21,16 @@ export function parseField(prefix: string, kv: KeyValue): unknown {
 export function invalid(message: string, issues: readonly unknown[]): CairnError {
   return new CairnError(ErrorCode.InvalidConfig, message, { issues });
 }
+
+/** `config/prod` -> `config/prod/`. */
+export function normalisePrefix(prefix: string): string {
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+/** A field name usable as a key below a prefix: not empty, no `/`, not starting with `.` (reserved). */
+export function checkField(field: string): string {
+  if (field === '' || field.includes('/') || field.startsWith('.')) {
+    throw new CairnError(ErrorCode.InvalidArgument, `bad config field name ${JSON.stringify(field)} (not empty, no "/", not starting with ".")`);
+  }
+  return field;
+}

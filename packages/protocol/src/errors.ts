@@ -69,6 +69,10 @@ export const ErrorCode = {
   ElectionNotLeader: 'election_not_leader',
   /** A configuration value failed its schema; the last good configuration stays in force. */
   InvalidConfig: 'invalid_config',
+  /** Promote or abort of a staged config rollout when none is in progress. */
+  NoRollout: 'no_rollout',
+  /** A staged config rollout was started while another one is in progress. */
+  RolloutInProgress: 'rollout_in_progress',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -133,6 +137,8 @@ export const defaultMessage: Readonly<Record<ErrorCode, string>> = {
   session_expired: 'session expired',
   election_not_leader: 'election: not leader',
   invalid_config: 'configuration failed validation',
+  no_rollout: 'no config rollout in progress',
+  rollout_in_progress: 'a config rollout is already in progress',
 };
 
 /**
@@ -235,6 +241,8 @@ const traitTable: Readonly<Record<ErrorCode, Flags>> = {
   session_expired: '.....',
   election_not_leader: '..N..',
   invalid_config: '..N..',
+  no_rollout: '..N..',
+  rollout_in_progress: '..N..',
 };
 
 function traitsFrom(f: Flags): ErrorTraits {

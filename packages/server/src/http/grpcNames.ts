@@ -129,6 +129,8 @@ const grpcCodes: Readonly<Record<ErrorCode, GrpcCode>> = {
   [ErrorCode.SessionExpired]: 'FailedPrecondition',
   [ErrorCode.ElectionNotLeader]: 'FailedPrecondition',
   [ErrorCode.InvalidConfig]: 'InvalidArgument',
+  [ErrorCode.NoRollout]: 'FailedPrecondition',
+  [ErrorCode.RolloutInProgress]: 'FailedPrecondition',
 };
 
 /** `ok` or a Cairn error code, as the `grpc_code` label. */
