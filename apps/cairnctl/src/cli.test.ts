@@ -144,7 +144,7 @@ describe('cairnctl against a member', () => {
     const port = s.port;
     await s.close();
     servers.length = 0;
-    expect(await cli(['get', 'foo', '--dial-timeout=200ms', `--endpoints=127.0.0.1:${port}`])).toEqual({
+    expect(await cli(['get', 'foo', '--dial-timeout=2s', `--endpoints=127.0.0.1:${port}`])).toEqual({
       code: 2,
       out: '',
       err: `Error: cannot connect to 127.0.0.1:${port}: connection refused\n`,
