@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { ClientApiServer, refusedOrigin } from './api/server.js';
+import type { SessionHost } from './api/session.js';
 import { OriginPolicy } from './api/origin.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
 import { unaryHandlers } from './api/dispatch.js';
@@ -22,6 +23,9 @@ import { snapshotHost } from './backup/host.js';
 import { WatchHub } from './watch/hub.js';
 import { exposedPeerListeners, resolveConfig, type CairnConfig, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import { httpHandler } from './http/routes.js';
+import { createGrpcServer } from './grpc/server.js';
+import { clientListener } from './grpc/clientListener.js';
+import { gatewayHandler } from './grpc/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { healthHost, metricsSource, type MemberParts } from './http/memberHttp.js';
 import { openIdentity } from './identity.js';
@@ -90,7 +94,7 @@ const errorText: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
-function listen(server: HttpServer | HttpsServer, url: URL, what = 'clients'): Promise<AddressInfo> {
+function listen(server: NetServer, url: URL, what = 'clients'): Promise<AddressInfo> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   return new Promise((resolve, reject) => {
@@ -395,8 +399,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   streams.set(...snapshotStream(snapshotHost(m, backend, log), auth));
   const origins = new OriginPolicy(cfg.cors);
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
-  const api = new ClientApiServer(
-    {
+  const sessionHost: SessionHost = {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
@@ -407,7 +410,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       observe: (method, code, seconds) => mx.network.request(method, code, seconds),
       streamStarted: (method) => mx.network.streamStarted(method),
       streamEnded: (method, code, seconds) => mx.network.streamHandled(method, code, seconds),
-    },
+  };
+  const api = new ClientApiServer(
+    sessionHost,
     log,
     cfg.clientPort,
     mx,
@@ -416,6 +421,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   parts.connections = () => api.connections;
   const httpHost = { metrics: mx, health: healthHost(m, () => (fatal !== undefined ? 'member stopped' : !accepting ? 'shutting down' : '')) };
   const routes = httpHandler(httpHost);
+  // etcd's gRPC services and its JSON gateway, over the same handlers as the WebSocket sessions.
+  const grpc = createGrpcServer(sessionHost, log);
+  const gateway = gatewayHandler(sessionHost, routes);
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     if (!origins.allows(req)) {
@@ -429,20 +437,24 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
     }
-    routes(req, res);
+    gateway(req, res);
   };
 
-  const clientServers: (HttpServer | HttpsServer)[] = [];
+  const listeners: NetServer[] = [];
   const metricsUrls: string[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
+      // The HTTP(S) server only parses: the listener in front (TLS included) owns the port and
+      // hands it HTTP/1.1 connections, gRPC ones going to the gRPC server.
       const server = makeServer(url, cfg.tls, handler, cfg.clientPort.handshakeTimeoutMs);
-      // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
-      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
       api.attach(server);
       servers.push(server);
-      clientServers.push(server);
-      clientUrls.push(boundUrl(url, await listen(server, url)));
+      const front = clientListener(url, cfg.tls, server, grpc, cfg.clientPort.handshakeTimeoutMs, log);
+      listeners.push(front);
+      clientUrls.push(boundUrl(url, await listen(front, url)));
+      // Starts the HTTP server's connection tracking (request timeouts, closeAllConnections),
+      // which Node starts on 'listening'.
+      server.emit('listening');
     }
     // etcd's --listen-metrics-urls: the metrics and health endpoints only, for a scraper or
     // a probe that must not reach the client API.
@@ -455,6 +467,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   } catch (err) {
     peerServer.close();
     for (const s of servers) s.close();
+    for (const l of listeners) l.close();
+    await grpc.close();
     await m.close();
     throw err;
   }
@@ -464,10 +478,11 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     (closing ??= (async () => {
       accepting = false;
       compactor.stop();
-      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      const stopped = [...servers, ...listeners].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       hub.close();
       await m.close();
       await api.close();
+      await grpc.close();
       peerServer.close();
       for (const s of servers) s.closeAllConnections();
       await Promise.all(stopped);
