@@ -58,7 +58,12 @@ export function plainClientListener(routes: ClientPortRoutes, handshakeTimeoutMs
     sniff(
       socket,
       handshakeTimeoutMs,
-      (http2) => (http2 ? routes.grpc(socket) : routes.http.emit('connection', socket)),
+      (http2) => {
+        if (http2) return routes.grpc(socket);
+        routes.http.emit('connection', socket);
+        // Paused by sniff(); the HTTP parser's data listener does not resume it by itself.
+        socket.resume();
+      },
       () => (routes.timedOut !== undefined ? routes.timedOut(socket) : socket.destroy()),
     );
   });
@@ -77,6 +82,7 @@ export function tlsClientListener(routes: ClientPortRoutes, options: TlsOptions,
     }
     const toHttp = (): void => {
       routes.http.emit('secureConnection', socket);
+      socket.resume();
     };
     if (socket.alpnProtocol === 'http/1.1') {
       toHttp();
