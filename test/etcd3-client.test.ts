@@ -5,15 +5,13 @@
  */
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
+import * as grpc from '@grpc/grpc-js';
+import * as loader from '@grpc/proto-loader';
 import { ROOT, singleMember, waitFor } from './support/process.js';
 
-// The server's own gRPC stack and etcd's .proto files, to speak raw etcd gRPC in the edge cases.
-const serverRequire = createRequire(`${ROOT}/packages/server/package.json`);
-const grpc = serverRequire('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
-const loader = serverRequire('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
+// etcd's .proto files as the server has them, to speak raw etcd gRPC in the edge cases.
 const PROTO = `${ROOT}/packages/server/proto`;
 const def = loader.loadSync([`${PROTO}/etcdserverpb/rpc.proto`], { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO] });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -209,7 +207,7 @@ describe('etcd protocol edge cases over raw gRPC', () => {
           () => Buffer.concat([Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), randomBytes(i * 13)]),
           (b: Buffer) => b,
           {},
-          (e) => resolve(e),
+          (e: Error | null) => resolve(e),
         ),
       );
       expect(err).not.toBeNull();

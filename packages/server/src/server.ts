@@ -423,7 +423,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const routes = httpHandler(httpHost);
   // etcd's gRPC services and its JSON gateway, over the same handlers as the WebSocket sessions.
   const grpc = createGrpcServer(sessionHost, log);
-  const gateway = gatewayHandler(sessionHost, routes);
+  const gateway = gatewayHandler(sessionHost, () => grpc.services, routes);
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     if (!origins.allows(req)) {

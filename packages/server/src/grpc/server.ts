@@ -21,6 +21,8 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 export interface GrpcServer {
   /** Serves HTTP/2 on a socket that has been recognised as gRPC (plain, or TLS after ALPN h2). */
   inject(socket: Duplex): void;
+  /** The service implementations by full service name (the JSON gateway calls them too). */
+  readonly services: Readonly<Record<string, UntypedServiceImplementation>>;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export function createGrpcServer(session: SessionHost, log: Logger): GrpcServer 
   log.debug({ services: Object.keys(impls) }, 'serving etcd gRPC services on the client port');
   return {
     inject: (socket) => injector.injectConnection(socket),
+    services: impls,
     close: () =>
       new Promise<void>((resolve) => {
         injector.destroy();
