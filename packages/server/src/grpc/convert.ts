@@ -188,11 +188,14 @@ export function txnRequest(r: Msg): Record<string, unknown> {
   };
 }
 
+/** etcd sets only the revision in the headers of a txn's inner responses. */
+const inner = (m: Msg): Msg => ({ ...m, header: { revision: msg(m['header'])['revision'] } });
+
 function responseOp(o: ResponseOp): Msg {
-  if ('range' in o) return { response_range: rangeResponse(o.range) };
-  if ('put' in o) return { response_put: putResponse(o.put) };
-  if ('deleteRange' in o) return { response_delete_range: deleteRangeResponse(o.deleteRange) };
-  return { response_txn: txnResponse(o.txn) };
+  if ('range' in o) return { response_range: inner(rangeResponse(o.range)) };
+  if ('put' in o) return { response_put: inner(putResponse(o.put)) };
+  if ('deleteRange' in o) return { response_delete_range: inner(deleteRangeResponse(o.deleteRange)) };
+  return { response_txn: inner(txnResponse(o.txn)) };
 }
 
 export const txnResponse = (r: { header: ResponseHeader; succeeded: boolean; responses: ResponseOp[] }): Msg => ({

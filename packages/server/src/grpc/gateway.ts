@@ -67,7 +67,7 @@ const routes: Readonly<Record<string, readonly [string, string, Kind]>> = {
 };
 
 /** grpc-gateway's HTTP status for each gRPC code (index = code). */
-const httpStatus = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+const httpStatus = [200, 499, 500, 400, 504, 404, 409, 403, 429, 412, 409, 400, 501, 500, 503, 500, 401];
 
 class BadRequest extends Error {}
 
