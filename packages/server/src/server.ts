@@ -449,7 +449,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       const server = makeServer(url, cfg.tls, handler, cfg.clientPort.handshakeTimeoutMs);
       api.attach(server);
       servers.push(server);
-      const front = clientListener(url, cfg.tls, server, grpc, cfg.clientPort.handshakeTimeoutMs, log);
+      const front = clientListener(url, cfg.tls, server, grpc, cfg.clientPort.handshakeTimeoutMs, log, () => mx.refused('upgrade_timeout'));
       listeners.push(front);
       clientUrls.push(boundUrl(url, await listen(front, url)));
       // Starts the HTTP server's connection tracking (request timeouts, closeAllConnections),

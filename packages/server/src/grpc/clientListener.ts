@@ -18,6 +18,8 @@ export function clientListener(
   grpc: GrpcServer,
   handshakeTimeoutMs: number,
   log: Logger,
+  /** A plain connection said nothing within the handshake timeout (for metrics). */
+  onTimeout: () => void = () => undefined,
 ): NetServer {
   const routes = { http, grpc: (socket: Parameters<GrpcServer['inject']>[0]) => grpc.inject(socket) };
   if (url.protocol === 'https:' && tls !== undefined) {
@@ -42,7 +44,11 @@ export function clientListener(
     {
       ...routes,
       timedOut: (socket) => {
-        log.info({ remote: socket.remoteAddress, handshakeTimeoutMs }, 'closed a client connection that sent nothing within the handshake timeout (--client-handshake-timeout)');
+        onTimeout();
+        log.info(
+          { remote: socket.remoteAddress, handshakeTimeoutMs },
+          'closed a client connection that sent no complete HTTP request within the handshake timeout (--client-handshake-timeout)',
+        );
         socket.destroy();
       },
     },
