@@ -154,3 +154,29 @@ describe.skipIf(missing !== undefined)('etcdctl against Cairn, compared with rea
     await same(['--user=root:rootpw', 'auth', 'disable']);
   });
 });
+
+describe.skipIf(missing !== undefined)('etcdctl against a 3-member Cairn cluster from the YAML files', () => {
+  it('lists the members, checks every endpoint, reads through any member, and shows one leader', async () => {
+    const { TestCluster } = await import('./support/cluster.js');
+    const cluster = await TestCluster.create({ size: 3 });
+    try {
+      await cluster.start();
+      await cluster.leader();
+      const eps = cluster.endpoints.join(',');
+      const list = await etcdctl(eps, ['member', 'list', '-w', 'table']);
+      expect(list.code).toBe(0);
+      for (const name of ['node1', 'node2', 'node3']) expect(list.stdout).toMatch(new RegExp(`\\| started \\| ${name} \\| http://127\\.0\\.0\\.1:\\d+ \\| http://127\\.0\\.0\\.1:\\d+ \\| +false \\|`));
+      const health = await etcdctl(eps, ['endpoint', 'health']);
+      expect(health.code).toBe(0);
+      expect((health.stdout + health.stderr).match(/is healthy: successfully committed proposal/g)).toHaveLength(3);
+      expect(await etcdctl(cluster.endpoints[0]!, ['put', 'across', 'members'])).toMatchObject({ code: 0, stdout: 'OK\n' });
+      for (const ep of cluster.endpoints) expect(await etcdctl(ep, ['get', 'across'])).toMatchObject({ code: 0, stdout: 'across\nmembers\n' });
+      const status = await etcdctl(eps, ['endpoint', 'status', '-w', 'table']);
+      expect(status.code).toBe(0);
+      expect(status.stdout.match(/\| +true \| +false \|/g)).toHaveLength(1);
+      expect(status.stdout.match(/\| +false \| +false \|/g)).toHaveLength(2);
+    } finally {
+      await cluster.cleanup();
+    }
+  }, 120_000);
+});
