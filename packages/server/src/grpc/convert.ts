@@ -225,14 +225,14 @@ const event = (e: WatchEvent): Msg => ({
   ...(e.prevKv !== undefined ? { prev_kv: kv(e.prevKv) } : {}),
 });
 
-export const watchResponse = (watchId: bigint, r: WatchResponse): Msg => ({
+export const watchResponse = (watchId: bigint, r: WatchResponse & { fragment?: boolean }): Msg => ({
   header: header(r.header),
   watch_id: watchId.toString(),
   created: r.created === true,
   canceled: r.canceled === true,
   compact_revision: (r.compactRevision ?? 0n).toString(),
   cancel_reason: r.cancelReason ?? '',
-  fragment: false,
+  fragment: r.fragment === true,
   events: r.events.map(event),
 });
 

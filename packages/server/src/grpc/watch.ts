@@ -1,4 +1,4 @@
-import { toCairnError, Watch, type WatchResponse } from '@cairn/protocol';
+import { toCairnError, Watch, type WatchEvent, type WatchResponse } from '@cairn/protocol';
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { StreamSession } from '../api/streams.js';
 import { admit, callerOf, type GrpcHost } from './call.js';
@@ -8,6 +8,32 @@ import { openCairnStream, write } from './streamCall.js';
 
 /** Most watches one gRPC Watch stream may hold (etcd has no limit; a bound keeps one stream from hoarding). */
 export const MAX_WATCHES_PER_STREAM = 10_000;
+
+/** About the bytes an event takes in a response (keys, values, the previous ones, the fixed fields). */
+const eventBytes = (e: WatchEvent): number => 64 + e.kv.key.length + e.kv.value.length + (e.prevKv === undefined ? 0 : 64 + e.prevKv.key.length + e.prevKv.value.length);
+
+/**
+ * etcd's `fragment`: a response over --max-request-bytes is sent as several, each with
+ * `fragment` set but the last, every piece holding at least one event. Unasked, one response.
+ */
+export function fragments(res: WatchResponse, asked: boolean, limitBytes: number): (WatchResponse & { fragment?: boolean })[] {
+  if (!asked || res.events.length < 2 || res.events.reduce((n, e) => n + eventBytes(e), 0) <= limitBytes) return [res];
+  const out: (WatchResponse & { fragment?: boolean })[] = [];
+  let events: WatchEvent[] = [];
+  let bytes = 0;
+  for (const e of res.events) {
+    const n = eventBytes(e);
+    if (events.length > 0 && bytes + n > limitBytes) {
+      out.push({ ...res, events, fragment: true });
+      events = [];
+      bytes = 0;
+    }
+    events.push(e);
+    bytes += n;
+  }
+  out.push({ ...res, events });
+  return out;
+}
 
 /**
  * etcdserverpb.Watch: one bidi stream carries any number of watches, told apart by watch_id
@@ -45,7 +71,9 @@ export function watchService(host: GrpcHost): UntypedServiceImplementation {
             call,
             c.watchCreateRequest(r),
             caller,
-            (res) => write(call, c.watchResponse(id, res as WatchResponse)),
+            (res) => {
+              for (const piece of fragments(res as WatchResponse, r['fragment'] === true, host.session.limits.maxRequestBytes)) write(call, c.watchResponse(id, piece));
+            },
             (err) => {
               watches.delete(id);
               if (err !== undefined) canceled(id, grpcStatusOf(err).message, false);
