@@ -123,10 +123,10 @@ describe.skipIf(missing !== undefined)('etcdctl against Cairn, compared with rea
     expect(list.stdout).toMatch(/^[0-9a-f]+, started, default, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false\n$/);
     const add = await etcdctl(cairn, ['member', 'add', 'm2', '--peer-urls=http://127.0.0.1:1', '--learner']);
     expect(add.code).toBe(0);
-    const id = /Member ([0-9a-f]+) added/.exec(add.stdout)?.[1];
-    expect(id).toBeDefined();
+    const id = /Member +([0-9a-f]+) added/.exec(add.stdout)?.[1];
+    expect(id, `stdout=${add.stdout} stderr=${add.stderr}`).toBeDefined();
     expect((await etcdctl(cairn, ['member', 'list'])).stdout).toContain(`${id}, unstarted, , http://127.0.0.1:1, , true`);
-    expect((await etcdctl(cairn, ['member', 'remove', id!])).stdout).toMatch(new RegExp(`^Member ${id} removed from cluster [0-9a-f]+\n$`));
+    expect((await etcdctl(cairn, ['member', 'remove', id!])).stdout).toMatch(new RegExp(`^Member +${id} removed from cluster +[0-9a-f]+\n$`));
     const status = await etcdctl(cairn, ['endpoint', 'status', '-w', 'table']);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/\| 127\.0\.0\.1:\d+ \| [0-9a-f]+ \| +[\d.]+ \| .* \| +true \| +false \|/);
@@ -175,6 +175,11 @@ describe.skipIf(missing !== undefined)('etcdctl against a 3-member Cairn cluster
       expect(status.code).toBe(0);
       expect(status.stdout.match(/\| +true \| +false \|/g)).toHaveLength(1);
       expect(status.stdout.match(/\| +false \| +false \|/g)).toHaveLength(2);
+      // --cluster asks every member at its advertised URL (http://...), as the :authority too
+      const all = await etcdctl(cluster.endpoints[0]!, ['endpoint', 'status', '--cluster', '-w', 'table']);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout.match(/\| http:\/\/127\.0\.0\.1:\d+ \| [0-9a-f]+ \|/g)).toHaveLength(3);
+      expect((await etcdctl(`http://${cluster.endpoints[1]!}`, ['endpoint', 'status'])).code).toBe(0);
     } finally {
       await cluster.cleanup();
     }

@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { EARLY_SETTINGS, firstFrames } from './authority.js';
 
 /** HTTP/2's connection preface: every gRPC connection opens with these 24 bytes. */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -49,6 +50,38 @@ export function sniff(socket: Socket, timeoutMs: number, route: (http2: boolean)
   socket.on('error', () => socket.destroy());
 }
 
+/** At most this many bytes are read ahead of the HTTP/2 server for the first request. */
+const FIRST_REQUEST_MAX_BYTES = 64 * 1024;
+
+/**
+ * Holds an HTTP/2 connection back from the HTTP/2 server until its first request's headers
+ * (and the ACK of the SETTINGS sent here first) have come, so that their `:authority` can be
+ * fixed (authority.ts); then `ready`. Bounded by FIRST_REQUEST_MAX_BYTES and `timeoutMs`.
+ */
+export function firstRequest(socket: Socket, timeoutMs: number, ready: () => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  let finished = false;
+  const finish = (bytes: Buffer): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.pause();
+    if (bytes.length > 0) socket.unshift(bytes);
+    ready();
+  };
+  const timer = setTimeout(() => finish(firstFrames(seen, PREFACE.length).bytes), timeoutMs);
+  timer.unref();
+  const onData = (chunk: Buffer): void => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const r = firstFrames(seen, PREFACE.length);
+    if (r.state === 'done' || seen.length >= FIRST_REQUEST_MAX_BYTES) finish(r.bytes);
+  };
+  socket.on('data', onData);
+  socket.write(EARLY_SETTINGS);
+  socket.resume();
+}
+
 /**
  * The one listener of a plain client URL: HTTP/2 (gRPC, by its connection preface) and
  * HTTP/1.1 (with its WebSocket upgrade) share the port, as etcd serves gRPC and HTTP on one.
@@ -59,7 +92,7 @@ export function plainClientListener(routes: ClientPortRoutes, handshakeTimeoutMs
       socket,
       handshakeTimeoutMs,
       (http2) => {
-        if (http2) return routes.grpc(socket);
+        if (http2) return firstRequest(socket, handshakeTimeoutMs, () => routes.grpc(socket));
         routes.http.emit('connection', socket);
         // Paused by sniff(); the HTTP parser's data listener does not resume it by itself.
         socket.resume();
@@ -77,7 +110,7 @@ export function plainClientListener(routes: ClientPortRoutes, handshakeTimeoutMs
 export function tlsClientListener(routes: ClientPortRoutes, options: TlsOptions, handshakeTimeoutMs: number): NetServer {
   const server = createTlsServer({ ...options, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') {
-      routes.grpc(socket);
+      firstRequest(socket, handshakeTimeoutMs, () => routes.grpc(socket));
       return;
     }
     const toHttp = (): void => {
@@ -88,7 +121,7 @@ export function tlsClientListener(routes: ClientPortRoutes, options: TlsOptions,
       toHttp();
       return;
     }
-    sniff(socket, handshakeTimeoutMs, (http2) => (http2 ? routes.grpc(socket) : toHttp()), () => socket.destroy());
+    sniff(socket, handshakeTimeoutMs, (http2) => (http2 ? firstRequest(socket, handshakeTimeoutMs, () => routes.grpc(socket)) : toHttp()), () => socket.destroy());
   });
   return server;
 }
