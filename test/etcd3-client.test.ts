@@ -179,6 +179,18 @@ describe('etcd protocol edge cases over raw gRPC', () => {
     });
   });
 
+  it('a client that connects and stays idle before its first call is served', async () => {
+    const stub = new pb.KV(endpoint, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => stub.waitForReady(Date.now() + 5000, (e: Error | undefined) => (e === undefined ? resolve() : reject(e))));
+    // longer than the listener holds a connection for its first request
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await new Promise<{ header: { revision: string } }>((resolve, reject) =>
+      stub.Range({ key: Buffer.from('idle') }, (e: Error | null, res: { header: { revision: string } }) => (e !== null ? reject(e) : resolve(res))),
+    );
+    expect(BigInt(r.header.revision)).toBeGreaterThan(0n);
+    stub.close();
+  });
+
   it('headers carry cluster_id, member_id, revision and raft_term', async () => {
     const r = await raw('KV', 'Range', { key: Buffer.from('edge/none') });
     for (const f of ['cluster_id', 'member_id', 'revision', 'raft_term']) expect(BigInt(r.header[f])).toBeGreaterThan(0n);

@@ -52,6 +52,11 @@ export function sniff(socket: Socket, timeoutMs: number, route: (http2: boolean)
 
 /** At most this many bytes are read ahead of the HTTP/2 server for the first request. */
 const FIRST_REQUEST_MAX_BYTES = 64 * 1024;
+/**
+ * At most this long a connection is held for its first request: a client that connects ahead
+ * of its first call (or pings, waiting for an answer) is handed over soon, unfixed.
+ */
+const FIRST_REQUEST_WAIT_MS = 1000;
 
 /**
  * Holds an HTTP/2 connection back from the HTTP/2 server until its first request's headers
@@ -70,7 +75,7 @@ export function firstRequest(socket: Socket, timeoutMs: number, ready: () => voi
     if (bytes.length > 0) socket.unshift(bytes);
     ready();
   };
-  const timer = setTimeout(() => finish(firstFrames(seen, PREFACE.length).bytes), timeoutMs);
+  const timer = setTimeout(() => finish(firstFrames(seen, PREFACE.length).bytes), Math.min(timeoutMs, FIRST_REQUEST_WAIT_MS));
   timer.unref();
   const onData = (chunk: Buffer): void => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
