@@ -13,9 +13,10 @@ import { ROOT, singleMember, waitFor } from './support/process.js';
 
 // etcd's .proto files as the server has them, to speak raw etcd gRPC in the edge cases.
 const PROTO = `${ROOT}/packages/server/proto`;
-const def = loader.loadSync([`${PROTO}/etcdserverpb/rpc.proto`], { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO] });
+const def = loader.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO] });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const pb = (grpc.loadPackageDefinition(def) as any).etcdserverpb;
+const pkgs = grpc.loadPackageDefinition(def) as any;
+const pb = { ...pkgs.etcdserverpb, Lock: pkgs.v3lockpb.Lock, Election: pkgs.v3electionpb.Election };
 
 let endpoint: string;
 let cleanup: () => Promise<void>;
@@ -128,6 +129,35 @@ describe('the etcd3 npm client', () => {
     expect(perms[0]?.permission).toBe('Read');
     await user.delete();
     await role.delete();
+  });
+});
+
+describe("etcd's Lock and Election services (v3lock, v3election)", () => {
+  it('locks on a lease: a second Lock waits until the first is unlocked', async () => {
+    const l1 = await raw('Lease', 'LeaseGrant', { TTL: '30' });
+    const l2 = await raw('Lease', 'LeaseGrant', { TTL: '30' });
+    const first = await raw('Lock', 'Lock', { name: Buffer.from('svc-lock'), lease: l1.ID });
+    expect(Buffer.from(first.key).toString()).toBe(`svc-lock/${BigInt(l1.ID).toString(16)}`);
+    let second: { key: Buffer } | undefined;
+    const waiting = raw('Lock', 'Lock', { name: Buffer.from('svc-lock'), lease: l2.ID }).then((r) => (second = r));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(second).toBeUndefined();
+    await raw('Lock', 'Unlock', { key: first.key });
+    await waiting;
+    expect(Buffer.from(second!.key).toString()).toBe(`svc-lock/${BigInt(l2.ID).toString(16)}`);
+    await raw('Lock', 'Unlock', { key: second!.key });
+  });
+
+  it('campaigns, proclaims, reports the leader, and resigns', async () => {
+    const l = await raw('Lease', 'LeaseGrant', { TTL: '30' });
+    const c = await raw('Election', 'Campaign', { name: Buffer.from('svc-elect'), lease: l.ID, value: Buffer.from('a') });
+    expect(Buffer.from(c.leader.name).toString()).toBe('svc-elect');
+    expect(Buffer.from((await raw('Election', 'Leader', { name: Buffer.from('svc-elect') })).kv.value).toString()).toBe('a');
+    await raw('Election', 'Proclaim', { leader: c.leader, value: Buffer.from('b') });
+    expect(Buffer.from((await raw('Election', 'Leader', { name: Buffer.from('svc-elect') })).kv.value).toString()).toBe('b');
+    await raw('Election', 'Resign', { leader: c.leader });
+    await expect(raw('Election', 'Leader', { name: Buffer.from('svc-elect') })).rejects.toMatchObject({ details: 'etcdserver: election: no leader' });
+    await expect(raw('Election', 'Proclaim', { leader: c.leader, value: Buffer.from('c') })).rejects.toMatchObject({ details: 'etcdserver: election: not leader' });
   });
 });
 

@@ -65,7 +65,7 @@ export function electionService(host: GrpcHost): UntypedServiceImplementation {
     }),
     Leader: waitingMethod(host, async (r, caller) => {
       const now = await leader(c.bytes(r['name']), caller);
-      if (now.kv === undefined) throw new CairnError(ErrorCode.KeyNotFound, 'election: no leader');
+      if (now.kv === undefined) throw new CairnError(ErrorCode.InvalidArgument, 'election: no leader');
       return { header: c.header(now.header), kv: c.kv(now.kv) };
     }),
     Resign: waitingMethod(host, async (r, caller) => {
