@@ -3,7 +3,8 @@
  * requests in flight, with the server's CPU time per operation (client and server share the
  * machine's cores, so throughput alone misleads). When `etcd` is installed the same workloads
  * run against a real etcd member through the etcd3 client, alternating with Cairn, and the
- * table shows the ratio. Results are printed and saved as JSON under bench-results/.
+ * table shows the ratio. Cairn is also driven through its etcd API by the same etcd3 client
+ * (`cairn-etcd3`), so one client measures both servers. Results are printed and saved as JSON under bench-results/.
  *
  * Flags: --duration-ms N (per cell, default 3000), --rounds N (alternations, default 2),
  * --only cairn|etcd, --skip-raft, --leases-watches (adds the lease and watch section, ~30 s),
@@ -81,7 +82,8 @@ const durationMs = Number(values['duration-ms']);
 const rounds = Number(values.rounds);
 
 interface Target {
-  readonly name: 'cairn' | 'etcd';
+  /** `cairn-etcd3`: the Cairn member driven through its etcd gRPC API by the etcd3 client. */
+  readonly name: 'cairn' | 'cairn-etcd3' | 'etcd';
   readonly server: ServerProc;
   readonly driver: Driver;
 }
@@ -304,6 +306,8 @@ async function main(): Promise<void> {
   if (values.only !== 'etcd') {
     const server = await startCairn();
     targets.push({ name: 'cairn', server, driver: await cairnDriver(server.endpoint) });
+    // The same client for both servers: the fairest ratio (docs/etcd-api.md).
+    targets.push({ name: 'cairn-etcd3', server, driver: etcdDriver(server.endpoint) });
   }
   const haveEtcd = commandExists('etcd');
   if (!haveEtcd) {
@@ -333,10 +337,8 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const t of targets) {
-    await t.driver.close();
-    await t.server.stop();
-  }
+  for (const t of targets) await t.driver.close();
+  for (const server of new Set(targets.map((t) => t.server))) await server.stop();
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rows: Row[] = [];
@@ -356,12 +358,15 @@ async function main(): Promise<void> {
     };
     const c = summary('cairn');
     const e = summary('etcd');
+    const g = summary('cairn-etcd3');
     const row: Record<string, string | number> = { workload: spec.op, inflight: spec.concurrency };
     if (c) Object.assign(row, { 'cairn ops/s': c.opsPerSec, 'cairn p50 ms': c.p50Ms, 'cairn p99 ms': c.p99Ms, 'cairn cpu us/op': c.serverCpuUsPerOp });
     if (e) Object.assign(row, { 'etcd ops/s': e.opsPerSec, 'etcd p50 ms': e.p50Ms, 'etcd p99 ms': e.p99Ms, 'etcd cpu us/op': e.serverCpuUsPerOp });
+    if (g) Object.assign(row, { 'cairn via etcd3 ops/s': g.opsPerSec, 'cairn via etcd3 cpu us/op': g.serverCpuUsPerOp });
     if (c && e) Object.assign(row, { 'ops/s cairn/etcd': c.opsPerSec / e.opsPerSec, 'cpu/op cairn/etcd': c.serverCpuUsPerOp / e.serverCpuUsPerOp });
+    if (g && e) Object.assign(row, { 'ops/s etcd3: cairn/etcd': g.opsPerSec / e.opsPerSec });
     rows.push(row);
-    json.push({ workload: spec.op, inflight: spec.concurrency, durationMs, rounds, cairn: c, etcd: e });
+    json.push({ workload: spec.op, inflight: spec.concurrency, durationMs, rounds, cairn: c, cairnViaEtcd3: g, etcd: e });
   }
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   console.log('\nSingle member, closed loop, 128-byte values, 10,000 keys (means over rounds)\n');

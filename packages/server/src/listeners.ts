@@ -4,7 +4,7 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { exposedPeerListeners, type ResolvedConfig, type ResolvedTls } from './config/config.js';
@@ -29,7 +29,7 @@ const errorText: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
-export function listen(server: HttpServer | HttpsServer, url: URL, what = 'clients'): Promise<AddressInfo> {
+export function listen(server: NetServer, url: URL, what = 'clients'): Promise<AddressInfo> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   return new Promise((resolve, reject) => {

@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { createServer, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { ClientApiServer, refusedOrigin } from './api/server.js';
+import type { SessionHost } from './api/session.js';
 import { OriginPolicy } from './api/origin.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
 import { unaryHandlers } from './api/dispatch.js';
@@ -22,6 +24,9 @@ import { resolveConfig, type CairnConfig } from './config/config.js';
 import { boundUrl, checkPeerCertificates, listen, makeServer, peerClientTls, warnUnsafePeerListeners } from './listeners.js';
 import { httpHandler } from './http/routes.js';
 import { defaultConsoleDir, loadConsole } from './http/console.js';
+import { createGrpcServer } from './grpc/server.js';
+import { clientListener } from './grpc/clientListener.js';
+import { gatewayHandler } from './grpc/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { healthHost, metricsSource, type MemberParts } from './http/memberHttp.js';
 import { openIdentity } from './identity.js';
@@ -297,8 +302,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   const memberClientUrls = (): string[] => m.members().flatMap((x) => x.clientUrls);
   const origins = new OriginPolicy(cfg.cors, memberClientUrls);
   for (const [k, v] of options.streams?.(m, auth) ?? []) streams.set(k, v);
-  const api = new ClientApiServer(
-    {
+  const sessionHost: SessionHost = {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
       serverVersion: SERVER_VERSION,
@@ -309,7 +313,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       observe: (method, code, seconds) => metrics.network.request(method, code, seconds),
       streamStarted: (method) => metrics.network.streamStarted(method),
       streamEnded: (method, code, seconds) => metrics.network.streamHandled(method, code, seconds),
-    },
+  };
+  const api = new ClientApiServer(
+    sessionHost,
     log,
     cfg.clientPort,
     metrics,
@@ -326,6 +332,9 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       peers: memberClientUrls,
     },
   });
+  // etcd's gRPC services and its JSON gateway, over the same handlers as the WebSocket sessions.
+  const grpc = createGrpcServer(sessionHost, log);
+  const gateway = gatewayHandler(sessionHost, () => grpc.services, routes);
   // The HTTP side answers browser pages of other origins only if --cors lists them.
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     if (!origins.allows(req)) {
@@ -339,20 +348,24 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
     }
-    routes(req, res);
+    gateway(req, res);
   };
 
-  const clientServers: (HttpServer | HttpsServer)[] = [];
+  const listeners: NetServer[] = [];
   const metricsUrls: string[] = [];
   try {
     for (const url of cfg.listenClientUrls) {
+      // The HTTP(S) server only parses: the listener in front (TLS included) owns the port and
+      // hands it HTTP/1.1 connections, gRPC ones going to the gRPC server.
       const server = makeServer(url, cfg.tls, handler, cfg.clientPort.handshakeTimeoutMs);
-      // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
-      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
       api.attach(server);
       servers.push(server);
-      clientServers.push(server);
-      clientUrls.push(boundUrl(url, await listen(server, url)));
+      const front = clientListener(url, cfg.tls, server, grpc, cfg.clientPort.handshakeTimeoutMs, log, () => metrics.refused('upgrade_timeout'));
+      listeners.push(front);
+      clientUrls.push(boundUrl(url, await listen(front, url)));
+      // Starts the HTTP server's connection tracking (request timeouts, closeAllConnections),
+      // which Node starts on 'listening'.
+      server.emit('listening');
     }
     // etcd's --listen-metrics-urls: the metrics and health endpoints only, for a scraper or
     // a probe that must not reach the client API.
@@ -365,6 +378,8 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   } catch (err) {
     peerServer.close();
     for (const s of servers) s.close();
+    for (const l of listeners) l.close();
+    await grpc.close();
     await m.close();
     throw err;
   }
@@ -374,10 +389,11 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
     (closing ??= (async () => {
       accepting = false;
       compactor.stop();
-      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      const stopped = [...servers, ...listeners].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       hub.close();
       await m.close();
       await api.close();
+      await grpc.close();
       peerServer.close();
       for (const s of servers) s.closeAllConnections();
       await Promise.all(stopped);
