@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor, type CtlResult } from './process.js';
+import { freePort, runProgram, waitFor, type CtlResult } from './process.js';
 
 /** Whether a binary of etcd's (etcdctl, etcd) runs here. */
 export function has(bin: string): boolean {
@@ -12,34 +12,22 @@ export function has(bin: string): boolean {
 
 /**
  * Why the etcd-tool tests cannot run, or undefined if they can. Under CI the tools are
- * installed by .ci/install-etcd-client.sh, so their absence there is a failure, not a skip.
+ * installed by .ci/install-etcd-tools.sh, so their absence there is a failure, not a skip.
  */
 export function etcdToolsMissing(bins: string[]): string | undefined {
   const missing = bins.filter((b) => !has(b));
   if (missing.length === 0) return undefined;
-  const why = `${missing.join(', ')} not installed (apt-get install etcd-client etcd-server; CI runs .ci/install-etcd-client.sh)`;
+  const why = `${missing.join(', ')} not installed (apt-get install etcd-client etcd-server; CI runs .ci/install-etcd-tools.sh)`;
   if (process.env['CI'] === 'true') throw new Error(`CI must have etcd's tools: ${why}`);
   return why;
 }
 
 /** Runs real etcdctl (API v3) against `endpoint` to completion. */
 export function etcdctl(endpoint: string, args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<CtlResult> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn('etcdctl', [`--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`etcdctl ${args.join(' ')} did not finish; stdout=${stdout} stderr=${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
-    proc.on('error', reject);
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    proc.stdin.end(opts.stdin ?? '');
+  return runProgram('etcdctl', 'etcdctl', [`--endpoints=${endpoint}`, ...args], {
+    env: { ETCDCTL_API: '3' },
+    timeoutMs: opts.timeoutMs ?? 20_000,
+    ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
   });
 }
 

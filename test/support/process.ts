@@ -167,8 +167,18 @@ export function runBin(
   args: string[],
   opts: { stdin?: string; timeoutMs: number; env?: Record<string, string>; cwd?: string },
 ): Promise<CtlResult> {
+  return runProgram(name, process.execPath, [bin, ...args], opts);
+}
+
+/** Runs `command` (`name` for messages) to completion, killed after `timeoutMs`. */
+export function runProgram(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { stdin?: string; timeoutMs: number; env?: Record<string, string>; cwd?: string },
+): Promise<CtlResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [bin, ...args], {
+    const proc = spawn(command, args, {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { exposedPeerListeners, type ResolvedConfig, type ResolvedTls } from './config/config.js';
 import type { WsClientOptions } from './api/ws.js';
@@ -50,6 +50,19 @@ export function boundUrl(url: URL, addr: AddressInfo): string {
   return `${url.protocol}//${host}:${addr.port}`;
 }
 
+/** A member's TLS server options for its side's settings (client or peer). */
+export function tlsServerOptions(tls: ResolvedTls, handshakeTimeoutMs: number | undefined): TlsOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    requestCert: tls.clientCertAuth,
+    rejectUnauthorized: tls.clientCertAuth,
+    minVersion: 'TLSv1.2',
+    ...(handshakeTimeoutMs !== undefined ? { handshakeTimeout: handshakeTimeoutMs } : {}),
+  };
+}
+
 /** An HTTP(S) server for one listen URL, with the TLS settings of its side. */
 export function makeServer(
   url: URL,
@@ -60,18 +73,7 @@ export function makeServer(
 ): HttpServer | HttpsServer {
   const server =
     url.protocol === 'https:' && tls !== undefined
-      ? createHttpsServer(
-          {
-            cert: tls.cert,
-            key: tls.key,
-            ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-            requestCert: tls.clientCertAuth,
-            rejectUnauthorized: tls.clientCertAuth,
-            minVersion: 'TLSv1.2',
-            ...(handshakeTimeoutMs !== undefined ? { handshakeTimeout: handshakeTimeoutMs } : {}),
-          },
-          handler,
-        )
+      ? createHttpsServer(tlsServerOptions(tls, handshakeTimeoutMs), handler)
       : createServer(handler);
   server.on('clientError', (_err, socket) => socket.destroy());
   return server;

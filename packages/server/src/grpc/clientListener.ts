@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ResolvedTls } from '../config/config.js';
 import type { GrpcServer } from './server.js';
 import { plainClientListener, tlsClientListener } from './mux.js';
+import { tlsServerOptions } from '../listeners.js';
 
 /**
  * The listener of one --listen-client-urls URL: gRPC (HTTP/2) and the HTTP/1.1 server on one
@@ -23,19 +24,7 @@ export function clientListener(
 ): NetServer {
   const routes = { http, grpc: (socket: Parameters<GrpcServer['inject']>[0]) => grpc.inject(socket) };
   if (url.protocol === 'https:' && tls !== undefined) {
-    const server = tlsClientListener(
-      routes,
-      {
-        cert: tls.cert,
-        key: tls.key,
-        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-        requestCert: tls.clientCertAuth,
-        rejectUnauthorized: tls.clientCertAuth,
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: handshakeTimeoutMs,
-      },
-      handshakeTimeoutMs,
-    );
+    const server = tlsClientListener(routes, tlsServerOptions(tls, handshakeTimeoutMs), handshakeTimeoutMs);
     // A failed TLS handshake (wrong CA, no client certificate) only concerns that socket.
     server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
     return server;
