@@ -83,6 +83,9 @@ describe('failover', () => {
     const members = await net.startAll({ raft: { tickMs: 10, electionTicks: 200 } });
     const old = await net.leader();
     const follower = members.find((m) => m !== old)!;
+    // The follower forwards only once it knows the leader (which may know it leads a moment
+    // before the follower hears of it); before that raft drops the proposal at once.
+    await vi.waitFor(() => expect(follower.leaderId).toBe(old.memberId), { timeout: 10_000 });
     // The old leader dies the moment the forwarded proposal reaches it: taken off the wire, never appended.
     const deliver = old.peer.messages.bind(old.peer);
     let died: () => void = () => undefined;
