@@ -3,8 +3,7 @@
  * etcd's for the same requests (ids and the cluster's identity aside).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { singleMember } from './support/process.js';
-import { etcdToolsMissing, realEtcd } from './support/etcd.js';
+import { cairnBesideEtcd, etcdToolsMissing } from './support/etcd.js';
 
 const missing = etcdToolsMissing(['etcd', 'etcdctl']);
 if (missing !== undefined) console.warn(`etcd-gateway.test.ts: no side-by-side comparison: ${missing}`);
@@ -24,19 +23,12 @@ async function post(endpoint: string, path: string, body: unknown, headers: Reco
 describe('the JSON gateway', () => {
   let cairn: string;
   let etcd: string | undefined;
-  const stops: (() => Promise<void>)[] = [];
+  let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const m = await singleMember();
-    stops.push(m.cleanup);
-    cairn = m.member.endpoint;
-    if (missing === undefined) {
-      const e = await realEtcd();
-      stops.push(e.stop);
-      etcd = e.endpoint;
-    }
+    ({ cairn, etcd, stop } = await cairnBesideEtcd(missing === undefined));
   }, 60_000);
   afterAll(async () => {
-    for (const s of stops) await s();
+    await stop?.();
   });
 
   /** Posts to Cairn (and etcd, when there is one) and expects the same answer from both. */

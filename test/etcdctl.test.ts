@@ -3,8 +3,7 @@
  * real etcd prints for the same command (ids, revisions and the cluster's identity aside).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { singleMember } from './support/process.js';
-import { etcdctl, etcdToolsMissing, realEtcd, RunningEtcdctl } from './support/etcd.js';
+import { cairnBesideEtcd, etcdctl, etcdToolsMissing, RunningEtcdctl } from './support/etcd.js';
 
 const missing = etcdToolsMissing(['etcdctl', 'etcd']);
 if (missing !== undefined) console.warn(`etcdctl.test.ts skipped: ${missing}`);
@@ -20,17 +19,14 @@ function normalise(s: string): string {
 describe.skipIf(missing !== undefined)('etcdctl against Cairn, compared with real etcd', () => {
   let cairn: string;
   let etcd: string;
-  const stops: (() => Promise<void>)[] = [];
+  let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const m = await singleMember();
-    stops.push(m.cleanup);
-    cairn = m.member.endpoint;
-    const e = await realEtcd();
-    stops.push(e.stop);
-    etcd = e.endpoint;
+    const both = await cairnBesideEtcd(true);
+    ({ cairn, stop } = both);
+    etcd = both.etcd!;
   }, 60_000);
   afterAll(async () => {
-    for (const s of stops) await s();
+    await stop?.();
   });
 
   /** Runs the same command on both; expects the same exit code and normalised output. */

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, runProgram, waitFor, type CtlResult } from './process.js';
+import { freePort, runProgram, singleMember, waitFor, type CtlResult } from './process.js';
 
 /** Whether a binary of etcd's (etcdctl, etcd) runs here. */
 export function has(bin: string): boolean {
@@ -78,6 +78,26 @@ export async function realEtcd(): Promise<{ endpoint: string; stop: () => Promis
       proc.kill('SIGKILL');
       await waitFor('etcd to exit', () => exited, 10_000);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A single Cairn member and, with `withEtcd`, a real etcd beside it, for tests that compare
+ * the two; `stop` ends both and removes their data.
+ */
+export async function cairnBesideEtcd(withEtcd: boolean): Promise<{ cairn: string; etcd: string | undefined; stop: () => Promise<void> }> {
+  const m = await singleMember();
+  const e = withEtcd ? await realEtcd().catch(async (err: unknown) => {
+    await m.cleanup();
+    throw err;
+  }) : undefined;
+  return {
+    cairn: m.member.endpoint,
+    etcd: e?.endpoint,
+    stop: async () => {
+      await e?.stop();
+      await m.cleanup();
     },
   };
 }
