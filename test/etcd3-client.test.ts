@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
+import { FIRST_REQUEST_WAIT_MS } from '../packages/server/src/grpc/mux.js';
 import { ROOT, singleMember, waitFor } from './support/process.js';
 
 // etcd's .proto files as the server has them, to speak raw etcd gRPC in the edge cases.
@@ -187,7 +188,15 @@ describe('etcd protocol edge cases over raw gRPC', () => {
 
   it('keep-alive of an expired lease answers TTL 0; its other calls say lease not found', async () => {
     const g = await raw('Lease', 'LeaseGrant', { TTL: '1' });
-    await waitFor('the lease to expire', async () => (await raw('Lease', 'LeaseTimeToLive', { ID: g.ID })).TTL === '-1', 20_000, 200);
+    // TTL -1 comes as soon as the lease has run out; the revoke that the leader then proposes
+    // may still be on its way, so wait until the lease is gone from the list.
+    await waitFor(
+      'the lease to expire and be revoked',
+      async () => !(await raw('Lease', 'LeaseLeases', {})).leases.some((l: { ID: string }) => l.ID === g.ID),
+      20_000,
+      200,
+    );
+    expect((await raw('Lease', 'LeaseTimeToLive', { ID: g.ID })).TTL).toBe('-1');
     const stub = new pb.Lease(endpoint, grpc.credentials.createInsecure());
     const call = stub.LeaseKeepAlive();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -212,8 +221,9 @@ describe('etcd protocol edge cases over raw gRPC', () => {
   it('a client that connects and stays idle before its first call is served', async () => {
     const stub = new pb.KV(endpoint, grpc.credentials.createInsecure());
     await new Promise<void>((resolve, reject) => stub.waitForReady(Date.now() + 5000, (e: Error | undefined) => (e === undefined ? resolve() : reject(e))));
-    // longer than the listener holds a connection for its first request
-    await new Promise((r) => setTimeout(r, 1500));
+    // Idle for longer than the listener holds a connection for its first request: the idling
+    // is what is tested, so this wait is on the clock, not on a condition.
+    await new Promise((r) => setTimeout(r, FIRST_REQUEST_WAIT_MS + 500));
     const r = await new Promise<{ header: { revision: string } }>((resolve, reject) =>
       stub.Range({ key: Buffer.from('idle') }, (e: Error | null, res: { header: { revision: string } }) => (e !== null ? reject(e) : resolve(res))),
     );

@@ -58,4 +58,12 @@ describe('firstFrames', () => {
     expect(firstFrames(all.subarray(0, all.length - 3), preface.length).state).toBe('more');
     expect(firstFrames(all, preface.length).state).toBe('done');
   });
+
+  it('hands a connection over at a PING before its first request, once the ACK is taken out', () => {
+    const ping = frame(6, 0, Buffer.alloc(8));
+    expect(firstFrames(Buffer.concat([preface, settings, ping]), preface.length).state).toBe('more');
+    const r = firstFrames(Buffer.concat([preface, settings, ping, ack]), preface.length);
+    expect(r.state).toBe('done');
+    expect(r.bytes.equals(Buffer.concat([preface, settings, ping]))).toBe(true);
+  });
 });

@@ -154,6 +154,7 @@ export function fixAuthority(block: Uint8Array): boolean {
 const FRAME_HEADER_BYTES = 9;
 const HEADERS = 0x1;
 const SETTINGS = 0x4;
+const PING = 0x6;
 const CONTINUATION = 0x9;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
@@ -168,21 +169,25 @@ export const EARLY_SETTINGS = Buffer.from([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
  * HTTP/2 server. grpc-go sends its first request only once it has the server's SETTINGS, so
  * the listener sends EARLY_SETTINGS first; the client's ACK of those is taken out here (the
  * HTTP/2 server never sent them), and the first request's `:authority` fixed. 'more' until
- * both the ACK and the first request's headers were seen; then the bytes to hand over.
+ * both the ACK and the first request's headers were seen; then the bytes to hand over. A PING
+ * before the first request also ends the wait (once the ACK is out): that client waits for the
+ * answer (a keepalive ping of an idle connection), so it is handed over, its authority unfixed.
  */
 export function firstFrames(buf: Buffer, prefaceBytes: number): { readonly state: 'more' | 'done'; readonly bytes: Buffer } {
   let at = prefaceBytes;
   let acked = false;
   let headers = false;
+  let pinged = false;
   let out = buf;
   for (;;) {
-    if (acked && headers) return { state: 'done', bytes: out };
+    if (acked && (headers || pinged)) return { state: 'done', bytes: out };
     if (out.length < at + FRAME_HEADER_BYTES) return { state: 'more', bytes: out };
     const len = out.readUIntBE(at, 3);
     const type = out[at + 3]!;
     const flags = out[at + 4]!;
     const body = at + FRAME_HEADER_BYTES;
     if (out.length < body + len) return { state: 'more', bytes: out };
+    if (type === PING && (flags & ACK) === 0) pinged = true;
     if (!acked && type === SETTINGS && (flags & ACK) !== 0) {
       out = Buffer.concat([out.subarray(0, at), out.subarray(body + len)]);
       acked = true;

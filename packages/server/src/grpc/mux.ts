@@ -53,10 +53,12 @@ export function sniff(socket: Socket, timeoutMs: number, route: (http2: boolean)
 /** At most this many bytes are read ahead of the HTTP/2 server for the first request. */
 const FIRST_REQUEST_MAX_BYTES = 64 * 1024;
 /**
- * At most this long a connection is held for its first request: a client that connects ahead
- * of its first call (or pings, waiting for an answer) is handed over soon, unfixed.
+ * At most this long a connection is held for its first request; then a client that connected
+ * ahead of its first call is handed over unfixed. A loaded member (or client) can take over a
+ * second between the connection and the first request, so this is long; it stays below
+ * etcdctl's 6 s keepalive timeout, and a PING ends the wait at once (firstFrames).
  */
-const FIRST_REQUEST_WAIT_MS = 1000;
+export const FIRST_REQUEST_WAIT_MS = 5000;
 
 /**
  * Holds an HTTP/2 connection back from the HTTP/2 server until its first request's headers
