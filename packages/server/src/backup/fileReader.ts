@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { isStateKey } from '../storage/keyspace.js';
 import {
   BLOCK_END,
@@ -18,14 +18,19 @@ import {
   type SnapshotHeader,
   type SnapshotSummary,
 } from './format.js';
+import { endOfBlocks, etcdPaddingBytes, hasEtcdTrailer } from './etcdFraming.js';
+
+/** `cairn`: a file as `cairnctl snapshot save` writes it; `etcd`: one in etcd's framing, as `etcdctl snapshot save` writes it. */
+export type SnapshotFraming = 'cairn' | 'etcd';
 
 /** Bytes read per call while hashing. */
 const READ_CHUNK_BYTES = 1 << 20;
 
 /**
- * A snapshot file opened for reading (format.ts). `open` checks the preamble and the SHA-256
- * trailer (one pass over the file), so `rows` reads data already known to be what was saved;
- * `rows` then checks the structure and the end block. Memory: one block at a time.
+ * A snapshot file opened for reading (format.ts), plain or in etcd's framing (etcdFraming.ts).
+ * `open` checks the preamble and the SHA-256 trailer, and in etcd's framing the padding and the
+ * inner file's SHA-256 too (one pass over the file), so `rows` reads data already known to be
+ * what was saved; `rows` then checks the structure and the end block. Memory: one block at a time.
  */
 export class SnapshotFile {
   private summaryValue: SnapshotSummary | undefined;
@@ -38,8 +43,12 @@ export class SnapshotFile {
     readonly header: SnapshotHeader,
     /** Offset of the first block. */
     private readonly firstBlock: number,
-    /** The SHA-256 the file ends with (hex). */
+    /** Offset where the blocks must end: the Cairn file's own SHA-256 starts there. */
+    private readonly dataEnd: number,
+    /** The SHA-256 the file ends with (hex), checked. */
     readonly sha256: string,
+    /** Whether the Cairn file is all there is, or is wrapped in etcd's framing (etcdFraming.ts). */
+    readonly framing: SnapshotFraming,
   ) {}
 
   /** Opens and verifies `path`; throws SnapshotFileError naming the problem. */
@@ -72,25 +81,47 @@ export class SnapshotFile {
     if (version !== SNAPSHOT_FORMAT_VERSION) {
       throw new SnapshotFileError(SnapshotProblem.UnsupportedVersion, `${path}: snapshot format version ${version}; this tool reads version ${SNAPSHOT_FORMAT_VERSION}`);
     }
-    // The checksum first: a damaged byte anywhere is reported as what it is.
     const bodyBytes = size - SHA256_BYTES;
+    const headerLen = dv.getUint32(SNAPSHOT_MAGIC.length + 4);
+    // In etcd's framing (etcdFraming.ts) the Cairn file's blocks end before its own checksum,
+    // the padding and the outer checksum; in a plain file, right before the one checksum.
+    const read = (at: number, n: number): Uint8Array => readAt(fd, at, n);
+    const blocksEnd = hasEtcdTrailer(size) && headerLen <= MAX_HEADER_BYTES ? endOfBlocks(read, PREAMBLE_BYTES + headerLen, bodyBytes) : undefined;
+    const framedEnd = blocksEnd !== undefined && blocksEnd + SHA256_BYTES <= bodyBytes ? blocksEnd : undefined;
+    // The checksum first: a damaged byte anywhere is reported as what it is. One pass; in the
+    // etcd framing the inner file's hash is the running hash at the end of its blocks.
     const sha = createHash('sha256');
-    for (let at = 0; at < bodyBytes; ) {
-      const n = Math.min(READ_CHUNK_BYTES, bodyBytes - at);
-      sha.update(readAt(fd, at, n));
-      at += n;
-    }
+    hashRange(fd, sha, 0, framedEnd ?? bodyBytes);
+    const innerGot = framedEnd !== undefined ? sha.copy().digest('hex') : undefined;
+    if (framedEnd !== undefined) hashRange(fd, sha, framedEnd, bodyBytes);
     const want = Buffer.from(readAt(fd, bodyBytes, SHA256_BYTES)).toString('hex');
     const got = sha.digest('hex');
     if (want !== got) {
       throw new SnapshotFileError(SnapshotProblem.ChecksumMismatch, `${path}: SHA-256 mismatch (the file says ${want}, its contents hash to ${got}): the file is damaged or incomplete`);
     }
-    const headerLen = dv.getUint32(SNAPSHOT_MAGIC.length + 4);
+    let dataEnd = bodyBytes;
+    let framing: SnapshotFraming = 'cairn';
+    if (framedEnd !== undefined && innerGot !== undefined) {
+      const cairnEnd = framedEnd + SHA256_BYTES;
+      const pad = bodyBytes - cairnEnd;
+      // Anything else after the end block is left for `rows` to report as trailing data.
+      if (pad === etcdPaddingBytes(cairnEnd)) {
+        if (!readAt(fd, cairnEnd, pad).every((b) => b === 0)) {
+          throw new SnapshotFileError(SnapshotProblem.TrailingData, `${path}: the ${pad} bytes between the Cairn snapshot (which ends at offset ${cairnEnd}) and etcd's SHA-256 are not zero padding`);
+        }
+        const innerWant = Buffer.from(readAt(fd, framedEnd, SHA256_BYTES)).toString('hex');
+        if (innerWant !== innerGot) {
+          throw new SnapshotFileError(SnapshotProblem.ChecksumMismatch, `${path}: SHA-256 mismatch in the Cairn snapshot inside etcd's framing (it says ${innerWant}, bytes 0-${framedEnd} hash to ${innerGot}): it was damaged before it was sent`);
+        }
+        dataEnd = framedEnd;
+        framing = 'etcd';
+      }
+    }
     if (headerLen > MAX_HEADER_BYTES || PREAMBLE_BYTES + headerLen > bodyBytes) {
       throw new SnapshotFileError(SnapshotProblem.BadHeader, `${path}: header length ${headerLen} does not fit the file`);
     }
     const header = decodeHeader(readAt(fd, PREAMBLE_BYTES, headerLen), path);
-    return new SnapshotFile(path, fd, size, header, PREAMBLE_BYTES + headerLen, want);
+    return new SnapshotFile(path, fd, size, header, PREAMBLE_BYTES + headerLen, dataEnd, want, framing);
   }
 
   /** The end block, once `rows` has been read to the end. */
@@ -104,7 +135,7 @@ export class SnapshotFile {
    * SnapshotFileError on a malformed block or row, or an end block that disagrees.
    */
   *rows(): Generator<readonly [Uint8Array, Uint8Array]> {
-    const end = this.size - SHA256_BYTES;
+    const end = this.dataEnd;
     let at = this.firstBlock;
     let rows = 0;
     for (;;) {
@@ -160,6 +191,14 @@ function parseRows(p: Uint8Array, file: string, blockAt: number): (readonly [Uin
   }
   if (at !== p.length) throw bad(`${p.length - at} bytes after its ${count} rows`);
   return out;
+}
+
+function hashRange(fd: number, sha: Hash, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    const n = Math.min(READ_CHUNK_BYTES, to - at);
+    sha.update(readAt(fd, at, n));
+    at += n;
+  }
 }
 
 function readAt(fd: number, position: number, length: number): Uint8Array {

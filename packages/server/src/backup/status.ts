@@ -1,5 +1,5 @@
 import { Crc32c } from '../mvcc/hash.js';
-import { SnapshotFile } from './fileReader.js';
+import { SnapshotFile, type SnapshotFraming } from './fileReader.js';
 
 /** What `cairnutl snapshot status` reports (etcd's hash, revision, total keys, total size, and more). */
 export interface SnapshotStatus {
@@ -21,6 +21,8 @@ export interface SnapshotStatus {
   readonly serverVersion: string;
   /** The SHA-256 the file ends with (checked), hex. */
   readonly sha256: string;
+  /** `etcd` for a file saved through etcd's Snapshot API (`etcdctl snapshot save`): padded, then hashed again. */
+  readonly framing: SnapshotFraming;
 }
 
 /**
@@ -53,6 +55,7 @@ export function snapshotStatus(path: string): SnapshotStatus {
       createdAtMs: h.createdAtMs,
       serverVersion: h.serverVersion,
       sha256: file.sha256,
+      framing: file.framing,
     };
   } finally {
     file.close();

@@ -14,6 +14,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import { admit, callerOf, endWithError, unaryMethod, type GrpcHost } from './call.js';
 import * as c from './convert.js';
 import { openCairnStream } from './streamCall.js';
+import { EtcdFramer } from '../backup/etcdFraming.js';
 
 /** etcdserverpb.Maintenance over Cairn's maintenance.* handlers and its snapshot stream. */
 export function maintenanceService(host: GrpcHost): UntypedServiceImplementation {
@@ -57,7 +58,10 @@ export function maintenanceService(host: GrpcHost): UntypedServiceImplementation
     Snapshot: (call: ServerWritableStream<c.Msg, c.Msg>) => {
       // Cairn's snapshot stream waits for acks; here each message is acked once grpc-js has
       // taken it (its write callback), so the window follows the HTTP/2 flow control.
+      // The blobs add up to the Cairn file in etcd's framing (etcdFraming.ts), so etcdctl's
+      // `snapshot save` finds the trailing SHA-256 it looks for; `cairnutl` reads either.
       let stream: ReturnType<typeof openCairnStream> | undefined;
+      const framer = new EtcdFramer();
       try {
         admit(host, call.request);
         stream = openCairnStream(
@@ -69,7 +73,8 @@ export function maintenanceService(host: GrpcHost): UntypedServiceImplementation
           (res) => {
             const r = res as SnapshotResponse;
             if (call.writableEnded || call.cancelled) return;
-            call.write({ header: c.header(r.header), remaining_bytes: r.last === true ? '0' : '1', blob: r.blob }, () => {
+            const blob = framer.frame(r.blob, r.last === true);
+            call.write({ header: c.header(r.header), remaining_bytes: r.last === true ? '0' : '1', blob }, () => {
               try {
                 stream?.message({ ack: r.seq });
               } catch {
