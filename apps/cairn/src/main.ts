@@ -7,6 +7,7 @@ import { SERVER_VERSION, startServer } from '@cairn/server';
 import { helpText, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
 import { dataDirInitialized, resolveDiscovery } from './discovery.js';
+import { allocatorNote, glibcVersion } from './allocator.js';
 
 /** How long a member waits for the others to register under its discovery token. */
 const DISCOVERY_TIMEOUT_MS = 10 * 60_000;
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   let config = parsed.config;
   const { logger, notes } = createLogger(config);
   for (const warning of [...parsed.warnings, ...notes]) logger.warn(warning);
+  const allocator = allocatorNote(process.env, glibcVersion());
+  if (allocator !== undefined) logger.info(allocator);
   if (config.discovery !== undefined) {
     if (dataDirInitialized(config.dataDir)) {
       logger.info({ dataDir: config.dataDir }, 'discovery: skipped, the data dir already holds this member');
