@@ -358,6 +358,20 @@ export class Raft implements RoleHost {
     this.tickFn(this);
   }
 
+  /**
+   * The transport saw its connection to `id` drop. If `id` is this follower's leader, the
+   * leader's lease is treated as run out: the follower grants votes from now on (CheckQuorum's
+   * lease check) and campaigns after the rest of its randomized timeout, [0, electionTicks)
+   * ticks instead of [electionTicks, 2*electionTicks). A leader that is in fact alive loses
+   * nothing: with PreVote the other voters, still hearing it, refuse the pre-election, and its
+   * next heartbeat resets the timer here.
+   */
+  leaderLinkLost(id: NodeId): void {
+    if (this.state !== 'follower' || this.lead === NONE || this.lead !== id) return;
+    const t = this.timers;
+    t.electionElapsed = Math.max(t.electionElapsed, t.electionTicks);
+  }
+
   // ---- sending ----
 
   /**

@@ -183,6 +183,11 @@ export class RawNode {
     this.raft.step(makeMessage({ type: 'MsgUnreachable', from: id }));
   }
 
+  /** Tells a follower that the connection to `id` dropped (see Raft.leaderLinkLost). */
+  leaderLinkLost(id: NodeId): void {
+    this.raft.leaderLinkLost(id);
+  }
+
   /** Tells the leader whether a snapshot sent to `id` was delivered. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.step(makeMessage({ type: 'MsgSnapStatus', from: id, reject: !ok }));

@@ -45,12 +45,13 @@ export class Cluster {
   /** Optional message filter: return false to drop. */
   filter: ((m: Message) => boolean) | undefined;
 
-  constructor(ids: readonly NodeId[], o: ConfigOverrides = {}, learners: readonly NodeId[] = []) {
-    for (const id of [...ids, ...learners]) this.add(id, newStorage(ids, learners), o);
+  /** `seedOf`: each node's randomness (its election timeouts), by default its id. */
+  constructor(ids: readonly NodeId[], o: ConfigOverrides = {}, learners: readonly NodeId[] = [], seedOf: (id: NodeId) => number = Number) {
+    for (const id of [...ids, ...learners]) this.add(id, newStorage(ids, learners), o, seedOf(id));
   }
 
-  add(id: NodeId, storage: MemoryStorage, o: ConfigOverrides = {}): TestNode {
-    const n: TestNode = { id, rn: newNode(id, storage, o), storage, applied: [], readStates: [] };
+  add(id: NodeId, storage: MemoryStorage, o: ConfigOverrides = {}, seed = Number(id)): TestNode {
+    const n: TestNode = { id, rn: newNode(id, storage, o, seed), storage, applied: [], readStates: [] };
     this.nodes.set(id, n);
     return n;
   }

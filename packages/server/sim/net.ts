@@ -32,6 +32,8 @@ export class SimNet {
   private readonly up = new Map<bigint, Endpoint>();
   /** Cut directed links, `${from}>${to}` (hex ids). */
   private readonly cut = new Set<string>();
+  /** Each incarnation's transport hooks. */
+  private readonly hooks = new WeakMap<Owner, TransportHooks>();
   sent = 0;
   dropped = 0;
   delivered = 0;
@@ -52,10 +54,19 @@ export class SimNet {
     this.up.set(id, { owner, member, gone, down });
   }
 
-  /** The member is down: nothing reaches it, and streams to it fail. */
+  /**
+   * The member is down: nothing reaches it, and streams to it fail. The others' connections
+   * to it close, as a dead process's sockets do: each is told after a latency, unless its
+   * link to the member is cut (a partition closes nothing).
+   */
   detach(id: bigint): void {
     this.up.get(id)?.down(new CairnError(ErrorCode.Unavailable, `peer ${id.toString(16)} went down`));
     this.up.delete(id);
+    for (const [other, e] of this.up) {
+      const hooks = this.hooks.get(e.owner);
+      if (hooks?.linkLost === undefined || this.isCut(other, id)) continue;
+      this.loop.at(e.owner, this.latency(), () => hooks.linkLost?.(id));
+    }
   }
 
   isCut(from: bigint, to: bigint): boolean {
@@ -89,13 +100,16 @@ export class SimNet {
 
   /** The transport factory for one incarnation of member `self`. */
   transport(self: bigint, owner: Owner): (hooks: TransportHooks) => RaftTransport {
-    return (hooks) => ({
-      send: (msgs) => this.send(self, owner, hooks, msgs),
-      rpc: (to, method, params, timeoutMs) => this.rpc(self, owner, to, method, params, timeoutMs),
-      sendSnapshot: (to, term, next) => this.sendSnapshot(self, owner, to, term, next),
-      setPeers: () => undefined,
-      close: () => undefined,
-    });
+    return (hooks) => {
+      this.hooks.set(owner, hooks);
+      return {
+        send: (msgs) => this.send(self, owner, hooks, msgs),
+        rpc: (to, method, params, timeoutMs) => this.rpc(self, owner, to, method, params, timeoutMs),
+        sendSnapshot: (to, term, next) => this.sendSnapshot(self, owner, to, term, next),
+        setPeers: () => undefined,
+        close: () => undefined,
+      };
+    };
   }
 
   private send(self: bigint, owner: Owner, hooks: TransportHooks, msgs: readonly Message[]): void {

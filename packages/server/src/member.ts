@@ -152,6 +152,7 @@ export class Member implements Proposer {
     this.transport = (o.transport ?? (() => noPeers))({
       unreachable: (peer, dropped) => this.undelivered(peer, dropped),
       refused: (peer, code, message) => this.refusedByPeer(peer, code, message),
+      linkLost: (peer) => this.driver.leaderLinkLost(peer),
     });
     this.driver = RaftDriver.open({
       id: memberId,

@@ -214,7 +214,10 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
           sent: (to, bytes) => metrics.network.peerBytesSent(to, bytes),
           sendFailed: (to, n) => metrics.network.peerSendFailed(to, n),
           roundTrip: (to, seconds) => metrics.network.peerRoundTrip(to, seconds),
-          connection: (to, up) => metrics.network.peerConnection(to, up),
+          connection: (to, up) => {
+            metrics.network.peerConnection(to, up);
+            if (!up) hooks.linkLost?.(to);
+          },
         },
       }),
     onRemoved: () => {

@@ -40,6 +40,11 @@ export interface TransportHooks {
   /** `dropped` certainly never reached the peer. */
   unreachable(peer: bigint, dropped: readonly Message[]): void;
   refused(peer: bigint, code: string, message: string): void;
+  /**
+   * The connection to `peer` dropped after it was up (a closed socket: the peer's process
+   * died or the network reset it). A hint only: raft may hold its election sooner.
+   */
+  linkLost?(peer: bigint): void;
 }
 
 export interface RaftSettings {

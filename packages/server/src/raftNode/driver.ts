@@ -263,6 +263,12 @@ export class RaftDriver {
     this.schedule();
   }
 
+  /** The connection to `id` dropped: if it leads, this follower may campaign sooner (Raft.leaderLinkLost). */
+  leaderLinkLost(id: NodeId): void {
+    if (this.stopped) return;
+    this.node.leaderLinkLost(id);
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     if (this.running) {
