@@ -4,17 +4,18 @@
 // Reads the member's utime+stime from /proc, so Linux only.
 //
 // Usage: node scripts/grpc-cpu.mjs [calls] [--rounds=N] [--only=range,put,txn,watch]
-//          [--watchers=N] [--watch-inflight=N] [--side=grpc|ws] [--prof=DIR] [--member=path]
+//          [--side=grpc|ws] [--watchers=N] [--watch-puts=N] [--watch-inflight=N]
+//          [--prof=DIR] [--member=PATH]
+//   calls        unary calls per measurement (4000), 32 in flight, after 500 to warm up
+//   --side=grpc  only the gRPC side (or =ws only the WebSocket one), e.g. to profile it alone
 //   --prof=DIR   the member runs with --cpu-prof into DIR (written when it exits on SIGTERM)
-//   --member     another member entry point (a spike build), default apps/cairn/bin/cairn.js
+//   --member     another member entry point (a spike build); default apps/cairn/bin/cairn.js
 //
-//   --side=grpc  only the gRPC side (or =ws), e.g. to profile it alone
-//
-// Watch: W watchers (32) of one key on one connection (etcd3 puts them on one gRPC stream),
-// then `calls` puts through @cairn/client, one at a time unless --watch-inflight says more
-// (one at a time, each event is a response of its own; with more in flight the watch hub
-// batches revisions). The CPU of the same puts with no watcher is taken off, so what is left
-// is the cost of delivering calls*W events.
+// Watch: W watchers (--watchers, 32) of one key on one connection (etcd3 puts them on one gRPC
+// stream), then --watch-puts (1000) puts through @cairn/client, one at a time unless
+// --watch-inflight says more (one at a time, each event is a response of its own; with more in
+// flight the watch hub batches revisions). The CPU of the same puts with no watcher is taken
+// off, so what is left is the cost of delivering puts*W events.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -33,6 +34,7 @@ const rounds = Number(flag('rounds', 2));
 const only = new Set(flag('only', 'range,put,watch').split(','));
 const watchers = Number(flag('watchers', 32));
 const watchInFlight = Number(flag('watch-inflight', 1));
+const watchPuts = Number(flag('watch-puts', 1000));
 const prof = flag('prof', undefined);
 const side = flag('side', 'both');
 const grpcSide = side !== 'ws';
@@ -56,10 +58,10 @@ for (let i = 0; i < 200; i++) { try { if ((await fetch(`http://127.0.0.1:${cp}/h
 const load = () => `load ${loadavg()[0].toFixed(1)}`;
 
 /** `calls` calls of `call`, 32 in flight, after a warm-up: [server CPU in µs, wall ms]. */
-async function run(call, inFlight = concurrency) {
+async function run(call, inFlight = concurrency, n = calls) {
   const t0 = ticks(); const w0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (next++ < calls) await call(); }));
+  await Promise.all(Array.from({ length: inFlight }, async () => { while (next++ < n) await call(); }));
   return [(ticks() - t0) * TICK_US, performance.now() - w0];
 }
 
@@ -93,15 +95,15 @@ async function measureWatch(name, kind) {
   const key = `w-${kind}-${name}`;
   const put = () => cairn.kv.put(key, 'v');
   for (let i = 0; i < 500; i++) await put(); // warm-up
-  const [baseUs] = await run(put, watchInFlight);
+  const [baseUs] = await run(put, watchInFlight, watchPuts);
   const [seen, close] = await openWatchers(kind, key);
   const t0 = ticks(); const w0 = performance.now();
-  await run(put, watchInFlight);
-  const n = calls * watchers;
+  await run(put, watchInFlight, watchPuts);
+  const n = watchPuts * watchers;
   await until(() => seen.events, n);
   const cpuUs = (ticks() - t0) * TICK_US; const wallMs = performance.now() - w0;
   await close();
-  console.log(`${name}: ${n} events in ${seen.responses} responses (${watchers} watchers), server CPU ${((cpuUs - baseUs) / n).toFixed(1)} us/event over the puts' ${(baseUs / calls).toFixed(0)} us/put, ${Math.round(n / (wallMs / 1000))} events/s (${load()})`);
+  console.log(`${name}: ${n} events in ${seen.responses} responses (${watchers} watchers), server CPU ${((cpuUs - baseUs) / n).toFixed(1)} us/event over the puts' ${(baseUs / watchPuts).toFixed(0)} us/put, ${Math.round(n / (wallMs / 1000))} events/s (${load()})`);
 }
 
 const etcd = new Etcd3({ hosts: `127.0.0.1:${cp}` });
