@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SessionHost } from '../api/session.js';
 import type { GrpcHost } from './call.js';
 import { loadEtcdProtos } from './protos.js';
+import { hotCodecs } from './codecs.js';
 import { kvService } from './kv.js';
 import { watchService } from './watch.js';
 import { leaseService } from './lease.js';
@@ -29,7 +30,8 @@ export interface GrpcServer {
 /**
  * The service definitions with each request's deserializer wrapped: the decoded message's
  * byte size is remembered (for --max-request-bytes), and a message protobuf cannot decode
- * fails that one call as INTERNAL in grpc-js, never the member.
+ * fails that one call as INTERNAL in grpc-js, never the member. The hot methods' messages go
+ * through the hand-written codecs (codecs.ts) instead of protobuf.js's.
  */
 function sizedServices(def: PackageDefinition, sizes: WeakMap<object, number>): Map<string, ServiceDefinition> {
   const out = new Map<string, ServiceDefinition>();
@@ -37,9 +39,11 @@ function sizedServices(def: PackageDefinition, sizes: WeakMap<object, number>): 
     if ('format' in entry) continue; // a message or enum type, not a service
     const service: Record<string, unknown> = {};
     for (const [method, m] of Object.entries(entry)) {
-      const decode = m.requestDeserialize;
+      const hot = hotCodecs.get(m.path);
+      const decode = hot?.decode ?? m.requestDeserialize;
       service[method] = {
         ...m,
+        ...(hot?.encode !== undefined ? { responseSerialize: hot.encode } : {}),
         requestDeserialize: (buf: Buffer): unknown => {
           const msg = decode(buf) as object;
           sizes.set(msg, buf.length);
