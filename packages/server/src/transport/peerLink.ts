@@ -98,6 +98,12 @@ export class PeerLink {
   private probeTimer: NodeJS.Timeout | undefined;
   /** When the ping in flight left (performance.now() ms), if one is. */
   private pingAt: number | undefined;
+  /**
+   * The highest append acknowledgement (MsgAppResp, not a rejection) written on the current
+   * socket: its term and index; -1 when none (no socket yet, or a new one).
+   */
+  private ackedTerm = -1;
+  private ackedIndex = -1;
 
   constructor(
     private readonly host: LinkHost,
@@ -286,6 +292,8 @@ export class PeerLink {
   private dropped(ws: WsSocket): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    this.ackedTerm = -1;
+    this.ackedIndex = -1;
     const wasReady = this.ready;
     this.ready = false;
     this.stopProbe();
@@ -338,6 +346,7 @@ export class PeerLink {
     let batch: Message[] = [];
     let bytes = 0;
     for (const m of msgs) {
+      if (this.repeatsAck(m)) continue;
       let size = 64;
       for (const e of m.entries) size += e.data.length + 24;
       if (batch.length > 0 && bytes + size > budget) {
@@ -347,8 +356,26 @@ export class PeerLink {
       }
       batch.push(m);
       bytes += size;
+      if (m.type === 'MsgAppResp' && !m.reject && ws.readyState === 1) {
+        this.ackedIndex = m.term === this.ackedTerm ? Math.max(this.ackedIndex, m.index) : m.index;
+        this.ackedTerm = m.term;
+      }
     }
     if (batch.length > 0) this.write({ t: 'msgs', c: this.host.clusterId, m: batch });
+  }
+
+  /**
+   * Whether `m` acknowledges no more than an acknowledgement already written on this socket:
+   * a follower answers every append, also the leader's empty ones that only move the commit
+   * index (one per batch of writes), and that answer repeats the one it sent for the batch's
+   * entries. It is left out, which raft allows of any message, and here loses nothing: TCP
+   * delivers the earlier answer first on this socket (or neither, if the socket dies, and then
+   * the next socket starts afresh), and a leader handles an answer at or below the match it
+   * already holds for that follower as nothing at all (a match only grows within a term;
+   * CheckQuorum's liveness comes from the heartbeat answers, which always leave).
+   */
+  private repeatsAck(m: Message): boolean {
+    return m.type === 'MsgAppResp' && !m.reject && m.term === this.ackedTerm && m.index <= this.ackedIndex;
   }
 
   private write(f: PeerFrame): void {
