@@ -147,8 +147,12 @@ export class Applier {
    * authorized for, and at which auth revision (absent for the member's own requests).
    */
   apply(index: bigint, data: Uint8Array, term = 0, stamp?: ProposalAuth): ApplyOutcome {
+    return this.applyRequest(index, decodeTrustedWriteRequest(data), term, stamp);
+  }
+
+  /** `apply` of a request already decoded from its entry (requests.ts, takeCheckedEntry). */
+  applyRequest(index: bigint, req: WriteRequest, term = 0, stamp?: ProposalAuth): ApplyOutcome {
     this.advance(index, term);
-    const req = decodeTrustedWriteRequest(data);
     try {
       return { ok: true, response: this.run(req, stamp) };
     } catch (err) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode, encodeValue, validate } from '@cairn/protocol';
 import { b } from '../testing/harness.js';
-import { decodeTrustedWriteRequest, decodeWriteRequest, encodeWriteRequest, type WriteRequest } from './requests.js';
+import { checkEntryData, decodeProposal, decodeTrustedWriteRequest, decodeWriteRequest, encodeProposal, encodeWriteRequest, takeCheckedEntry, type WriteRequest } from './requests.js';
 
 // Requests as the client edge hands them over (checked, numbers already bigint).
 const requests: WriteRequest[] = [
@@ -66,5 +66,23 @@ describe('log entry decoding', () => {
 
   it('the checked decode refuses a request with a bad field', () => {
     expect(() => decodeWriteRequest(encodeValue({ put: { key: 3 } }))).toThrow(/put.key must be bytes/);
+  });
+
+  it('an entry checked at the peer edge is applied from the value it was checked with, once, the same as a trusted decode', () => {
+    for (const req of requests) {
+      const data = encodeProposal({ origin: 9n, seq: 4n, request: encodeWriteRequest(req), auth: { user: 'u', authRevision: 3n } });
+      checkEntryData(data);
+      const kept = takeCheckedEntry(data);
+      expect(kept?.request).toEqual(decodeTrustedWriteRequest(decodeProposal(data).request));
+      const { origin, seq, auth } = decodeProposal(data);
+      expect(kept?.proposal).toMatchObject({ origin, seq, auth });
+      expect(takeCheckedEntry(data)).toBeUndefined();
+    }
+  });
+
+  it('an entry the peer edge refuses is not kept for the applier', () => {
+    const data = encodeProposal({ origin: 9n, seq: 4n, request: encodeValue({ put: { key: 3 } }) });
+    expect(() => checkEntryData(data)).toThrow(/put.key must be bytes/);
+    expect(takeCheckedEntry(data)).toBeUndefined();
   });
 });

@@ -151,3 +151,39 @@ export function decodeConfContext(data: Uint8Array): ConfChangeContext {
     member: { id: id(m[0]), name: typeof m[1] === 'string' ? m[1] : '', peerUrls: strings(m[2]), clientUrls: strings(m[3]), isLearner: m[4] === true },
   };
 }
+
+/** A normal entry's data, decoded: its proposal header and its request as the applier takes it. */
+export interface DecodedEntry {
+  readonly proposal: Proposal;
+  readonly request: WriteRequest;
+}
+
+/**
+ * Entries checked where they entered this member (`checkEntryData`), by the identity of their
+ * data, until the applier takes them: a follower then decodes each appended entry once, not
+ * once to check it and again to apply it. Only a cache: an entry the applier reads back from
+ * disk, or one that was never checked (the leader's own), is decoded again as trusted.
+ * Weak, so entries raft drops (a rejected or conflicting append) take their value with them.
+ */
+const checkedEntries = new WeakMap<Uint8Array, DecodedEntry>();
+
+/**
+ * Checks a normal entry's data from another member as the edge checks a request (throws a
+ * CairnError if it could not be applied here), and keeps what the applier needs of it.
+ * The request kept is the MessagePack value itself, exactly what `decodeTrustedWriteRequest`
+ * returns for the same bytes (the checks read it and build their own values), so every member
+ * applies the same value whichever way it decoded it.
+ */
+export function checkEntryData(data: Uint8Array): void {
+  const proposal = decodeProposal(data);
+  const { name, body, value } = unpackWriteRequest(proposal.request);
+  variants[name](body, name);
+  checkedEntries.set(data, { proposal, request: value as WriteRequest });
+}
+
+/** What `checkEntryData` kept for this data, once (it is forgotten here). */
+export function takeCheckedEntry(data: Uint8Array): DecodedEntry | undefined {
+  const d = checkedEntries.get(data);
+  if (d !== undefined) checkedEntries.delete(data);
+  return d;
+}

@@ -1,7 +1,7 @@
 import { ErrorCode, type ResponseHeader } from '@cairn/protocol';
 import type { ConfChange, ConfState, Entry } from '@cairn/raft';
 import { Applier, type ApplyOutcome } from '../apply/applier.js';
-import { decodeConfContext, decodeProposal } from '../apply/requests.js';
+import { decodeConfContext, decodeProposal, takeCheckedEntry } from '../apply/requests.js';
 import type { ChangeListener, RevisionEvents, StoreOptions } from '../mvcc/store.js';
 import type { StateMachine } from '../raftNode/driver.js';
 import type { Backend } from '../storage/backend.js';
@@ -94,9 +94,11 @@ export class MemberStateMachine implements StateMachine {
       a.applyEmpty(index, e.term);
       return;
     }
-    const p = decodeProposal(e.data);
+    // Checked and decoded when it came from the leader (raftNode/inbound.ts), if still cached.
+    const checked = takeCheckedEntry(e.data);
+    const p = checked?.proposal ?? decodeProposal(e.data);
     const t0 = this.host.clock.monotonic();
-    const outcome = a.apply(index, p.request, e.term, p.auth);
+    const outcome = checked !== undefined ? a.applyRequest(index, checked.request, e.term, p.auth) : a.apply(index, p.request, e.term, p.auth);
     this.host.appliedIn?.((this.host.clock.monotonic() - t0) / 1000);
     if (!outcome.ok && p.auth !== undefined && p.origin === this.host.memberId && p.auth.authRevision !== a.auth.revision) {
       const code = outcome.error.code;

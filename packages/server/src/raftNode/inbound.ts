@@ -1,5 +1,5 @@
 import { decodeConfChange, type Entry, type Message } from '@cairn/raft';
-import { decodeConfContext, decodeProposal, decodeWriteRequest } from '../apply/requests.js';
+import { checkEntryData, decodeConfContext } from '../apply/requests.js';
 
 /** What the checks need to know of this member's raft state, read when the messages arrive. */
 export interface InboundView {
@@ -28,7 +28,8 @@ export function unreadable(e: Entry): string | undefined {
   if (e.data.length === 0) return undefined;
   try {
     if (e.type === 'confChange') decodeConfContext(decodeConfChange(e.data).context);
-    else decodeWriteRequest(decodeProposal(e.data).request);
+    // Keeps the decoded request for the applier (requests.ts, takeCheckedEntry).
+    else checkEntryData(e.data);
     return undefined;
   } catch (err) {
     return (err as Error).message;

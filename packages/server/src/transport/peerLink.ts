@@ -46,6 +46,17 @@ const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** Between dials of a peer that is down: quick at first (a restart), then every ~2 s. */
 const REDIAL_BACKOFF = { initialMs: 50, maxMs: 2000 } as const;
 
+/**
+ * The masking key of every frame a member sends on a socket it dialled: all zeros, which `ws`
+ * takes as "send the payload as it is". RFC 6455 masks client frames so that a script in a
+ * browser cannot make a proxy cache forged responses; between members there is no browser,
+ * and the handshake already proved both ends hold the peer key. Masking cost a copy and an
+ * XOR of every byte on both sides of each AppendEntries and each snapshot chunk.
+ */
+export const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
 export const toBytes = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
 
 /** `http://h:p` -> `ws://h:p/<path>`. */
@@ -87,6 +98,12 @@ export class PeerLink {
   private probeTimer: NodeJS.Timeout | undefined;
   /** When the ping in flight left (performance.now() ms), if one is. */
   private pingAt: number | undefined;
+  /**
+   * The highest append acknowledgement (MsgAppResp, not a rejection) written on the current
+   * socket: its term and index; -1 when none (no socket yet, or a new one).
+   */
+  private ackedTerm = -1;
+  private ackedIndex = -1;
 
   constructor(
     private readonly host: LinkHost,
@@ -153,7 +170,7 @@ export class PeerLink {
     const base = this.peerUrls[this.urlIndex % Math.max(1, this.peerUrls.length)];
     if (base === undefined) return;
     const url = peerSocketUrl(base, 'raft');
-    const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000 });
+    const ws = new WebSocket(url, { ...this.host.tls, maxPayload: this.host.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 2000, generateMask: zeroMask });
     this.ws = ws;
     const nonce = newNonce();
     // Set once the listener proved it holds the key: an `ok` before that is not believed.
@@ -275,6 +292,8 @@ export class PeerLink {
   private dropped(ws: WsSocket): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    this.ackedTerm = -1;
+    this.ackedIndex = -1;
     const wasReady = this.ready;
     this.ready = false;
     this.stopProbe();
@@ -327,6 +346,7 @@ export class PeerLink {
     let batch: Message[] = [];
     let bytes = 0;
     for (const m of msgs) {
+      if (this.repeatsAck(m)) continue;
       let size = 64;
       for (const e of m.entries) size += e.data.length + 24;
       if (batch.length > 0 && bytes + size > budget) {
@@ -336,8 +356,26 @@ export class PeerLink {
       }
       batch.push(m);
       bytes += size;
+      if (m.type === 'MsgAppResp' && !m.reject && ws.readyState === 1) {
+        this.ackedIndex = m.term === this.ackedTerm ? Math.max(this.ackedIndex, m.index) : m.index;
+        this.ackedTerm = m.term;
+      }
     }
     if (batch.length > 0) this.write({ t: 'msgs', c: this.host.clusterId, m: batch });
+  }
+
+  /**
+   * Whether `m` acknowledges no more than an acknowledgement already written on this socket:
+   * a follower answers every append, also the leader's empty ones that only move the commit
+   * index (one per batch of writes), and that answer repeats the one it sent for the batch's
+   * entries. It is left out, which raft allows of any message, and here loses nothing: TCP
+   * delivers the earlier answer first on this socket (or neither, if the socket dies, and then
+   * the next socket starts afresh), and a leader handles an answer at or below the match it
+   * already holds for that follower as nothing at all (a match only grows within a term;
+   * CheckQuorum's liveness comes from the heartbeat answers, which always leave).
+   */
+  private repeatsAck(m: Message): boolean {
+    return m.type === 'MsgAppResp' && !m.reject && m.term === this.ackedTerm && m.index <= this.ackedIndex;
   }
 
   private write(f: PeerFrame): void {

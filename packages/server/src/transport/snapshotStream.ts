@@ -1,7 +1,7 @@
 import { CairnError, ErrorCode } from '@cairn/protocol';
 import { WebSocket, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
-import { peerSocketUrl, toBytes } from './peerLink.js';
+import { peerSocketUrl, toBytes, zeroMask } from './peerLink.js';
 import { dialerProof, newNonce, type PeerKey } from './peerAuth.js';
 
 /** Chunks sent but not yet acknowledged: bounds the memory a transfer holds on both sides. */
@@ -36,7 +36,7 @@ export interface SnapshotSendOptions {
  */
 export function sendSnapshot(o: SnapshotSendOptions): Promise<{ rows: number }> {
   return new Promise((resolve, reject) => {
-    const ws: WsSocket = new WebSocket(peerSocketUrl(o.url, 'snapshot'), { ...o.tls, maxPayload: o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 5000 });
+    const ws: WsSocket = new WebSocket(peerSocketUrl(o.url, 'snapshot'), { ...o.tls, maxPayload: o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: 5000, generateMask: zeroMask });
     let seq = 0;
     let acked = 0;
     let rows = 0;
