@@ -1,10 +1,11 @@
 /**
  * glibc's malloc raises its mmap threshold each time a large block is freed, so after a while
  * the member's 64 KiB-class buffers (values, replies, RocksDB's own blocks) all come from the
- * heap, and the heap fragments: under large-value writes RSS sits about 100 MB higher than
- * with the threshold fixed (docs/benchmarks.md, "Memory soak"). The tunable is read by the
- * dynamic loader before Node starts, so the daemon cannot set it for itself; the service files
- * in deploy/ set it, and a member started without it says so once.
+ * heap, and the heap fragments: under large-value writes RSS sits about 110 MB higher than with
+ * the threshold fixed at 64 KiB (which costs some write throughput for values that large;
+ * docs/operations.md#memory). The tunable is read by the dynamic loader before Node starts, so
+ * the daemon cannot set it for itself; the service files in deploy/ set it, and a member
+ * started without it says so once.
  */
 
 /** The setting the deploy files use (docs/operations.md, "Memory"). */
@@ -18,7 +19,7 @@ export function allocatorNote(env: NodeJS.ProcessEnv, glibcVersion: string | und
   if (glibcVersion === undefined) return undefined;
   if ((env['GLIBC_TUNABLES'] ?? '').includes('glibc.malloc.mmap_threshold=')) return undefined;
   if (/jemalloc|tcmalloc|mimalloc/.test(env['LD_PRELOAD'] ?? '')) return undefined;
-  return `memory: glibc malloc runs with its default mmap threshold, which lets the heap fragment under large values; start the member with GLIBC_TUNABLES=${RECOMMENDED_GLIBC_TUNABLES} (as deploy/ does) to keep its RSS about 100 MB lower (docs/operations.md#memory)`;
+  return `memory: glibc malloc runs with its default mmap threshold, which lets the heap fragment under large values; start the member with GLIBC_TUNABLES=${RECOMMENDED_GLIBC_TUNABLES} (as deploy/ does) to keep its RSS about 110 MB lower under large values (docs/operations.md#memory)`;
 }
 
 /** glibc's version, from Node's diagnostic report; undefined on other C libraries. */
