@@ -367,7 +367,7 @@ export class Raft implements RoleHost {
    * next heartbeat resets the timer here.
    */
   leaderLinkLost(id: NodeId): void {
-    if (this.state !== 'follower' || this.lead === NONE || this.lead !== id) return;
+    if (this.state !== 'follower' || id === NONE || this.lead !== id) return;
     const t = this.timers;
     t.electionElapsed = Math.max(t.electionElapsed, t.electionTicks);
   }

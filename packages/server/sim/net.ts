@@ -63,9 +63,9 @@ export class SimNet {
     this.up.get(id)?.down(new CairnError(ErrorCode.Unavailable, `peer ${id.toString(16)} went down`));
     this.up.delete(id);
     for (const [other, e] of this.up) {
-      const hooks = this.hooks.get(e.owner);
-      if (hooks?.linkLost === undefined || this.isCut(other, id)) continue;
-      this.loop.at(e.owner, this.latency(), () => hooks.linkLost?.(id));
+      const lost = this.hooks.get(e.owner)?.linkLost;
+      if (lost === undefined || this.isCut(other, id)) continue;
+      this.loop.at(e.owner, this.latency(), () => lost(id));
     }
   }
 
