@@ -3,6 +3,7 @@ import type { Message } from '@cairn/raft';
 import { WebSocket, type RawData, type WsClientOptions, type WsSocket } from '../api/ws.js';
 import { PEER_PROTOCOL_VERSION, PeerRefusal, decodePeerFrame, encodePeerFrame, type PeerFrame } from './frames.js';
 import { dialerProof, newNonce, type PeerKey } from './peerAuth.js';
+import { PeerOutbox } from './peerOutbox.js';
 
 /** What a link needs from the transport around it. */
 export interface LinkHost {
@@ -98,12 +99,9 @@ export class PeerLink {
   private probeTimer: NodeJS.Timeout | undefined;
   /** When the ping in flight left (performance.now() ms), if one is. */
   private pingAt: number | undefined;
-  /**
-   * The highest append acknowledgement (MsgAppResp, not a rejection) written on the current
-   * socket: its term and index; -1 when none (no socket yet, or a new one).
-   */
-  private ackedTerm = -1;
-  private ackedIndex = -1;
+  private readonly outbox = new PeerOutbox((m) => {
+    if (this.ready) this.write({ t: 'msgs', c: this.host.clusterId, m: [m] });
+  });
 
   constructor(
     private readonly host: LinkHost,
@@ -292,8 +290,7 @@ export class PeerLink {
   private dropped(ws: WsSocket): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
-    this.ackedTerm = -1;
-    this.ackedIndex = -1;
+    this.outbox.reset();
     const wasReady = this.ready;
     this.ready = false;
     this.stopProbe();
@@ -334,7 +331,7 @@ export class PeerLink {
 
   private flush(): void {
     const ws = this.ws;
-    if (ws === undefined || !this.ready || this.queue.length === 0) return;
+    if (ws === undefined || !this.ready || ws.readyState !== 1 || this.queue.length === 0) return;
     if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.dropQueue();
       return;
@@ -346,7 +343,7 @@ export class PeerLink {
     let batch: Message[] = [];
     let bytes = 0;
     for (const m of msgs) {
-      if (this.repeatsAck(m)) continue;
+      if (!this.outbox.admit(m)) continue;
       let size = 64;
       for (const e of m.entries) size += e.data.length + 24;
       if (batch.length > 0 && bytes + size > budget) {
@@ -356,26 +353,8 @@ export class PeerLink {
       }
       batch.push(m);
       bytes += size;
-      if (m.type === 'MsgAppResp' && !m.reject && ws.readyState === 1) {
-        this.ackedIndex = m.term === this.ackedTerm ? Math.max(this.ackedIndex, m.index) : m.index;
-        this.ackedTerm = m.term;
-      }
     }
     if (batch.length > 0) this.write({ t: 'msgs', c: this.host.clusterId, m: batch });
-  }
-
-  /**
-   * Whether `m` acknowledges no more than an acknowledgement already written on this socket:
-   * a follower answers every append, also the leader's empty ones that only move the commit
-   * index (one per batch of writes), and that answer repeats the one it sent for the batch's
-   * entries. It is left out, which raft allows of any message, and here loses nothing: TCP
-   * delivers the earlier answer first on this socket (or neither, if the socket dies, and then
-   * the next socket starts afresh), and a leader handles an answer at or below the match it
-   * already holds for that follower as nothing at all (a match only grows within a term;
-   * CheckQuorum's liveness comes from the heartbeat answers, which always leave).
-   */
-  private repeatsAck(m: Message): boolean {
-    return m.type === 'MsgAppResp' && !m.reject && m.term === this.ackedTerm && m.index <= this.ackedIndex;
   }
 
   private write(f: PeerFrame): void {
@@ -392,6 +371,7 @@ export class PeerLink {
     if (this.ready) this.host.observer?.connection(this.peer, false);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.outbox.close();
     for (const p of this.rpcs.values()) {
       clearTimeout(p.timer);
       p.reject(new CairnError(ErrorCode.Stopped));
