@@ -371,7 +371,7 @@ export class PeerLink {
     if (this.ready) this.host.observer?.connection(this.peer, false);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.outbox.close();
+    this.outbox.reset();
     for (const p of this.rpcs.values()) {
       clearTimeout(p.timer);
       p.reject(new CairnError(ErrorCode.Stopped));

@@ -16,7 +16,7 @@ describe('the outbox of a leader', () => {
     box = new PeerOutbox((m) => released.push(m));
   });
   afterEach(() => {
-    box.close();
+    box.reset();
     vi.useRealTimers();
   });
 
@@ -70,6 +70,6 @@ describe('the outbox of a follower', () => {
     expect(sent.map((m) => `${m.term}/${m.index}${m.reject ? ' reject' : ''}`)).toEqual(['2/10', '2/7 reject', '2/11', '3/5']);
     box.reset();
     expect(box.admit(ack(3, 5))).toBe(true);
-    box.close();
+    box.reset();
   });
 });

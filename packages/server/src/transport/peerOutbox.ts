@@ -21,10 +21,7 @@ export class PeerOutbox {
   private holdTimer: NodeJS.Timeout | undefined;
 
   /** `release` sends a held message whose wait ran out with nothing to carry it. */
-  constructor(
-    private readonly release: (m: Message) => void,
-    private readonly holdMs = COMMIT_HOLD_MS,
-  ) {}
+  constructor(private readonly release: (m: Message) => void) {}
 
   /** Whether `m` goes into the next frame; false: it is left out or held. */
   admit(m: Message): boolean {
@@ -36,16 +33,16 @@ export class PeerOutbox {
     return true;
   }
 
-  /** A new socket: it starts afresh (nothing was sent on it; what was held is dropped). */
+  /** The socket went (or the link closed): the next one starts afresh, and what was held is dropped. */
   reset(): void {
     this.ackedTerm = -1;
     this.ackedIndex = -1;
-    this.held = undefined;
+    this.dropHeld();
   }
 
-  close(): void {
-    this.reset();
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+  private dropHeld(): void {
+    this.held = undefined;
+    clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
   }
 
@@ -75,11 +72,7 @@ export class PeerOutbox {
     if (m.type !== 'MsgApp') return false;
     if (m.entries.length > 0) {
       const held = this.held;
-      if (held !== undefined && m.term === held.term && m.commit >= held.commit) {
-        this.held = undefined;
-        clearTimeout(this.holdTimer);
-        this.holdTimer = undefined;
-      }
+      if (held !== undefined && m.term === held.term && m.commit >= held.commit) this.dropHeld();
       return false;
     }
     // A later empty append supersedes an earlier one; the wait is from the first.
@@ -89,7 +82,7 @@ export class PeerOutbox {
       const h = this.held;
       this.held = undefined;
       if (h !== undefined) this.release(h);
-    }, this.holdMs);
+    }, COMMIT_HOLD_MS);
     return true;
   }
 }
