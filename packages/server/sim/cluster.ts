@@ -208,17 +208,7 @@ export class SimCluster {
       });
       if (!owner.alive) return;
       const hub = new WatchHub(
-        {
-          onChange: (l) => member.onChange(l),
-          historyRange: (from, to) => member.historyRange(from, to),
-          get visibleRevision() {
-            return member.visibleRevision;
-          },
-          get compactRevision() {
-            return BigInt(member.applier.store.compactRevision);
-          },
-          header: () => member.header(),
-        },
+        member.watchSource(),
         { scheduler },
       );
       member.onReset(() => hub.resync());

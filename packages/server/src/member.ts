@@ -15,6 +15,7 @@ import { checkWriteRequest } from './apply/kinds.js';
 import { encodeConfContext, encodeProposal, encodeWriteRequest, type ProposalAuth, type ResponseFor, type WriteRequest } from './apply/requests.js';
 import type { MemberRecord } from './apply/membership.js';
 import type { ChangeListener, RevisionEvents } from './mvcc/store.js';
+import type { WatchSource } from './watch/hub.js';
 import type { DbSizes } from './storage/dbSize.js';
 import { removedOps } from './identity.js';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
@@ -420,6 +421,24 @@ export class Member implements Proposer {
   /** The events of revisions [from, to], to <= visibleRevision (see MvccStore.history). */
   historyRange(from: bigint, to: bigint): RevisionEvents[] {
     return this.state.history(from, to);
+  }
+
+  /** What a watch hub reads from this member (watch/hub.ts). */
+  watchSource(): WatchSource {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below are the source's, not the member's
+    const m = this;
+    return {
+      onChange: (l) => m.onChange(l),
+      historyRange: (from, to) => m.historyRange(from, to),
+      readKvs: (revs) => m.applier.store.readKvs(revs),
+      get visibleRevision() {
+        return m.visibleRevision;
+      },
+      get compactRevision() {
+        return BigInt(m.applier.store.compactRevision);
+      },
+      header: () => m.header(),
+    };
   }
 
   /** A CORRUPT alarm names this member: it serves no reads (MemberReads.checkNotCorrupt). */

@@ -280,17 +280,7 @@ export async function startServer(config: CairnConfig = {}, options: StartOption
   compactor.start();
   const defrag = defragger(backend, log);
   const hub = new WatchHub(
-    {
-      onChange: (l) => m.onChange(l),
-      historyRange: (from, to) => m.historyRange(from, to),
-      get visibleRevision() {
-        return m.visibleRevision;
-      },
-      get compactRevision() {
-        return BigInt(m.applier.store.compactRevision);
-      },
-      header: () => m.header(),
-    },
+    m.watchSource(),
     { scheduler: options.scheduler ?? systemScheduler, ...options.watch },
   );
   parts.hub = hub;

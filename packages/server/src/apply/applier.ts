@@ -1,7 +1,7 @@
 import { CairnError, decodeValue, encodeValue, ErrorCode, type ResponseHeader } from '@cairn/protocol';
 import type { Backend } from '../storage/backend.js';
 import { metaKey, MetaKey } from '../storage/keyspace.js';
-import { MvccStore, readMetaNumber, type DrainedBatch, type StoreOptions } from '../mvcc/store.js';
+import { MvccStore, readMetaNumber, type DrainedBatch, type StoreEvent, type StoreOptions } from '../mvcc/store.js';
 import { invariant } from '../mvcc/revision.js';
 import { addsData, applyKind, changesData, checkWriteRequest, type ApplyContext } from './kinds.js';
 import { AuthStore } from '../auth/store.js';
@@ -10,7 +10,6 @@ import { decodeTrustedWriteRequest, type ProposalAuth, type WriteRequest, type W
 import { recheckAtApply } from './authCheck.js';
 import { Lessor } from '../lease/lessor.js';
 import { keyString } from '../mvcc/keyTree.js';
-import type { WatchEvent } from '@cairn/protocol';
 import type { ConfChange, ConfState } from '@cairn/raft';
 import { Membership, decodeConfState, encodeConfState, type MemberRecord } from './membership.js';
 
@@ -79,16 +78,11 @@ export class Applier {
   static load(backend: Backend, header: HeaderFactory, options: StoreOptions = {}, skipAuthRecheck = false): Applier {
     const lessor = Lessor.load(backend);
     const store = MvccStore.load(backend, { leaseExists: (id) => lessor.exists(id), ...options });
-    // Key attachments are not stored apart: each live key's record names its lease.
-    const live: { ks: string; rev: { main: number; sub: number } }[] = [];
+    // Key attachments are not stored apart: each live key's record names its lease, and the
+    // key index keeps it.
     for (const ks of store.tree.keys()) {
       const ki = store.tree.get(ks)!;
-      if (ki.live) live.push({ ks, rev: ki.modified });
-    }
-    const kvs = store.readKvs(live.map((l) => l.rev));
-    for (let i = 0; i < kvs.length; i++) {
-      const kv = kvs[i]!;
-      if (kv.lease !== 0n) lessor.attach(kv.lease, live[i]!.ks, kv.key);
+      if (ki.live && ki.lease !== 0n) lessor.attach(ki.lease, ks, ki.key);
     }
     const index = BigInt(readMetaNumber(backend, MetaKey.AppliedIndex));
     const term = readMetaNumber(backend, MetaKey.AppliedTerm);
@@ -180,10 +174,10 @@ export class Applier {
 
 
   /** Keeps the lessor's key lists in step with the keys' lease fields. */
-  private trackLeases(events: readonly WatchEvent[]): void {
+  private trackLeases(events: readonly StoreEvent[]): void {
     for (const e of events) {
       const ks = keyString(e.kv.key);
-      if (e.prevKv !== undefined && e.prevKv.lease !== 0n) this.lessor.detach(e.prevKv.lease, ks);
+      if (e.prevLease !== undefined && e.prevLease !== 0n) this.lessor.detach(e.prevLease, ks);
       if (e.type === 'put' && e.kv.lease !== 0n) this.lessor.attach(e.kv.lease, ks, e.kv.key);
     }
   }

@@ -22,14 +22,13 @@ import {
   type ResponseHeader,
   type TxnRequest,
   type TxnResponse,
-  type WatchEvent,
 } from '@cairn/protocol';
 import { authOp, type AuthOp } from '../auth/ops.js';
 import { checkDelete, checkLeaseRevoke, checkPut as checkPutAccess, checkTxn as checkTxnAccess, needRoot, type ProposalAuth } from '../auth/permissions.js';
 import type { AuthStore } from '../auth/store.js';
 import type { Lessor } from '../lease/lessor.js';
 import { MAX_LEASE_TTL_SECONDS } from '../lease/lessor.js';
-import type { MvccStore } from '../mvcc/store.js';
+import type { MvccStore, StoreEvent } from '../mvcc/store.js';
 import { runTxn } from '../mvcc/txn.js';
 import { mainOf } from '../mvcc/revision.js';
 import type { AlarmOp, AlarmStore } from './alarms.js';
@@ -60,7 +59,7 @@ export interface ApplyContext {
   /** The response header at the store's current revision. */
   header(): ResponseHeader;
   /** Keeps the lessor's key lists in step with the keys' lease fields after a write. */
-  trackLeases(events: readonly WatchEvent[]): void;
+  trackLeases(events: readonly StoreEvent[]): void;
 }
 
 /** What the auth layer checks against, at apply (see authCheck.ts). */

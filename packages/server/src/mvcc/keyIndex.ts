@@ -1,3 +1,4 @@
+import type { LeaseId } from '@cairn/protocol';
 import { invariant, revCompare, type Rev } from './revision.js';
 
 /**
@@ -33,6 +34,11 @@ export class KeyIndex {
   readonly generations: Generation[] = [{ created: 0, ver: 0, revs: [] }];
   /** The last change to the key (put or delete). */
   modified: Rev = { main: 0, sub: 0 };
+  /**
+   * The lease of the key's live value (0n: none, or the key is deleted). Kept here so that a
+   * change to the key knows which lease to detach it from without reading the old value.
+   */
+  lease: LeaseId = 0n;
 
   constructor(readonly key: Uint8Array) {}
 
@@ -69,10 +75,14 @@ export class KeyIndex {
     invariant(this.live, 'key index: tombstone of a deleted key');
     this.put(rev);
     this.generations.push({ created: 0, ver: 0, revs: [] });
+    this.lease = 0n;
   }
 
-  /** Reverses the last `put` (not one made while rebuilding); `prevModified` is `modified` before it. */
-  undoPut(prevModified: Rev): void {
+  /**
+   * Reverses the last `put` (not one made while rebuilding); `prevModified` and `prevLease` are
+   * `modified` and `lease` before it.
+   */
+  undoPut(prevModified: Rev, prevLease: LeaseId): void {
     const g = this.current;
     invariant(g.revs.length > 0, 'key index: undo of nothing');
     g.revs.pop();
@@ -82,12 +92,13 @@ export class KeyIndex {
       g.ver = 0;
     }
     this.modified = prevModified;
+    this.lease = prevLease;
   }
 
-  undoTombstone(prevModified: Rev): void {
+  undoTombstone(prevModified: Rev, prevLease: LeaseId): void {
     invariant(this.generations.length > 1 && !this.live, 'key index: undo of a tombstone that is not there');
     this.generations.pop();
-    this.undoPut(prevModified);
+    this.undoPut(prevModified, prevLease);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode, FROM_KEY_END, prefixEnd, type KeyValue } from '@cairn/protocol';
 import type { Member } from '../member.js';
+import type { StoreEvent } from './store.js';
 import { b, openMember, s, tempDir, codeOf } from '../testing/harness.js';
 
 let dir: { dir: string; cleanup: () => void };
@@ -422,8 +423,10 @@ describe('group commit', () => {
 
   it('emits the events of each revision together, after they are durable', async () => {
     const seen: { revision: bigint; types: string[]; prev: (string | undefined)[] }[] = [];
+    // A change that replaced a value names its revision; it can be read while listeners run.
+    const prevOf = (e: StoreEvent) => (e.prevRev === undefined ? undefined : s(m.watchSource().readKvs([e.prevRev])[0]!.value));
     m.onChange((revs) => {
-      for (const r of revs) seen.push({ revision: r.revision, types: r.events.map((e) => e.type), prev: r.events.map((e) => (e.prevKv ? s(e.prevKv.value) : undefined)) });
+      for (const r of revs) seen.push({ revision: r.revision, types: r.events.map((e) => e.type), prev: r.events.map(prevOf) });
     });
     await put('a', '1');
     await m.propose({ txn: { compare: [], success: [{ put: { key: b('a'), value: b('2') } }, { put: { key: b('b'), value: b('1') } }], failure: [] } });
@@ -433,6 +436,53 @@ describe('group commit', () => {
       { revision: 3n, types: ['put', 'put'], prev: ['1', undefined] },
       { revision: 4n, types: ['delete', 'delete'], prev: ['2', '1'] },
     ]);
+  });
+});
+
+describe('what a change replaced', () => {
+  it('is read only when asked for; a compaction in the same batch leaves it readable for the listeners', async () => {
+    await put('a', '1'); // 2
+    await m.written();
+    const heard: string[] = [];
+    m.onChange((revs) => {
+      for (const r of revs) {
+        for (const e of r.events) {
+          expect(e.prevKv).toBeUndefined();
+          const prev = e.prevRev === undefined ? '-' : s(m.watchSource().readKvs([e.prevRev])[0]!.value);
+          heard.push(`${r.revision} ${e.type} prev=${prev} compacted to ${m.applier.store.compactRevision}`);
+        }
+      }
+    });
+    // Proposed in one turn: applied in one round, so the compaction that drops a@2 comes before
+    // the listeners hear of revision 3 and before anything is written.
+    await Promise.all([put('a', '2'), m.propose({ compact: { revision: 3n } })]);
+    expect(heard).toEqual(['3 put prev=1 compacted to 3']);
+    expect(await codeOf(m.range({ key: b('a'), revision: 2n }))).toBe(ErrorCode.Compacted);
+  });
+
+  it("moves a key's lease attachment without reading its old value, undone with a failed txn, rebuilt on restart", async () => {
+    const attached = (id: bigint) => m.leases.keys(id).map(s).sort();
+    await put('a', '1', { lease: 1n });
+    await put('b', '1', { lease: 1n });
+    await put('a', '2', { lease: 3n });
+    await put('b', '2', { ignoreLease: true });
+    expect([attached(1n), attached(3n)]).toEqual([['b'], ['a']]);
+    // Moved to lease 5 and then refused: the whole txn is undone, a stays on lease 3.
+    const txn = { compare: [], success: [{ put: { key: b('a'), value: b('x'), lease: 5n } }, { put: { key: b('c'), value: b('x'), lease: 404n } }], failure: [] };
+    expect(await codeOf(m.propose({ txn }))).toBe(ErrorCode.LeaseNotFound);
+    expect([attached(3n), attached(5n)]).toEqual([['a'], []]);
+    expect(s((await m.range({ key: b('a') })).kvs[0]!.value)).toBe('2');
+    await del('b');
+    await put('b', '3', { lease: 7n });
+    await put('c', '1', { lease: 7n });
+    await put('c', '2');
+    expect([attached(1n), attached(7n)]).toEqual([[], ['b']]);
+    await m.close();
+    m = await openMember(dir.dir);
+    expect([attached(1n), attached(3n), attached(7n)]).toEqual([[], ['a'], ['b']]);
+    // The rebuilt attachments are the ones a revoke deletes.
+    await m.leases.revoke(3n);
+    expect(keys((await m.range({ key: b('a'), rangeEnd: FROM_KEY_END })).kvs)).toEqual(['b', 'c']);
   });
 });
 

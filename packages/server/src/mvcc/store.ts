@@ -15,12 +15,14 @@ import { decodeRecord, type HistoryRecord } from './kvRecord.js';
 import type { HashView } from './hash.js';
 import { range, type RangeResult } from './range.js';
 import { invariant, type Rev } from './revision.js';
-import { WriteTxn } from './writeTxn.js';
+import { WriteTxn, type StoreEvent } from './writeTxn.js';
+
+export type { StoreEvent } from './writeTxn.js';
 
 /** All events of one revision, in the order the changes were made. */
 export interface RevisionEvents {
   readonly revision: bigint;
-  readonly events: readonly WatchEvent[];
+  readonly events: readonly StoreEvent[];
 }
 
 /** Called when revisions become visible (committed and applied), oldest first. Must not throw. */
@@ -65,7 +67,7 @@ export class MvccStore {
   private readonly listeners: ChangeListener[] = [];
   readonly leaseExists: ((id: LeaseId) => boolean) | undefined;
   /** The events of the last `write` (empty if it changed nothing); the applier reads them. */
-  lastEvents: readonly WatchEvent[] = [];
+  lastEvents: readonly StoreEvent[] = [];
   /**
    * Bytes (keys and values) and count of the history records in the backend or about to be:
    * exact for what is written; a compaction takes off the average record size per record it
@@ -95,7 +97,10 @@ export class MvccStore {
       s.records++;
       const ki = s.tree.getOrCreate(keyString(kv.key), kv.key);
       if (tombstone) ki.tombstone(rev);
-      else ki.put(rev, Number(kv.createRevision), Number(kv.version));
+      else {
+        ki.put(rev, Number(kv.createRevision), Number(kv.version));
+        ki.lease = kv.lease;
+      }
       last = rev.main;
     }
     s.tree.endBulkLoad();

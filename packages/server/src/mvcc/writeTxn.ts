@@ -30,6 +30,19 @@ export interface WriteTarget {
   readonly leaseExists: ((id: LeaseId) => boolean) | undefined;
 }
 
+/**
+ * A change as the store made it. `prevKv` is there only when the change read the value it
+ * replaced anyway (a request asked for it; `history` always reads it). Otherwise `prevRev` says
+ * where that value is, for a watcher that wants it: the store's `readKvs` still finds it while
+ * the revision's listeners run, since a compaction removes records only with the batch written
+ * after them. `prevLease` is the replaced value's lease (0n or absent: none, or no such value),
+ * for the lessor's key lists.
+ */
+export interface StoreEvent extends WatchEvent {
+  readonly prevRev?: Rev;
+  readonly prevLease?: LeaseId;
+}
+
 export interface PutResult {
   readonly prevKv?: KeyValue;
 }
@@ -49,7 +62,7 @@ export class WriteTxn {
   readonly main: number;
   private sub = 0;
   private readonly undo: (() => void)[] = [];
-  readonly events: WatchEvent[] = [];
+  readonly events: StoreEvent[] = [];
   private readonly opsAtStart: number;
 
   constructor(private readonly t: WriteTarget) {
@@ -90,21 +103,18 @@ export class WriteTxn {
     return this.t.readKvs(revs);
   }
 
-  /** The live KeyValue of a key at the txn's newest state. */
-  private latest(ki: KeyIndex | undefined): KeyValue | undefined {
-    if (ki === undefined || !ki.live) return undefined;
-    return this.t.readKvs([ki.modified])[0];
-  }
-
   put(req: PutRequest): PutResult {
     const ks = keyString(req.key);
     const existing = this.t.tree.get(ks);
-    const prev = this.latest(existing);
+    const replaces = existing !== undefined && existing.live;
     const ignoreValue = req.ignoreValue === true;
     const ignoreLease = req.ignoreLease === true;
-    if ((ignoreValue || ignoreLease) && prev === undefined) throw new CairnError(ErrorCode.KeyNotFound);
+    if ((ignoreValue || ignoreLease) && !replaces) throw new CairnError(ErrorCode.KeyNotFound);
+    // The value this put replaces is read only when the request needs it: most puts do not,
+    // and a watcher that wants it reads it by `prevRev` (see StoreEvent).
+    const prev = replaces && (req.prevKv === true || ignoreValue) ? this.t.readKvs([existing.modified])[0] : undefined;
     const value = ignoreValue ? prev!.value : (req.value ?? EMPTY);
-    const lease = ignoreLease ? prev!.lease : (req.lease ?? 0n);
+    const lease = ignoreLease ? existing!.lease : (req.lease ?? 0n);
     if (lease !== 0n && this.t.leaseExists !== undefined && !this.t.leaseExists(lease)) {
       throw new CairnError(ErrorCode.LeaseNotFound);
     }
@@ -112,6 +122,7 @@ export class WriteTxn {
     const rev = this.nextRev();
     const ki = existing ?? this.t.tree.getOrCreate(ks, req.key);
     const prevModified = ki.modified;
+    const prevLease = ki.lease;
     const gen = ki.currentGeneration;
     const live = gen.revs.length > 0;
     const kv: KeyValue = {
@@ -123,12 +134,13 @@ export class WriteTxn {
       lease,
     };
     ki.put(rev);
+    ki.lease = lease;
     this.undo.push(() => {
-      ki.undoPut(prevModified);
+      ki.undoPut(prevModified, prevLease);
       if (existing === undefined) this.t.tree.delete(ks);
     });
     this.record(rev, { kv, tombstone: false });
-    this.events.push(prev === undefined ? { type: 'put', kv } : { type: 'put', kv, prevKv: prev });
+    this.events.push(!replaces ? { type: 'put', kv } : prev !== undefined ? { type: 'put', kv, prevKv: prev, prevLease } : { type: 'put', kv, prevRev: prevModified, prevLease });
     return req.prevKv === true && prev !== undefined ? { prevKv: prev } : {};
   }
 
@@ -138,14 +150,15 @@ export class WriteTxn {
       if (ki.live) live.push(ki);
     });
     if (live.length === 0) return req.prevKv === true ? { deleted: 0, prevKvs: [] } : { deleted: 0 };
-    const prevs = this.t.readKvs(live.map((ki) => ki.modified));
+    // As in `put`: the deleted values are read only for a request that asks for them.
+    const prevs = req.prevKv === true ? this.t.readKvs(live.map((ki) => ki.modified)) : undefined;
     for (let i = 0; i < live.length; i++) {
       const ki = live[i]!;
-      const prev = prevs[i]!;
       const rev = this.nextRev();
       const prevModified = ki.modified;
+      const prevLease = ki.lease;
       ki.tombstone(rev);
-      this.undo.push(() => ki.undoTombstone(prevModified));
+      this.undo.push(() => ki.undoTombstone(prevModified, prevLease));
       const kv: KeyValue = {
         key: ki.key,
         createRevision: 0n,
@@ -155,9 +168,9 @@ export class WriteTxn {
         lease: 0n,
       };
       this.record(rev, { kv, tombstone: true });
-      this.events.push({ type: 'delete', kv, prevKv: prev });
+      this.events.push(prevs !== undefined ? { type: 'delete', kv, prevKv: prevs[i]!, prevLease } : { type: 'delete', kv, prevRev: prevModified, prevLease });
     }
-    return req.prevKv === true ? { deleted: live.length, prevKvs: prevs } : { deleted: live.length };
+    return prevs !== undefined ? { deleted: live.length, prevKvs: prevs } : { deleted: live.length };
   }
 
   private nextRev(): Rev {

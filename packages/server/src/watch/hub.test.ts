@@ -38,17 +38,7 @@ async function setup(o: { maxBufferedBytes?: number; progressIntervalMs?: number
   const t = tempDir();
   const m = await openMember(t.dir);
   const hub = new WatchHub(
-    {
-      onChange: (l) => m.onChange(l),
-      historyRange: (from, to) => m.historyRange(from, to),
-      get visibleRevision() {
-        return m.visibleRevision;
-      },
-      get compactRevision() {
-        return BigInt(m.applier.store.compactRevision);
-      },
-      header: () => m.header(),
-    },
+    m.watchSource(),
     { scheduler: systemScheduler, catchUpIntervalMs: 5, catchUpRevisions: 7, ...o },
   );
   cleanups.push(async () => {
@@ -96,6 +86,7 @@ describe('watch hub', () => {
           if (refusals-- > 0) throw new CairnError(ErrorCode.Unavailable, 'a snapshot is being installed');
           return m.historyRange(from, to);
         },
+        readKvs: (revs) => m.applier.store.readKvs(revs),
         get visibleRevision() {
           return m.visibleRevision;
         },
@@ -117,6 +108,7 @@ describe('watch hub', () => {
     const { m, hub } = await setup();
     await m.propose({ put: { key: b('p/a'), value: b('1') } });
     const all = watch(hub, { key: b('p/'), rangeEnd: prefixEnd('p/'), prevKv: true });
+    const alsoPrev = watch(hub, { key: b('p/b'), prevKv: true });
     const noDel = watch(hub, { key: b('p/'), rangeEnd: prefixEnd('p/'), filters: ['nodelete'] });
     const other = watch(hub, { key: b('q') });
     await m.propose({
@@ -134,9 +126,17 @@ describe('watch hub', () => {
       ['put', 'p/b'],
     ]);
     expect(s(txn!.events[0]!.prevKv!.value)).toBe('1');
-    expect(del!.events.length).toBe(2);
+    expect(txn!.events[1]!.prevKv).toBeUndefined();
+    // The values the deletes replaced, read for the watchers that asked (both get the same).
+    expect(del!.events.map((e) => `${e.type} ${s(e.kv.key)} prev=${s(e.prevKv!.value)}`)).toEqual(['delete p/a prev=2', 'delete p/b prev=3']);
+    await vi.waitFor(() => expect(alsoPrev.eventMessages.length).toBe(2));
+    expect(alsoPrev.eventMessages.map((r) => r.events.map((e) => `${e.type} prev=${e.prevKv === undefined ? '-' : s(e.prevKv.value)}`))).toEqual([['put prev=-'], ['delete prev=3']]);
     expect(noDel.eventMessages.length).toBe(1);
-    expect(noDel.eventMessages[0]!.events[0]!.prevKv).toBeUndefined();
+    // A watcher gets the event's own fields only: no prevKv it did not ask for, nothing internal.
+    expect(noDel.eventMessages[0]!.events.map((e) => Object.keys(e).sort())).toEqual([
+      ['kv', 'type'],
+      ['kv', 'type'],
+    ]);
     expect(other.eventMessages.length).toBe(0);
   });
 

@@ -1,13 +1,15 @@
 import {
   CairnError,
   ErrorCode,
+  type KeyValue,
   type ResponseHeader,
   type WatchCreateRequest,
   type WatchEvent,
   type WatchResponse,
 } from '@cairn/protocol';
 import type { Scheduler } from '../clock.js';
-import type { RevisionEvents } from '../mvcc/store.js';
+import type { RevisionEvents, StoreEvent } from '../mvcc/store.js';
+import type { Rev } from '../mvcc/revision.js';
 
 /** What the hub needs from the member. */
 export interface WatchSource {
@@ -17,6 +19,11 @@ export interface WatchSource {
    * `unavailable` while they cannot be read now (a snapshot being installed: try later).
    */
   historyRange(from: bigint, to: bigint): RevisionEvents[];
+  /**
+   * The values stored at these revisions (MvccStore.readKvs): the values that events of the
+   * revisions being announced replaced, read while `onChange` listeners run.
+   */
+  readKvs(revs: readonly Rev[]): KeyValue[];
   readonly visibleRevision: bigint;
   readonly compactRevision: bigint;
   header(): ResponseHeader;
@@ -228,6 +235,7 @@ export class WatchHub {
   private onChange(revs: readonly RevisionEvents[]): void {
     const last = revs[revs.length - 1];
     if (last === undefined) return;
+    const prevKvs = new Map<StoreEvent, KeyValue>();
     for (const w of this.watchers) {
       if (!w.synced || w.nextRev > last.revision) continue;
       if (w.sink.bufferedBytes() > this.maxBuffered) {
@@ -235,20 +243,40 @@ export class WatchHub {
         this.desync(w);
         continue;
       }
-      const events = this.select(w, revs);
+      const events = this.select(w, revs, prevKvs);
       w.nextRev = last.revision + 1n;
       if (events.length > 0) this.deliver(w, last.revision, events);
     }
   }
 
-  private select(w: Watcher, revs: readonly RevisionEvents[]): WatchEvent[] {
+  /**
+   * The events of `revs` that `w` is to get, as it asked for them. A store event that did not
+   * read the value it replaced has that value's revision instead (StoreEvent): it is read here,
+   * once per onChange (`prevKvs`), for the watchers that want it.
+   */
+  private select(w: Watcher, revs: readonly RevisionEvents[], prevKvs?: Map<StoreEvent, KeyValue>): WatchEvent[] {
     const out: WatchEvent[] = [];
+    let unread: { at: number; e: StoreEvent }[] | undefined;
     for (const r of revs) {
       if (r.revision < w.nextRev) continue;
       for (const e of r.events) {
         if (e.type === 'put' ? w.noPut : w.noDelete) continue;
         if (!matches(w, e.kv.key)) continue;
-        out.push(w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv });
+        if (e.prevRev === undefined && e.prevLease === undefined && (w.prevKv || e.prevKv === undefined)) {
+          out.push(e);
+          continue;
+        }
+        const prevKv = w.prevKv ? (e.prevKv ?? prevKvs?.get(e)) : undefined;
+        out.push(prevKv === undefined ? { type: e.type, kv: e.kv } : { type: e.type, kv: e.kv, prevKv });
+        if (w.prevKv && prevKv === undefined && e.prevRev !== undefined) (unread ??= []).push({ at: out.length - 1, e });
+      }
+    }
+    if (unread !== undefined) {
+      const kvs = this.source.readKvs(unread.map((u) => u.e.prevRev!));
+      for (const [i, { at, e }] of unread.entries()) {
+        const prevKv = kvs[i]!;
+        prevKvs?.set(e, prevKv);
+        out[at] = { type: e.type, kv: e.kv, prevKv };
       }
     }
     return out;
