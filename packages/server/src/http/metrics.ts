@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry } from 'prom-client';
+import { CountingHistogram } from './countingHistogram.js';
 import type { MemberObserver } from '../member.js';
 import type { DbSizes } from '../storage/dbSize.js';
 import { NetworkMetrics } from './networkMetrics.js';
@@ -76,10 +77,10 @@ export class Metrics implements MemberObserver {
   private readonly proposalsFailed: Counter;
   private readonly slowApplies: Counter;
   private readonly heartbeatFailures: Counter;
-  private readonly applyDuration: Histogram;
-  private readonly walFsync: Histogram;
-  private readonly backendCommit: Histogram;
-  private readonly batchEntries: Histogram;
+  private readonly applyDuration: CountingHistogram;
+  private readonly walFsync: CountingHistogram;
+  private readonly backendCommit: CountingHistogram;
+  private readonly batchEntries: CountingHistogram;
   private readonly hashRevDuration: Histogram;
   private readonly peerRefusals: Counter<'reason'>;
   private readonly clientRefusals: Counter<'reason'>;
@@ -116,32 +117,32 @@ export class Metrics implements MemberObserver {
     id.set({ server_id: source.memberId.toString(16) }, 1);
     const version = new Gauge({ name: 'etcd_server_version', help: "Which version is running. 1 for 'server_version' label with current version.", labelNames: ['server_version'], registers });
     version.set({ server_version: source.serverVersion }, 1);
-    this.applyDuration = new Histogram({
-      name: 'cairn_server_apply_duration_seconds',
-      help: 'Time to apply one committed entry to the state machine (in memory; its write is etcd_disk_backend_commit_duration_seconds).',
-      buckets: [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1],
-      registers,
-    });
+    this.applyDuration = new CountingHistogram(
+      'cairn_server_apply_duration_seconds',
+      'Time to apply one committed entry to the state machine (in memory; its write is etcd_disk_backend_commit_duration_seconds).',
+      [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1],
+      registry,
+    );
 
     // ---- disk ----
-    this.walFsync = new Histogram({
-      name: 'etcd_disk_wal_fsync_duration_seconds',
-      help: 'The latency distributions of fsync called by WAL (one synced RocksDB write of raft entries and state, fsync included, on the writer thread).',
-      buckets: exponentialBuckets(0.001, 2, 14),
-      registers,
-    });
-    this.backendCommit = new Histogram({
-      name: 'etcd_disk_backend_commit_duration_seconds',
-      help: 'The latency distributions of commit called by backend (one write of the raft loop, from hand-over to done, fsync included when raft asks for one).',
-      buckets: exponentialBuckets(0.001, 2, 14),
-      registers,
-    });
-    this.batchEntries = new Histogram({
-      name: 'cairn_disk_backend_commit_entries',
-      help: 'Raft log entries carried by one write of the raft loop (group commit size).',
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-      registers,
-    });
+    this.walFsync = new CountingHistogram(
+      'etcd_disk_wal_fsync_duration_seconds',
+      'The latency distributions of fsync called by WAL (one synced RocksDB write of raft entries and state, fsync included, on the writer thread).',
+      exponentialBuckets(0.001, 2, 14),
+      registry,
+    );
+    this.backendCommit = new CountingHistogram(
+      'etcd_disk_backend_commit_duration_seconds',
+      'The latency distributions of commit called by backend (one write of the raft loop, from hand-over to done, fsync included when raft asks for one).',
+      exponentialBuckets(0.001, 2, 14),
+      registry,
+    );
+    this.batchEntries = new CountingHistogram(
+      'cairn_disk_backend_commit_entries',
+      'Raft log entries carried by one write of the raft loop (group commit size).',
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registry,
+    );
 
     // ---- mvcc ----
     gaugeFunc(registry, 'etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes (RocksDB live files and memtables, less the raft log).', () => source.dbSizes().dbSizeBytes);
