@@ -86,6 +86,16 @@ describe('CairnClient', () => {
     expect(s.frames.filter((f) => f.t === 'hello')).toHaveLength(1);
   });
 
+  it('sends the requests made in one turn in one TCP write', async () => {
+    const s = await server({ 'kv.put': () => ({ header: header() }) });
+    const c = client([s.endpoint]);
+    await c.kv.put('warm', 'up');
+    const before = { reads: s.tcpReads, frames: s.frames.length };
+    await Promise.all(Array.from({ length: 16 }, (_, i) => c.kv.put(`k${i}`, 'v')));
+    expect(s.frames.length - before.frames).toBe(16);
+    expect(s.tcpReads - before.reads).toBe(1);
+  });
+
   it('maps err frames to CairnError with code, message and details', async () => {
     const s = await server({
       'kv.range': () => {

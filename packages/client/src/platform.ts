@@ -1,6 +1,7 @@
 // Node's side of wire.ts: the `ws` package and node:crypto. The browser build replaces this
 // module with platform.browser.ts (tsup.config.mjs); both export the same names.
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { NOOP_HANDLERS, type Sha256, type WireHandlers, type WireOptions, type WireSocket } from './wire.js';
@@ -26,6 +27,11 @@ export function openWire(url: string, options: WireOptions): WireSocket {
   });
   socket.binaryType = 'nodebuffer';
   let h: WireHandlers = NOOP_HANDLERS;
+  let corkedSocket: Socket | undefined;
+  const uncork = (): void => {
+    corkedSocket?.uncork();
+    corkedSocket = undefined;
+  };
   socket.on('open', () => h.open());
   socket.on('message', (data) => h.message(rawToBytes(data)));
   socket.on('close', (code, reason) => h.close(code, reason.toString()));
@@ -40,7 +46,19 @@ export function openWire(url: string, options: WireOptions): WireSocket {
     get openOrConnecting() {
       return socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING;
     },
-    send: (bytes) => socket.send(bytes),
+    send: (bytes) => {
+      // Requests sent in one turn of the event loop (callers answered by one batch of replies
+      // send their next ones together) leave in one write, as the server's replies do: the
+      // TCP socket is corked until the turn's ticks and microtasks have run. The member then
+      // reads them at once and proposes them as one batch.
+      const tcp = (socket as unknown as { _socket?: Socket })._socket;
+      if (tcp !== undefined && corkedSocket === undefined) {
+        corkedSocket = tcp;
+        tcp.cork();
+        process.nextTick(uncork);
+      }
+      socket.send(bytes);
+    },
     close: (code) => socket.close(code),
     terminate: () => socket.terminate(),
     ping: () => socket.ping(),

@@ -1,5 +1,6 @@
 // A tiny stand-in for a Cairn member, for the client's unit tests: speaks the real frames with
 // the real codec, answers requests with handlers the test supplies.
+import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CairnError,
@@ -31,6 +32,8 @@ export interface FakeServer {
   readonly endpoint: string;
   /** Every client frame received, in order. */
   readonly frames: ClientFrame[];
+  /** TCP reads that brought client bytes, over every socket. */
+  tcpReads: number;
   handlers: Record<string, Handler>;
   /** Sends a frame on every open socket. */
   broadcast(frame: ServerFrame): void;
@@ -57,6 +60,7 @@ export async function startFakeServer(handlers: Record<string, Handler> = {}, po
     port: actualPort,
     endpoint: `127.0.0.1:${actualPort}`,
     frames: [],
+    tcpReads: 0,
     handlers,
     memberId: 0x8b91bf796edb011en,
     clusterId: 0x41d3a4a0c9a6ebb4n,
@@ -73,6 +77,7 @@ export async function startFakeServer(handlers: Record<string, Handler> = {}, po
     },
   };
   wss.on('connection', (socket) => {
+    (socket as unknown as { _socket: Socket })._socket.on('data', () => server.tcpReads++);
     let token: string | undefined;
     const sendQueues = new Map<number, { queued: unknown[]; listener?: (p: unknown) => void }>();
     const queueOf = (id: number) => {
