@@ -141,7 +141,7 @@ describe('daemon config', () => {
 
   it('takes the RocksDB memory bounds and refuses bad ones with the flag and its range', () => {
     expect(run([]).rocksdbBlockCacheBytes).toBe(32 * 1024 * 1024);
-    expect(run([]).rocksdbMemtableBudgetBytes).toBe(64 * 1024 * 1024);
+    expect(run([]).rocksdbMemtableBudgetBytes).toBe(32 * 1024 * 1024);
     const c = run(['--rocksdb-block-cache-bytes=0', '--rocksdb-memtable-budget-bytes', String(16 << 20)]);
     expect(c.rocksdbBlockCacheBytes).toBe(0);
     expect(c.rocksdbMemtableBudgetBytes).toBe(16 << 20);

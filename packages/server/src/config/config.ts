@@ -94,7 +94,7 @@ export interface CairnConfig {
   readonly quotaBackendBytes?: number | undefined;
   /** RocksDB block cache capacity in bytes; 0: no block cache. Default 32 MiB. */
   readonly rocksdbBlockCacheBytes?: number | undefined;
-  /** RocksDB memtable budget in bytes (memtables use at most 1.5x). Default 64 MiB. */
+  /** RocksDB memtable budget in bytes (memtables use at most 1.5x). Default 32 MiB. */
   readonly rocksdbMemtableBudgetBytes?: number | undefined;
   /** Client TLS: needed for https:// listen-client-urls. */
   readonly tls?: TlsConfig | undefined;

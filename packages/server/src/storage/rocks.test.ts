@@ -38,6 +38,8 @@ describe('RocksBackend', () => {
     const file = readdirSync(dir).find((f) => f.startsWith('OPTIONS-'));
     expect(file).toBeDefined();
     expect(readFileSync(join(dir, file!), 'utf8')).toMatch(/^\s*compaction_pri=kByCompensatedSize$/m);
+    // The default memtable budget (32 MiB) in quarters: 8 MiB memtables, at most six.
+    expect(readFileSync(join(dir, file!), 'utf8')).toMatch(/^\s*write_buffer_size=8388608$/m);
   });
 
   it('reports its size from RocksDB: it grows with written data and survives a reopen', async () => {
@@ -136,7 +138,7 @@ describe('RocksBackend', () => {
     );
     expect(() => checkRocksMemory({ blockCacheBytes: 1 << 20, memtableBudgetBytes: 1.5 })).toThrow('rocksdb-memtable-budget-bytes must be an integer from 4194304');
     // Through the server config: a ConfigError naming the setting.
-    expect(resolveConfig({}).rocksdbMemory).toEqual({ blockCacheBytes: 32 << 20, memtableBudgetBytes: 64 << 20 });
+    expect(resolveConfig({}).rocksdbMemory).toEqual({ blockCacheBytes: 32 << 20, memtableBudgetBytes: 32 << 20 });
     expect(() => resolveConfig({ rocksdbMemtableBudgetBytes: 1 })).toThrow(ConfigError);
     expect(() => resolveConfig({ rocksdbBlockCacheBytes: Number.NaN })).toThrow('rocksdb-block-cache-bytes must be an integer');
   });

@@ -48,7 +48,12 @@ export interface RocksMemoryOptions {
 }
 
 export const DEFAULT_ROCKSDB_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES = 64 * 1024 * 1024;
+/**
+ * 32 MiB: a member written at saturation with 64 KiB values stays under 300 MB RSS (with the
+ * glibc tunable of deploy/); 64 MiB wrote such values 19% faster at up to 336 MB, and made no
+ * difference to small values (docs/benchmarks.md, "Memory soak").
+ */
+export const DEFAULT_ROCKSDB_MEMTABLE_BUDGET_BYTES = 32 * 1024 * 1024;
 /** The binding reads the block cache capacity as a uint32. */
 export const MAX_ROCKSDB_BLOCK_CACHE_BYTES = 2 ** 32 - 1;
 /** Below this a memtable (a quarter) is smaller than 1 MiB and flushes thrash. */
