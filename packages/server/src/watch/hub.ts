@@ -85,6 +85,44 @@ function matches(w: Watcher, key: Uint8Array): boolean {
   return (w.end.length === 1 && w.end[0] === 0) || cmp(key, w.end) < 0;
 }
 
+/** Whether `e` is already in the form a watcher gets (no field of the store's own). */
+const isWireForm = (e: StoreEvent, withPrevKv: boolean): boolean =>
+  e.prevRev === undefined && e.prevLease === undefined && (withPrevKv || e.prevKv === undefined);
+
+/**
+ * The forms watchers get of one batch of store events, each made once however many watchers
+ * get it: without prevKv, or with it. A store event that did not read the value it replaced
+ * names that value's revision instead (StoreEvent), and the first watcher that wants it has it
+ * read, together with the other events it gets that still lack theirs.
+ */
+class EventForms {
+  private readonly bareForms = new Map<StoreEvent, WatchEvent>();
+  private readonly fullForms = new Map<StoreEvent, WatchEvent>();
+
+  constructor(private readonly readKvs: (revs: readonly Rev[]) => KeyValue[]) {}
+
+  bare(e: StoreEvent): WatchEvent {
+    if (isWireForm(e, false)) return e;
+    let f = this.bareForms.get(e);
+    if (f === undefined) this.bareForms.set(e, (f = { type: e.type, kv: e.kv }));
+    return f;
+  }
+
+  withPrevKv(events: readonly StoreEvent[]): WatchEvent[] {
+    const unread = events.filter((e) => e.prevKv === undefined && e.prevRev !== undefined && !this.fullForms.has(e));
+    if (unread.length > 0) {
+      const kvs = this.readKvs(unread.map((e) => e.prevRev!));
+      for (const [i, e] of unread.entries()) this.fullForms.set(e, { type: e.type, kv: e.kv, prevKv: kvs[i]! });
+    }
+    return events.map((e) => {
+      if (isWireForm(e, true)) return e;
+      let f = this.fullForms.get(e);
+      if (f === undefined) this.fullForms.set(e, (f = e.prevKv === undefined ? { type: e.type, kv: e.kv } : { type: e.type, kv: e.kv, prevKv: e.prevKv }));
+      return f;
+    });
+  }
+}
+
 /**
  * Every watch on this member (etcd's watchableStore). Watchers are in one of two groups:
  *
@@ -235,7 +273,7 @@ export class WatchHub {
   private onChange(revs: readonly RevisionEvents[]): void {
     const last = revs[revs.length - 1];
     if (last === undefined) return;
-    const prevKvs = new Map<StoreEvent, KeyValue>();
+    const forms = new EventForms((r) => this.source.readKvs(r));
     for (const w of this.watchers) {
       if (!w.synced || w.nextRev > last.revision) continue;
       if (w.sink.bufferedBytes() > this.maxBuffered) {
@@ -243,43 +281,23 @@ export class WatchHub {
         this.desync(w);
         continue;
       }
-      const events = this.select(w, revs, prevKvs);
+      const events = this.select(w, revs, forms);
       w.nextRev = last.revision + 1n;
       if (events.length > 0) this.deliver(w, last.revision, events);
     }
   }
 
-  /**
-   * The events of `revs` that `w` is to get, as it asked for them. A store event that did not
-   * read the value it replaced has that value's revision instead (StoreEvent): it is read here,
-   * once per onChange (`prevKvs`), for the watchers that want it.
-   */
-  private select(w: Watcher, revs: readonly RevisionEvents[], prevKvs?: Map<StoreEvent, KeyValue>): WatchEvent[] {
-    const out: WatchEvent[] = [];
-    let unread: { at: number; e: StoreEvent }[] | undefined;
+  /** The events of `revs` that `w` is to get, in the form it asked for (`forms`). */
+  private select(w: Watcher, revs: readonly RevisionEvents[], forms: EventForms): WatchEvent[] {
+    const matched: StoreEvent[] = [];
     for (const r of revs) {
       if (r.revision < w.nextRev) continue;
       for (const e of r.events) {
         if (e.type === 'put' ? w.noPut : w.noDelete) continue;
-        if (!matches(w, e.kv.key)) continue;
-        if (e.prevRev === undefined && e.prevLease === undefined && (w.prevKv || e.prevKv === undefined)) {
-          out.push(e);
-          continue;
-        }
-        const prevKv = w.prevKv ? (e.prevKv ?? prevKvs?.get(e)) : undefined;
-        out.push(prevKv === undefined ? { type: e.type, kv: e.kv } : { type: e.type, kv: e.kv, prevKv });
-        if (w.prevKv && prevKv === undefined && e.prevRev !== undefined) (unread ??= []).push({ at: out.length - 1, e });
+        if (matches(w, e.kv.key)) matched.push(e);
       }
     }
-    if (unread !== undefined) {
-      const kvs = this.source.readKvs(unread.map((u) => u.e.prevRev!));
-      for (const [i, { at, e }] of unread.entries()) {
-        const prevKv = kvs[i]!;
-        prevKvs?.set(e, prevKv);
-        out[at] = { type: e.type, kv: e.kv, prevKv };
-      }
-    }
-    return out;
+    return w.prevKv ? forms.withPrevKv(matched) : matched.map((e) => forms.bare(e));
   }
 
   private deliver(w: Watcher, revision: bigint, events: WatchEvent[]): void {
@@ -334,7 +352,7 @@ export class WatchHub {
         if (err instanceof CairnError && err.code === ErrorCode.Unavailable) continue;
         throw err;
       }
-      const events = this.select(w, revs);
+      const events = this.select(w, revs, new EventForms((r) => this.source.readKvs(r)));
       if (events.length > 0) this.deliver(w, to, events);
       w.nextRev = to + 1n;
       if (w.nextRev > visible) {
