@@ -31,16 +31,22 @@ export interface WriteTarget {
 }
 
 /**
- * A change as the store made it. `prevKv` is there only when the change read the value it
- * replaced anyway (a request asked for it; `history` always reads it). Otherwise `prevRev` says
- * where that value is, for a watcher that wants it: the store's `readKvs` still finds it while
- * the revision's listeners run, since a compaction removes records only with the batch written
- * after them. `prevLease` is the replaced value's lease (0n or absent: none, or no such value),
- * for the lessor's key lists.
+ * A change as the store made it. A change that replaced a value names where that value is
+ * (`prevRev`) and its lease (`prevLease`, for the lessor's key lists); `prevKv` is there too
+ * only when the change read the value anyway (a request asked for it; `history` always reads
+ * it). A watcher that wants the value reads it by `prevRev`: the store's `readKvs` still finds
+ * it while the revision's listeners run, since a compaction removes records only with the
+ * batch written after them.
  */
 export interface StoreEvent extends WatchEvent {
   readonly prevRev?: Rev;
   readonly prevLease?: LeaseId;
+}
+
+/** The event of a change; `prevRev` undefined: the key had no value before it. */
+function changeEvent(type: WatchEvent['type'], kv: KeyValue, prevRev: Rev | undefined, prevLease: LeaseId, prevKv: KeyValue | undefined): StoreEvent {
+  if (prevRev === undefined) return { type, kv };
+  return prevKv === undefined ? { type, kv, prevRev, prevLease } : { type, kv, prevKv, prevRev, prevLease };
 }
 
 export interface PutResult {
@@ -140,7 +146,7 @@ export class WriteTxn {
       if (existing === undefined) this.t.tree.delete(ks);
     });
     this.record(rev, { kv, tombstone: false });
-    this.events.push(!replaces ? { type: 'put', kv } : prev !== undefined ? { type: 'put', kv, prevKv: prev, prevLease } : { type: 'put', kv, prevRev: prevModified, prevLease });
+    this.events.push(changeEvent('put', kv, replaces ? prevModified : undefined, prevLease, prev));
     return req.prevKv === true && prev !== undefined ? { prevKv: prev } : {};
   }
 
@@ -168,7 +174,7 @@ export class WriteTxn {
         lease: 0n,
       };
       this.record(rev, { kv, tombstone: true });
-      this.events.push(prevs !== undefined ? { type: 'delete', kv, prevKv: prevs[i]!, prevLease } : { type: 'delete', kv, prevRev: prevModified, prevLease });
+      this.events.push(changeEvent('delete', kv, prevModified, prevLease, prevs?.[i]));
     }
     return prevs !== undefined ? { deleted: live.length, prevKvs: prevs } : { deleted: live.length };
   }

@@ -86,8 +86,7 @@ function matches(w: Watcher, key: Uint8Array): boolean {
 }
 
 /** Whether `e` is already in the form a watcher gets (no field of the store's own). */
-const isWireForm = (e: StoreEvent, withPrevKv: boolean): boolean =>
-  e.prevRev === undefined && e.prevLease === undefined && (withPrevKv || e.prevKv === undefined);
+const isWireForm = (e: StoreEvent, withPrevKv: boolean): boolean => e.prevRev === undefined && (withPrevKv || e.prevKv === undefined);
 
 /**
  * The forms watchers get of one batch of store events, each made once however many watchers
@@ -272,7 +271,7 @@ export class WatchHub {
 
   private onChange(revs: readonly RevisionEvents[]): void {
     const last = revs[revs.length - 1];
-    if (last === undefined) return;
+    if (last === undefined || this.watchers.size === 0) return;
     const forms = new EventForms((r) => this.source.readKvs(r));
     for (const w of this.watchers) {
       if (!w.synced || w.nextRev > last.revision) continue;
