@@ -2,6 +2,7 @@
 // pnpm sim --seeds N [--from F] [--unsafe]                run seeds F..F+N-1, print a summary
 // --unsafe: the broken Figure 8 commit rule; --stale-reads: reads served locally;
 // --unsafe-self-count: leaders count their own entries before they are durable (all test-only)
+// --pipeline D: every node keeps up to D Readys' writes in flight (default: drawn per seed)
 import { checkSeedHistory } from './linearizable.js';
 import { runSeed, type SimResult } from './sim.js';
 
@@ -15,9 +16,10 @@ const unsafe = flag('unsafe');
 const staleReads = flag('stale-reads');
 const unsafeSelfCount = flag('unsafe-self-count');
 const rounds = arg('rounds') !== undefined ? Number(arg('rounds')) : undefined;
+const pipeline = arg('pipeline') !== undefined ? Number(arg('pipeline')) : undefined;
 
 function runOne(seed: number, verbose: boolean): SimResult {
-  const r = runSeed({ seed, unsafeCommit: unsafe, unsafeLocalReads: staleReads, unsafeSelfCount, ...(rounds !== undefined ? { rounds } : {}), ...(verbose ? { trace: (l: string) => console.log(l), traceMessages: flag('messages') } : {}) });
+  const r = runSeed({ seed, unsafeCommit: unsafe, unsafeLocalReads: staleReads, unsafeSelfCount, ...(rounds !== undefined ? { rounds } : {}), ...(pipeline !== undefined ? { pipeline } : {}), ...(verbose ? { trace: (l: string) => console.log(l), traceMessages: flag('messages') } : {}) });
   if (r.ok) {
     const lin = checkSeedHistory(r.history);
     if (lin.verdict === 'not-linearizable') return { ...r, ok: false, violation: `linearizability: ${lin.detail}` };
@@ -25,7 +27,7 @@ function runOne(seed: number, verbose: boolean): SimResult {
   return r;
 }
 
-const replay = (seed: number): string => `pnpm sim --seed ${seed}${unsafe ? ' --unsafe' : ''}${staleReads ? ' --stale-reads' : ''}${unsafeSelfCount ? ' --unsafe-self-count' : ''}${rounds !== undefined ? ` --rounds ${rounds}` : ''} --verbose`;
+const replay = (seed: number): string => `pnpm sim --seed ${seed}${unsafe ? ' --unsafe' : ''}${staleReads ? ' --stale-reads' : ''}${unsafeSelfCount ? ' --unsafe-self-count' : ''}${rounds !== undefined ? ` --rounds ${rounds}` : ''}${pipeline !== undefined ? ` --pipeline ${pipeline}` : ''} --verbose`;
 
 if (arg('seed') !== undefined) {
   const seed = Number(arg('seed'));

@@ -53,6 +53,8 @@ export class Sim {
   private readonly snapshotEvery: number;
   private readonly maxUncommitted: number;
   private readonly rounds: number;
+  /** Readys a node may have in flight at once (SimOptions.pipeline). */
+  private readonly pipeline: number;
   private readonly nemesis: Nemesis;
   now = 0;
   /** Global event clock for the client history (strictly increasing). */
@@ -75,6 +77,9 @@ export class Sim {
     this.snapshotEvery = 20 + this.rng.nextInt(60);
     this.maxUncommitted = this.rng.nextInt(2) === 0 ? 0 : 500 + this.rng.nextInt(3000);
     this.rounds = opts.rounds ?? 2000;
+    // Drawn apart from the run's stream, so that a seed with depth 1 replays as it did before.
+    const depth = new SeededRng(opts.seed ^ 0x70e1).nextInt(6);
+    this.pipeline = opts.pipeline ?? (depth < 3 ? 1 : depth - 1);
     this.nemesis = new Nemesis(this);
     this.net = new Network(this.rng, {
       drop: this.rng.nextFloat() * 0.1,
@@ -99,6 +104,8 @@ export class Sim {
       nodes: n,
       preVote: this.preVote,
       checkQuorum: this.checkQuorum,
+      pipeline: this.pipeline,
+      pipelinedReadys: 0,
       rounds: 0,
       messages: 0,
       dropped: 0,
@@ -166,7 +173,7 @@ export class Sim {
       unsafeCountUnpersistedSelf: this.opts.unsafeSelfCount === true,
     });
     // Volatile state is rebuilt from the durable snapshot; committed entries are re-applied.
-    m.node = { rn, sm: KvStateMachine.restore(snap.data), appliedIndex: snap.metadata.index, confState: snap.metadata.confState, dirty: false, inflight: null, checkedCommit: rn.raft.log.committed };
+    m.node = { rn, sm: KvStateMachine.restore(snap.data), appliedIndex: snap.metadata.index, confState: snap.metadata.confState, dirty: false, inflight: [], checkedCommit: rn.raft.log.committed };
     m.restartAt = -1;
     this.log(`start ${m.id} (term ${m.disk.getHardState().term}, log ${m.disk.firstIndex()}..${m.disk.lastIndex()})`);
   }
@@ -264,18 +271,20 @@ export class Sim {
    * The driver loop, as the server runs it: take a Ready, send what may leave at once, and
    * start its write. The write completes now or in a later round (`finishWrites`); meanwhile
    * the node keeps taking messages and ticks, and may crash, losing what was not written.
+   * With a pipeline deeper than 1, further Readys are taken while writes are in flight; the
+   * writes land in order.
    */
   private handleReady(m: Machine): void {
     const n = m.node;
     if (n === null) return;
     n.dirty = false;
     // While a write is in flight, the driver sends what may leave now (takeMessages).
-    if (n.inflight !== null && this.rng.nextFloat() < 0.5) {
+    if (n.inflight.length > 0 && this.rng.nextFloat() < 0.5) {
       for (const msg of n.rn.takeMessages(this.rng.nextFloat() < 0.5)) this.net.send(msg, this.now);
       this.readStates(m, n.rn.takeReadStates());
       this.serveReads(m, n);
     }
-    while (n.inflight === null && n.rn.hasReady()) {
+    while (n.inflight.length < this.pipeline && n.rn.hasReady()) {
       const rd = n.rn.ready();
       const r = n.rn.raft;
       if (rd.softState !== undefined) {
@@ -287,34 +296,34 @@ export class Sim {
       }
       // 1. send what promises nothing about this node's disk (a leader's appends, heartbeats)
       for (const msg of rd.messages) this.net.send(msg, this.now);
-      n.inflight = rd;
+      if (n.inflight.length > 0) this.stats.pipelinedReadys++;
+      n.inflight.push(rd);
       if (!this.faultsOn) {
         this.finishWrite(m, n);
         continue;
       }
-      // A crash while the write is in flight: the Ready's entries and HardState are lost.
+      // A crash while the writes are in flight: their entries and HardStates are lost.
       if (this.nemesis.crashMidWrite(m, rd)) return;
       // The write often outlasts the delivery of the messages just sent (and their answers).
-      if (this.rng.nextFloat() < 0.4) return;
+      if (this.rng.nextFloat() < 0.4) continue;
       this.finishWrite(m, n);
     }
   }
 
-  /** Completes the writes still in flight, each with some probability (the rest wait a round). */
+  /** Completes the oldest write still in flight, each with some probability (the rest wait a round). */
   private finishWrites(): void {
     for (const m of this.machines) {
       const n = m.node;
-      if (n === null || n.inflight === null) continue;
+      if (n === null || n.inflight.length === 0) continue;
       if (this.faultsOn && this.rng.nextFloat() < 0.3) continue;
       this.finishWrite(m, n);
       this.handleReady(m);
     }
   }
 
-  /** The write of the Ready in flight lands: persist -> send the rest -> apply -> advance. */
+  /** The oldest write in flight lands: persist -> send the rest -> apply -> advance. */
   private finishWrite(m: Machine, n: Node): void {
-    const rd: Ready = n.inflight!;
-    n.inflight = null;
+    const rd: Ready = n.inflight.shift()!;
     const disk = m.disk;
     const r = n.rn.raft;
     {

@@ -26,6 +26,11 @@ export interface SimOptions {
   unsafeSelfCount?: boolean;
   /** TEST ONLY: serve reads from the contacted node's state without ReadIndex (stale reads). */
   unsafeLocalReads?: boolean;
+  /**
+   * Readys a node may have in flight at once (RawNode's pipelined writes); default: 1 for half
+   * of the seeds, 2 to 4 for the others (drawn from the seed, apart from the run's own stream).
+   */
+  pipeline?: number;
   /** Receives a human-readable line per notable event. */
   trace?: (line: string) => void;
   /** Also trace every delivered message (very verbose). */
@@ -36,6 +41,10 @@ export interface SimStats {
   nodes: number;
   preVote: boolean;
   checkQuorum: boolean;
+  /** Readys a node may have in flight at once (its pipeline depth). */
+  pipeline: number;
+  /** Readys taken while another one's write was still in flight. */
+  pipelinedReadys: number;
   rounds: number;
   messages: number;
   dropped: number;
@@ -86,8 +95,8 @@ export interface Node {
   confState: ConfState;
   /** Inputs were fed since the last Ready was handled. */
   dirty: boolean;
-  /** The Ready whose write is in flight: its `messages` left, the rest waits for the write. */
-  inflight: Ready | null;
+  /** The Readys whose writes are in flight, oldest first: their `messages` left, the rest waits for the writes. */
+  inflight: Ready[];
   /** Highest commit index already checked against the disks (checkCommitDurable). */
   checkedCommit: number;
 }

@@ -11,7 +11,16 @@ import type { Entry, Snapshot } from './types.js';
 export class Unstable {
   snapshot: Snapshot | null = null;
   entries: Entry[] = [];
-  constructor(public offset: number) {}
+  /**
+   * What a Ready handed out and the driver has not yet reported durable: entries below
+   * `inProgress` (at or above `offset`), and the snapshot when `snapshotInProgress`. The next
+   * Ready holds only what comes after them (pipelined writes, RawNode.ready).
+   */
+  inProgress: number;
+  snapshotInProgress = false;
+  constructor(public offset: number) {
+    this.inProgress = offset;
+  }
 
   lastIndex(): number | undefined {
     if (this.entries.length > 0) return this.offset + this.entries.length - 1;
@@ -34,17 +43,39 @@ export class Unstable {
     if (gt === t && i >= this.offset) {
       this.entries = this.entries.slice(i + 1 - this.offset);
       this.offset = i + 1;
+      if (this.inProgress < this.offset) this.inProgress = this.offset;
     }
   }
 
   stableSnapTo(i: number): void {
-    if (this.snapshot !== null && this.snapshot.metadata.index === i) this.snapshot = null;
+    if (this.snapshot !== null && this.snapshot.metadata.index === i) {
+      this.snapshot = null;
+      this.snapshotInProgress = false;
+    }
   }
 
   restore(s: Snapshot): void {
     this.offset = s.metadata.index + 1;
+    this.inProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
+    this.snapshotInProgress = false;
+  }
+
+  /** Entries not yet handed out in a Ready. */
+  toHandOut(): Entry[] {
+    return this.entries.slice(this.inProgress - this.offset);
+  }
+
+  /** Whether anything (entries or a snapshot) waits to be handed out in a Ready. */
+  hasToHandOut(): boolean {
+    return this.inProgress < this.offset + this.entries.length || (this.snapshot !== null && !this.snapshotInProgress);
+  }
+
+  /** A Ready took everything unstable: later Readys start after it. */
+  handedOut(): void {
+    this.inProgress = this.offset + this.entries.length;
+    if (this.snapshot !== null) this.snapshotInProgress = true;
   }
 
   /** Appends, truncating any conflicting suffix (ents[0].index may be below lastIndex+1). */
@@ -60,6 +91,9 @@ export class Unstable {
     } else {
       this.entries = this.entries.slice(0, after - this.offset).concat(ents);
     }
+    // Entries from `after` on are new, even where a Ready in flight held older ones there:
+    // the next Ready writes them again (after that write, which lands first).
+    if (this.inProgress > after) this.inProgress = Math.max(after, this.offset);
   }
 
   slice(lo: number, hi: number): Entry[] {
@@ -75,6 +109,8 @@ export class RaftLog {
   readonly unstable: Unstable;
   committed: number;
   applied: number;
+  /** The last committed index handed out in a Ready (applied, or being applied): >= applied. */
+  applying: number;
 
   constructor(readonly storage: Storage) {
     const first = storage.firstIndex();
@@ -82,6 +118,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   firstIndex(): number {
@@ -174,6 +211,13 @@ export class RaftLog {
     if (i === 0) return;
     if (i > this.committed || i < this.applied) throw new Error(`raft: applied ${i} out of range [${this.applied}, ${this.committed}]`);
     this.applied = i;
+    if (this.applying < i) this.applying = i;
+  }
+
+  /** A snapshot at `i` is installed: the application's state is at `i`. */
+  appliedSnapshot(i: number): void {
+    if (i > this.applied) this.applied = i;
+    if (i > this.applying) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {
@@ -184,14 +228,10 @@ export class RaftLog {
     this.unstable.stableSnapTo(i);
   }
 
-  unstableEntries(): Entry[] {
-    return this.unstable.entries.slice();
-  }
-
   /** Committed entries not yet handed to the application (none while a snapshot is pending). */
   nextCommittedEnts(maxBytes: number): Entry[] {
     if (this.unstable.snapshot !== null) return [];
-    const lo = Math.max(this.applied + 1, this.firstIndex());
+    const lo = Math.max(this.applying + 1, this.firstIndex());
     const hi = this.committed + 1;
     if (lo >= hi) return [];
     return this.slice(lo, hi, maxBytes);
@@ -199,7 +239,7 @@ export class RaftLog {
 
   hasNextCommittedEnts(): boolean {
     if (this.unstable.snapshot !== null) return false;
-    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+    return this.committed + 1 > Math.max(this.applying + 1, this.firstIndex());
   }
 
   snapshot(): Snapshot {

@@ -148,3 +148,94 @@ describe('takeMessages: what may leave while a write is in flight', () => {
     expect(f.ready().messagesAfterPersist.map((m) => m.type)).toEqual(['MsgAppResp']);
   });
 });
+
+describe('pipelined Readys: the next Ready before the last one advanced', () => {
+  it("a leader's second Ready holds only the newer entries, and the leader counts each write once it lands", () => {
+    const c = leaderWithSilentFollowers();
+    c.tickAll(2);
+    const leader = c.node(1n);
+    const l = leader.rn;
+    l.propose(enc('a'));
+    const rd1 = l.ready();
+    expect(rd1.entries.map((e) => e.data)).toEqual([enc('a')]);
+    l.propose(enc('b'));
+    const rd2 = l.ready();
+    expect(rd2.entries.map((e) => e.data)).toEqual([enc('b')]);
+    expect(rd2.entries[0]!.index).toBe(rd1.entries[0]!.index + 1);
+    expect(l.inFlight).toBe(2);
+    // Both followers acknowledge both entries: they commit without the leader's own disk.
+    for (const m of [...rd1.messages, ...rd2.messages]) c.deliver(m);
+    for (const f of [2n, 3n]) for (const resp of c.drain(c.node(f))) if (resp.type === 'MsgAppResp') l.step(resp);
+    expect(l.raft.log.committed).toBe(rd2.entries[0]!.index);
+    // Committed entries are handed out at once, in a third Ready, while both writes are in flight.
+    const rd3 = l.ready();
+    expect(rd3.committedEntries.map((e) => e.data)).toEqual([enc('a'), enc('b')]);
+    expect(rd3.entries).toEqual([]);
+    expect(l.hasReady()).toBe(false);
+    // The writes land in order; the leader's own match follows each one.
+    leader.storage.append(rd1.entries);
+    l.advance();
+    expect(l.raft.prs.progress.get(1n)!.match).toBe(rd1.entries[0]!.index);
+    leader.storage.append(rd2.entries);
+    l.advance();
+    expect(l.raft.prs.progress.get(1n)!.match).toBe(rd2.entries[0]!.index);
+    l.advance();
+    expect(l.raft.log.applied).toBe(rd2.entries[0]!.index);
+    expect(l.inFlight).toBe(0);
+    // Nothing is handed out twice.
+    const rest = l.hasReady() ? l.ready() : undefined;
+    expect(rest?.committedEntries ?? []).toEqual([]);
+    expect(rest?.entries ?? []).toEqual([]);
+  });
+
+  it('a follower whose in-flight entries are replaced hands the new ones out, and the old write does not count', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const f = c.node(2n);
+    const x = (index: number, term: number, data: string) => ({ term, index, type: 'normal' as const, data: enc(data) });
+    // Leader 3 of term 2 sends entries 2 and 3; they are being written.
+    f.rn.step(makeMessage({ type: 'MsgApp', from: 3n, to: 2n, term: 2, index: 1, logTerm: 1, commit: 1, entries: [x(2, 2, 'a'), x(3, 2, 'b')] }));
+    const rd1 = f.rn.ready();
+    expect(rd1.entries.map((e) => e.index)).toEqual([2, 3]);
+    // A new leader 1 of term 3 replaces entry 3 before that write landed.
+    f.rn.step(makeMessage({ type: 'MsgApp', from: 1n, to: 2n, term: 3, index: 2, logTerm: 2, commit: 1, entries: [x(3, 3, 'c')] }));
+    const rd2 = f.rn.ready();
+    expect(rd2.entries.map((e) => [e.index, e.term])).toEqual([[3, 3]]);
+    // Its acknowledgement of entry 3 waits for that write (and the term change for it too).
+    expect(rd2.messages).toEqual([]);
+    expect(rd2.messagesAfterPersist.map((m) => [m.type, m.index])).toEqual([['MsgAppResp', 3]]);
+    f.storage.append(rd1.entries);
+    if (rd1.hardState !== undefined) f.storage.setHardState(rd1.hardState);
+    f.rn.advance();
+    // Entry 3 of term 2 landed but is superseded: the log is durable only up to 2.
+    expect(f.rn.raft.log.stableIndex()).toBe(2);
+    f.storage.append(rd2.entries);
+    if (rd2.hardState !== undefined) f.storage.setHardState(rd2.hardState);
+    f.rn.advance();
+    expect(f.rn.raft.log.stableIndex()).toBe(3);
+    expect(f.rn.raft.log.term(3)).toBe(3);
+  });
+
+  it('a Ready with a snapshot is the last one until it is advanced', () => {
+    const c = new Cluster([1n, 2n, 3n]);
+    const f = c.node(2n).rn;
+    f.step(
+      makeMessage({
+        type: 'MsgSnap',
+        from: 1n,
+        to: 2n,
+        term: 2,
+        snapshot: { data: enc('state'), metadata: { index: 10, term: 2, confState: { voters: [1n, 2n, 3n], learners: [] } } },
+      }),
+    );
+    const rd = f.ready();
+    expect(rd.snapshot?.metadata.index).toBe(10);
+    f.step(makeMessage({ type: 'MsgApp', from: 1n, to: 2n, term: 2, index: 10, logTerm: 2, commit: 10, entries: [{ term: 2, index: 11, type: 'normal', data: enc('n') }] }));
+    expect(f.hasReady()).toBe(false);
+    expect(() => f.ready()).toThrow(/snapshot/);
+    c.node(2n).storage.applySnapshot(rd.snapshot!);
+    if (rd.hardState !== undefined) c.node(2n).storage.setHardState(rd.hardState);
+    f.advance();
+    expect(f.hasReady()).toBe(true);
+    expect(f.ready().entries.map((e) => e.index)).toEqual([11]);
+  });
+});

@@ -48,8 +48,18 @@ import { isHardStateEqual, isLocalMessage, isResponseMessage, makeMessage } from
  *
  * Inputs (`step`, `tick`, `propose`, ...) may be fed between `ready()` and `advance()`;
  * `takeMessages()` hands out at once what they produced of the S1 kind (none while term or
- * vote differ from the last HardState handed out and advanced), and `takeReadStates()` their
- * read states (A2). The next `ready()` waits for `advance()`. `softState` is informational.
+ * vote differ from the last HardState advanced), and `takeReadStates()` their read states
+ * (A2). `softState` is informational.
+ *
+ * Pipelining: the next `ready()` may come before `advance()` (a second write queued behind
+ * the first, and committed entries applied while the first is still being fsynced). Each
+ * Ready then holds only what the ones in flight do not; the rules above hold per Ready, with
+ * two more:
+ * - P1. The writes land in the order the Readys were handed out, and `advance()` acknowledges
+ *   the oldest Ready in flight; a Ready's `messagesAfterPersist` leave only after its own and
+ *   every earlier write landed. (A follower may acknowledge, in a later Ready, entries an
+ *   earlier one holds; a Ready's `messages` wait for a term or vote an earlier one holds.)
+ * - P2. A Ready with a snapshot is the last one until it is advanced (`hasReady()` is false).
  *
  * The simplest conforming loop: send `messages`; persist; send `messagesAfterPersist`; apply;
  * `advance()` (docs/raft.md). Cairn's server (packages/server/src/raftNode/driver.ts) uses the
@@ -111,13 +121,17 @@ export class RawNode {
   /** The underlying state machine; exposed for tests and tooling, not part of the stable API. */
   readonly raft: Raft;
   private prevSoft: SoftState;
+  /** The HardState last made durable (advanced), and the last one handed out in a Ready. */
   private prevHard: HardState;
-  private pending: Ready | undefined;
+  private handedHard: HardState;
+  /** Readys handed out and not yet advanced, oldest first. */
+  private readonly pending: Ready[] = [];
 
   constructor(config: Config) {
     this.raft = new Raft(config);
     this.prevSoft = this.raft.softState();
     this.prevHard = config.storage.initialState().hardState;
+    this.handedHard = this.prevHard;
   }
 
   /** Advances logical time by one tick (elections, heartbeats, CheckQuorum). */
@@ -201,15 +215,30 @@ export class RawNode {
     return this.raft.applyConfChange(cc);
   }
 
+  /**
+   * Whether `ready()` has something to hand out. While earlier Readys are not yet advanced it
+   * counts only what they do not hold; and it is false while one of them carries a snapshot
+   * (the next Ready waits for that one's `advance()`).
+   */
   hasReady(): boolean {
     const r = this.raft;
+    if (this.snapshotPending()) return false;
     r.flushAppends();
     const ss = r.softState();
     if (ss.lead !== this.prevSoft.lead || ss.raftState !== this.prevSoft.raftState) return true;
-    if (!isHardStateEqual(r.hardState(), this.prevHard)) return true;
-    if (r.log.unstable.snapshot !== null) return true;
-    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextCommittedEnts()) return true;
+    if (!isHardStateEqual(r.hardState(), this.handedHard)) return true;
+    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0 || r.log.unstable.hasToHandOut() || r.log.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
+  }
+
+  /** Readys handed out and not yet advanced. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  private snapshotPending(): boolean {
+    for (const rd of this.pending) if (rd.snapshot !== undefined) return true;
+    return false;
   }
 
   /**
@@ -247,25 +276,36 @@ export class RawNode {
     return out;
   }
 
-  /** Collects pending work. Call `advance()` once it has been handled (see Ready). */
+  /**
+   * Collects pending work. Call `advance()` once it has been handled (see Ready). `ready()` may
+   * be called again before that (pipelined writes): each Ready holds only what the earlier
+   * ones did not, their writes must land in the order they were handed out, and each
+   * `advance()` acknowledges the oldest. Throws while `hasReady()` is false for a snapshot in
+   * flight.
+   */
   ready(): Ready {
     const r = this.raft;
+    if (this.snapshotPending()) throw new Error('raft: ready while a snapshot is in flight');
     r.flushAppends();
     const ss = r.softState();
     const hs = r.hardState();
-    const snap = r.log.unstable.snapshot;
-    const entries = r.log.unstableEntries();
-    const voteChanged = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
-    // A new term or vote is not durable yet: messages sent in it (a candidate's vote requests,
-    // a new leader's appends) must not leave before it is, or a crash could let this node
-    // act twice in one term (e.g. vote again, or two leaders of one term).
-    const early = voteChanged ? [] : r.msgs;
-    const late = voteChanged ? r.msgs.concat(r.msgsAfterPersist) : r.msgsAfterPersist;
+    const unstable = r.log.unstable;
+    const snap = unstable.snapshot !== null && !unstable.snapshotInProgress ? unstable.snapshot : null;
+    const entries = unstable.toHandOut();
+    // A term or vote not durable yet (in this Ready, or in one still in flight): messages sent
+    // in it (a candidate's vote requests, a new leader's appends) must not leave before it is,
+    // or a crash could let this node act twice in one term (vote again, or two leaders of one
+    // term). They leave after this Ready's write, which lands after the earlier ones.
+    const notDurable = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
+    const voteChanged = hs.term !== this.handedHard.term || hs.vote !== this.handedHard.vote;
+    const early = notDurable ? [] : r.msgs;
+    const late = notDurable ? r.msgs.concat(r.msgsAfterPersist) : r.msgsAfterPersist;
+    const committedEntries = r.log.nextCommittedEnts(MAX_COMMITTED_BYTES_PER_READY);
     const rd: {
       -readonly [K in keyof Ready]: Ready[K];
     } = {
       entries,
-      committedEntries: r.log.nextCommittedEnts(MAX_COMMITTED_BYTES_PER_READY),
+      committedEntries,
       messages: early,
       messagesAfterPersist: late,
       readStates: r.readStates,
@@ -275,32 +315,43 @@ export class RawNode {
       rd.softState = ss;
       this.prevSoft = ss;
     }
-    if (!isHardStateEqual(hs, this.prevHard)) rd.hardState = hs;
+    if (!isHardStateEqual(hs, this.handedHard)) {
+      rd.hardState = hs;
+      this.handedHard = hs;
+    }
     if (snap !== null) rd.snapshot = snap;
+    unstable.handedOut();
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.log.applying = lastCommitted.index;
     r.msgs = [];
     r.msgsAfterPersist = [];
     r.readStates = [];
-    this.pending = rd;
+    this.pending.push(rd);
     return rd;
   }
 
   /**
-   * Acknowledges that the last Ready was handled: its snapshot, entries and HardState are
-   * durable and its committed entries applied. A leader counts its newly durable entries
+   * Acknowledges the oldest Ready not yet acknowledged: its snapshot, entries and HardState
+   * are durable and its committed entries applied. A leader counts its newly durable entries
    * toward the commit quorum here, which may produce another Ready (commit, appends).
    */
   advance(): void {
-    const rd = this.pending;
+    const rd = this.pending.shift();
     if (rd === undefined) throw new Error('raft: advance without ready');
-    this.pending = undefined;
     const log = this.raft.log;
     if (rd.hardState !== undefined) this.prevHard = rd.hardState;
     if (rd.snapshot !== undefined) {
       log.stableSnapTo(rd.snapshot.metadata.index);
-      if (rd.snapshot.metadata.index > log.applied) log.applied = rd.snapshot.metadata.index;
+      log.appliedSnapshot(rd.snapshot.metadata.index);
     }
-    const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) log.stableTo(last.index, last.term);
+    // The last of its entries still in the log: a later Ready may have replaced a suffix of
+    // them (a new leader's entries), which then counts only once that Ready's write lands.
+    for (let i = rd.entries.length - 1; i >= 0; i--) {
+      const e = rd.entries[i]!;
+      if (log.unstable.term(e.index) !== e.term) continue;
+      log.stableTo(e.index, e.term);
+      break;
+    }
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) log.appliedTo(lastApplied.index);
     this.raft.persisted();
