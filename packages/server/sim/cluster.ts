@@ -24,6 +24,8 @@ export interface ClusterSettings {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotCount: number;
+  /** Readys whose writes a member keeps in flight at once (MemberOptions.raft.pipelineDepth). */
+  readonly pipelineDepth: number;
   readonly requestTimeoutMs: number;
   /** Each member's disk (one may be much slower than the others). */
   readonly disks: readonly DiskTiming[];
@@ -195,7 +197,7 @@ export class SimCluster {
         clientUrls: [`http://${slot.name}.sim:2379`],
         clock,
         scheduler,
-        raft: { tickMs: s.tickMs, electionTicks: s.electionTicks, snapshotCount: s.snapshotCount, rngSeed: this.rng.nextU32() },
+        raft: { tickMs: s.tickMs, electionTicks: s.electionTicks, snapshotCount: s.snapshotCount, pipelineDepth: s.pipelineDepth, rngSeed: this.rng.nextU32() },
         requestTimeoutMs: s.requestTimeoutMs,
         transport: this.net.transport(slot.id, owner),
         log: this.log,

@@ -30,7 +30,7 @@ import { ProposalTracker } from './member/proposals.js';
 import { MemberStateMachine } from './member/stateMachine.js';
 import { LeaseService, minLeaseTtlSeconds } from './member/leases.js';
 import { AttributePublisher } from './member/publisher.js';
-import { PeerSide } from './member/peerSide.js';
+import { PEER_VOUCH_METHOD, PeerSide } from './member/peerSide.js';
 import { MemberReads } from './member/reads.js';
 import type { MemberOptions, Proposer } from './member/options.js';
 
@@ -166,6 +166,7 @@ export class Member implements Proposer {
       electionTicks,
       snapshotCount: o.raft?.snapshotCount ?? 10_000,
       ...(o.raft?.rngSeed === undefined ? {} : { rngSeed: o.raft.rngSeed }),
+      ...(o.raft?.pipelineDepth === undefined ? {} : { pipelineDepth: o.raft.pipelineDepth }),
       ...(o.plantedBugs?.ackBeforeDurable === true ? { ackBeforeDurable: true } : {}),
       host: {
         softState: (ss) => this.softStateChanged(ss),
@@ -199,6 +200,7 @@ export class Member implements Proposer {
       membership: () => this.applier.membership,
       members: () => this.members(),
       rpc: (from, method, params) => this.servePeer(from, method, params),
+      ask: (to, method, params, timeoutMs) => this.transport.rpc(to, method, params, timeoutMs),
       refused: (reason) => o.observer?.peerRefused?.(reason),
       log,
     });
@@ -472,6 +474,7 @@ export class Member implements Proposer {
   /** Hash requests are served by every member (the corruption checks ask each one); the rest by PeerRpc. */
   private servePeer(from: bigint, method: string, params: unknown): Promise<unknown> {
     if (method === PEER_HASHKV_METHOD) return this.hashes.servePeer(params);
+    if (method === PEER_VOUCH_METHOD) return Promise.resolve(this.peer.vouch(params));
     return this.peerRpc.serve(from, method, params);
   }
 

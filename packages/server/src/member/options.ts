@@ -56,6 +56,8 @@ export interface RaftSettings {
   readonly snapshotCount?: number;
   /** Seeds raft's randomized election timeouts (a simulation replays a seed exactly). Default: random. */
   readonly rngSeed?: number;
+  /** Readys whose writes may be in flight at once (raftNode/driver.ts, "Pipelining"). Default 2. */
+  readonly pipelineDepth?: number;
 }
 
 /**

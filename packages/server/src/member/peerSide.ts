@@ -21,10 +21,19 @@ export interface PeerSideHost {
   members(): MemberInfo[];
   /** A peer's request, served by the member (hashes, forwarded leases and admin requests). */
   rpc(from: bigint, method: string, params: unknown): Promise<unknown>;
+  /** Sends a request to a peer (the transport's rpc). */
+  ask(to: bigint, method: string, params: unknown, timeoutMs: number): Promise<unknown>;
   /** A raft message from a peer was refused (`safetyViolation`, `unreadableEntry`). */
   refused?(reason: string): void;
   readonly log: DriverLog;
 }
+
+/** The peer method that asks whether a member id is in the answering member's members table. */
+export const PEER_VOUCH_METHOD = 'members.vouch';
+/** How often one unknown id is asked about, how long an answer may take, and how many ids are remembered. */
+const VOUCH_RETRY_MS = 2000;
+const VOUCH_TIMEOUT_MS = 2000;
+const MAX_VOUCH_IDS = 64;
 
 /**
  * What this member serves to its peers (transport/peerServer.ts calls it once a peer proved
@@ -35,6 +44,10 @@ export interface PeerSideHost {
 export class PeerSide implements Omit<PeerServerHost, 'key' | 'selfId'> {
   /** When each peer was last heard from (`clock.monotonic()` ms). */
   readonly lastHeard = new Map<bigint, number>();
+  /** Members this member's table does not list yet, vouched for by a member it lists (see isMember). */
+  private readonly vouched = new Set<bigint>();
+  /** Unknown ids asked about, and when (`clock.monotonic()` ms). */
+  private readonly asked = new Map<bigint, number>();
 
   constructor(private readonly host: PeerSideHost) {}
 
@@ -57,7 +70,47 @@ export class PeerSide implements Omit<PeerServerHost, 'key' | 'selfId'> {
   isMember(id: bigint): boolean {
     const ms = this.host.membership();
     if (ms.get(id) !== undefined) return true;
-    return ms.list().length === 0 && this.host.peerHints?.has(id) === true;
+    if (ms.list().length === 0) return this.host.peerHints?.has(id) === true;
+    if (ms.isRemoved(id)) return false;
+    if (this.vouched.has(id)) return true;
+    this.askAbout(id);
+    return false;
+  }
+
+  /**
+   * An unknown peer proved it holds the peer secret: it may be a member that joined after the
+   * state this member applied (a member that was down, or a learner that is behind). If such
+   * a member leads, this member would refuse its appends and never catch up. So ask the
+   * members this member knows whether their tables list it; once one does, it is accepted
+   * (until it is removed). Each id at most every VOUCH_RETRY_MS, and a stranger is only ever
+   * refused.
+   */
+  private askAbout(id: bigint): void {
+    const h = this.host;
+    const now = h.clock.monotonic();
+    const last = this.asked.get(id);
+    if (last !== undefined && now - last < VOUCH_RETRY_MS) return;
+    if (this.asked.size >= MAX_VOUCH_IDS) this.asked.clear();
+    this.asked.set(id, now);
+    for (const m of h.membership().list()) {
+      if (m.id === h.memberId) continue;
+      h.ask(m.id, PEER_VOUCH_METHOD, { id: id.toString(16) }, VOUCH_TIMEOUT_MS).then(
+        (yes) => {
+          if (yes !== true || this.vouched.has(id) || h.membership().isRemoved(id)) return;
+          if (this.vouched.size >= MAX_VOUCH_IDS) this.vouched.clear();
+          this.vouched.add(id);
+          h.log.info({ peer: id.toString(16), vouchedBy: m.id.toString(16) }, 'accepting a member this member does not know yet (its members table is behind)');
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Answers PEER_VOUCH_METHOD: whether this member's table lists the id. */
+  vouch(params: unknown): boolean {
+    const id = (params as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string' || !/^[0-9a-f]{1,16}$/.test(id)) throw new CairnError(ErrorCode.InvalidArgument, 'members.vouch takes { id: hex member id }');
+    return this.host.membership().get(BigInt(`0x${id}`)) !== undefined;
   }
 
   /** Raft messages from an authenticated member, checked (raftNode/inbound.ts) before raft sees them. */

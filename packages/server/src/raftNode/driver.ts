@@ -30,6 +30,8 @@ const DEFAULT_MAX_INFLIGHT_MSGS = 256;
 const CLOSE_DRAIN_MS = 2000;
 /** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
 const MAX_UNCOMMITTED_BYTES = 256 << 20;
+/** Readys whose writes may be in flight at once (RawNode's pipelining; 1: each waits for the last). */
+const DEFAULT_PIPELINE_DEPTH = 2;
 
 /** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
 function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
@@ -71,6 +73,15 @@ function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
  * disk before any message of the Ready that changed it leaves (raft then puts every message
  * in `messagesAfterPersist`).
  *
+ * Pipelining: the loop does not wait for step 3 before it takes the next Ready (up to
+ * `pipelineDepth` in flight). That Ready's steps 1-2 run at once (a commit that a follower's
+ * acknowledgement brought is applied and answered while the leader's own write is still being
+ * fsynced), and its write queues behind the last one on the writer thread; steps 4-5 run per
+ * Ready in the order they were taken, each once its own write and every earlier one landed.
+ * A Ready with a snapshot, one that comes while a staged snapshot waits to be installed, and
+ * one that comes while something else must run alone on the disk (ReadyWrites.exclusive),
+ * waits for every Ready in flight and runs alone.
+ *
  * The state machine's part of a write needs no fsync of its own, nor does a HardState whose
  * commit index alone moved: after a crash the log replays from the applied index that is on
  * disk (never past the commit index on disk: both travel in the same writes, in order). A follower that needs entries the log no longer has gets the
@@ -92,6 +103,10 @@ export class RaftDriver {
   private failed = false;
   private soft: SoftState = { lead: 0n, raftState: 'follower' };
   private readyCount = 0;
+  private readonly pipelineDepth: number;
+  /** Readys taken and not yet finished (steps 4-5), and the finish of the last one taken. */
+  private inFlight = 0;
+  private lastFinish: Promise<void> = Promise.resolve();
   private readonly writes: ReadyWrites;
   private readonly snapshots: SnapshotTransfers;
   /** When the last heartbeat to each follower left (`clock.monotonic()` ms), this term as leader. */
@@ -102,6 +117,7 @@ export class RaftDriver {
     log: LogStorage,
   ) {
     this.log = log;
+    this.pipelineDepth = Math.max(1, o.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH);
     const logger: RaftLogger = {
       debug: (m, f) => o.log.debug(raftLogFields(f), m),
       info: (m, f) => o.log.info(raftLogFields(f), m),
@@ -306,8 +322,17 @@ export class RaftDriver {
     try {
       do {
         this.again = false;
-        while (!this.stopped && (this.node.hasReady() || this.snapshots.installPending)) {
-          await this.writes.exclusive(() => this.handleReady(this.node.ready()));
+        while (!this.stopped && this.inFlight < this.pipelineDepth && (this.node.hasReady() || this.snapshots.installPending)) {
+          // Counted as it is taken: a snapshot staged from now on is for a later Ready.
+          const rd = this.node.ready();
+          const n = ++this.readyCount;
+          if (rd.snapshot !== undefined || this.snapshots.installPending || this.writes.exclusivePending) {
+            // Alone: after every Ready in flight, and with nothing else on the disk.
+            await this.lastFinish;
+            await this.writes.exclusive(() => this.handleReady(rd, n));
+          } else {
+            this.takeReady(rd);
+          }
         }
         // Applied state no write took along: write it soon, on its own if nothing comes.
         if (!this.stopped) this.writes.scheduleFlush();
@@ -316,32 +341,60 @@ export class RaftDriver {
       this.fail(err);
     } finally {
       this.running = false;
-      this.signalIdle?.();
-      this.signalIdle = undefined;
+      this.settleIdle();
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Resolves `idle` once the loop has stopped and no Ready is in flight. */
+  private settleIdle(): void {
+    if (this.running || this.inFlight > 0) return;
+    this.signalIdle?.();
+    this.signalIdle = undefined;
+  }
+
+  /** Steps 1-2 of a Ready now, its write queued behind the ones in flight, and steps 4-5 once they all landed. */
+  private takeReady(rd: Ready): void {
+    this.inFlight++;
+    if (rd.messages.length > 0) this.send(rd.messages);
+    this.applyCommitted(rd);
+    const written = this.writes.persist(rd);
+    const before = this.lastFinish;
+    this.lastFinish = (async () => {
+      const batch = await written;
+      await before;
+      this.finishReady(rd);
+      this.writes.compactSoon(batch);
+    })()
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.inFlight--;
+        this.schedule();
+        this.settleIdle();
+      });
+  }
+
+  /** A Ready taken alone (see the class comment): every step in order, on the disk chain. */
+  private async handleReady(rd: Ready, n: number): Promise<void> {
     // 1. Send what may leave before the write (the leader's appends and heartbeats).
     if (rd.messages.length > 0) this.send(rd.messages);
-    const n = ++this.readyCount;
-    const sm = this.o.stateMachine;
     await this.snapshots.onReady(n, rd.snapshot);
-
-    // 2. Apply in memory, and reveal: the entries are committed, so durable on a quorum.
-    for (const e of rd.committedEntries) this.apply(e);
-    if (rd.committedEntries.length > 0) sm.reveal();
-
-    const early = this.o.ackBeforeDurable === true;
-    if (early && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
-
-    // 3. Persist: entries, HardState and the state machine's batch, one atomic write; or
-    // nothing yet, when nothing needs to be durable before the next step.
+    this.applyCommitted(rd);
     const batch = await this.writes.persist(rd);
+    this.finishReady(rd);
+    await this.writes.compactAfter(batch);
+  }
 
+  /** Step 2: apply in memory, and reveal: the entries are committed, so durable on a quorum. */
+  private applyCommitted(rd: Ready): void {
+    for (const e of rd.committedEntries) this.apply(e);
+    if (rd.committedEntries.length > 0) this.o.stateMachine.reveal();
+    if (this.o.ackBeforeDurable === true && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
+  }
+
+  /** Steps 4-5, once the Ready's write (and every earlier one) landed. */
+  private finishReady(rd: Ready): void {
     // 4. Send votes and acknowledgements (only now: they promise what the write made durable).
-    if (!early && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
-
+    if (this.o.ackBeforeDurable !== true && rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
     if (rd.softState !== undefined) {
       // A new term as leader starts a new heartbeat rhythm.
       this.heartbeatSentMs.clear();
@@ -350,8 +403,7 @@ export class RaftDriver {
     }
     for (const rs of rd.readStates) this.reads.readState(rs);
     this.node.advance();
-    this.reads.applied(sm.appliedIndex());
-    await this.writes.compactAfter(batch);
+    this.reads.applied(this.o.stateMachine.appliedIndex());
   }
 
   private apply(e: Entry): void {
@@ -425,14 +477,14 @@ export class RaftDriver {
     this.snapshots.cancel();
     const clock = this.o.clock;
     const drainUntil = clock.monotonic() + CLOSE_DRAIN_MS;
-    while (this.running && clock.monotonic() < drainUntil) {
+    while ((this.running || this.inFlight > 0) && clock.monotonic() < drainUntil) {
       let cancel = (): void => undefined;
       await Promise.race([this.idle, new Promise<void>((r) => (cancel = this.o.scheduler.after(drainUntil - clock.monotonic(), r)))]);
       cancel();
     }
     this.stopped = true;
     this.stopTimers();
-    while (this.running) await this.idle;
+    while (this.running || this.inFlight > 0) await this.idle;
     await this.writes.settled();
     // What was applied in memory goes to disk, so a restart has nothing to replay (unless the
     // disk is what failed).

@@ -35,7 +35,8 @@ export const DEFAULT_MAX_CACHED_LOG_BYTES = 16 * 1024 * 1024;
  * memory (8 bytes each); entry bodies only for a recent tail, older ones are read from
  * RocksDB. Writes come in two steps: `append`/`setHardState`/... return batch operations for
  * the driver's one write per Ready, and the matching `...Persisted` call makes them visible
- * once that write has resolved: raft must only see what is durable.
+ * once that write has resolved: raft must only see what is durable. Several appends may be
+ * in flight (pipelined Readys): each is built against the log as the ones before it leave it.
  */
 export class LogStorage implements Storage {
   private hardState: HardState = EMPTY_HARD_STATE;
@@ -47,6 +48,12 @@ export class LogStorage implements Storage {
   /** sizes[i]: bytes (key and value) entry base.index + 1 + i takes on disk; their sum. */
   private sizes: number[] = [];
   private entryBytes = 0;
+  /**
+   * Where the log on disk will end once the appends sent and not yet persisted land (the
+   * driver pipelines its writes), and how many those are; undefined when none is in flight.
+   */
+  private sentLast: number | undefined;
+  private appendsInFlight = 0;
   /** Recent entries by index (a bounded tail, in entries and in payload bytes). */
   private readonly cache = new Map<number, Entry>();
   private cachedBytes = 0;
@@ -161,10 +168,13 @@ export class LogStorage implements Storage {
     const ents = this.aboveBase(entries);
     const first = ents[0];
     if (first === undefined) return [];
-    invariant(first.index <= this.lastIndex() + 1, `raft log: gap appending ${first.index} after ${this.lastIndex()}`);
+    const diskLast = this.sentLast ?? this.lastIndex();
+    invariant(first.index <= diskLast + 1, `raft log: gap appending ${first.index} after ${diskLast}`);
     const ops: BatchOp[] = ents.map((e) => ({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) }));
     const last = first.index + ents.length - 1;
-    for (let i = last + 1; i <= this.lastIndex(); i++) ops.push({ type: 'del', key: entryKey(i) });
+    for (let i = last + 1; i <= diskLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+    this.sentLast = last;
+    this.appendsInFlight++;
     return ops;
   }
 
@@ -177,6 +187,7 @@ export class LogStorage implements Storage {
     this.terms.length = from;
     for (let i = from; i < this.sizes.length; i++) this.entryBytes -= this.sizes[i]!;
     this.sizes.length = from;
+    if (--this.appendsInFlight === 0) this.sentLast = undefined;
     for (const e of ents) {
       this.terms.push(e.term);
       const bytes = ENTRY_KEY_BYTES + ENTRY_HEADER_BYTES + e.data.length;

@@ -34,12 +34,17 @@ export interface ReadyWritesOptions {
  * What the driver's loop puts on disk, and when (step 3 of driver.ts's loop): a Ready's entries
  * and HardState with the state machine's batch in one write, a commit-only HardState and applied
  * state deferred to ride along with the next write (or written on their own after
- * STATE_FLUSH_DELAY_MS), and a snapshot point every `snapshotCount` entries. Every write runs
- * on one chain (`exclusive`), so clears of staging (Backend.clear must run alone) never
- * overlap one.
+ * STATE_FLUSH_DELAY_MS), and a snapshot point every `snapshotCount` entries. The loop's
+ * writes may be several in flight (they land in the order sent); everything that must run
+ * alone (clears of staging: Backend.clear must run alone; a snapshot point; an install) runs
+ * on one chain (`exclusive`), after every write sent before it.
  */
 export class ReadyWrites {
   private chain: Promise<void> = Promise.resolve();
+  /** Runs of `exclusive` queued or running: the driver's loop takes its Readys alone meanwhile. */
+  private exclusives = 0;
+  /** The last write sent (they land in order): settled once every write sent so far landed. */
+  private lastWrite: Promise<void> = Promise.resolve();
   /** A HardState (commit index moved only) not written yet: it rides along with the next write. */
   private deferredHardState: HardState | undefined;
   /** The timer that writes applied state nothing else wrote. */
@@ -54,9 +59,16 @@ export class ReadyWrites {
     this.lastSnapshotIndex = o.log.baseMetadata.index;
   }
 
-  /** Runs `fn` alone on the disk (no loop write in flight). */
+  /**
+   * Runs `fn` alone on the disk: after every write sent so far (pipelined ones included) has
+   * landed, and after the `exclusive` runs queued before it.
+   */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
+    this.exclusives++;
+    const run = this.chain
+      .then(() => this.lastWrite)
+      .then(fn)
+      .finally(() => this.exclusives--);
     this.chain = run.then(
       () => undefined,
       () => undefined,
@@ -64,9 +76,14 @@ export class ReadyWrites {
     return run;
   }
 
+  /** An `exclusive` run is queued or running: new writes must wait for it. */
+  get exclusivePending(): boolean {
+    return this.exclusives > 0;
+  }
+
   /** Resolves once every write queued so far has finished. */
   settled(): Promise<void> {
-    return this.chain;
+    return this.chain.then(() => this.lastWrite);
   }
 
   /**
@@ -86,7 +103,17 @@ export class ReadyWrites {
    * One write: the deferred HardState first, then `entries` and `hardState`, then what the
    * state machine applied since its last write. Returns the state machine's batch, if any.
    */
-  private async write(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<Drained> {
+  private write(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<Drained> {
+    const done = this.writeNow(entries, hardState, sync);
+    // Settles after the bookkeeping below too: what runs alone next sees the log as written.
+    this.lastWrite = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  }
+
+  private async writeNow(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<Drained> {
     const { backend, log, clock } = this.o;
     const deferred = this.deferredHardState;
     this.deferredHardState = undefined;
@@ -143,14 +170,18 @@ export class ReadyWrites {
     await this.compactAfter(await this.write([], undefined, sync));
   }
 
+  /** Whether `written` reaches the next snapshot point (compactAfter has work to do). */
+  private compactionDue(written: Drained): written is NonNullable<Drained> {
+    return written !== undefined && written.position.index - this.lastSnapshotIndex >= this.o.snapshotCount;
+  }
+
   /**
    * `written` is what the last write put on disk. Every snapshotCount entries its position
    * becomes a snapshot point (fsynced), and the log drops what is older than the previous point.
    */
   async compactAfter(written: Drained): Promise<void> {
-    if (written === undefined) return;
+    if (!this.compactionDue(written)) return;
     const position = written.position;
-    if (position.index - this.lastSnapshotIndex < this.o.snapshotCount) return;
     const { log } = this.o;
     const { ops, compactTo } = log.snapshotAt(position);
     await this.o.backend.write(ops, { sync: true });
@@ -160,6 +191,12 @@ export class ReadyWrites {
       await log.clearBelowBase();
       this.o.logger.info({ index: compactTo.index }, 'compacted the raft log');
     }
+  }
+
+  /** compactAfter for a pipelined write: alone on the disk, after the writes in flight. */
+  compactSoon(written: Drained): void {
+    if (!this.compactionDue(written)) return;
+    this.exclusive(() => this.compactAfter(written)).catch((err: unknown) => this.o.failed(err));
   }
 
   /** A snapshot was installed at `meta` and the state machine reloaded from it. */
