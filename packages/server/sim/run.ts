@@ -89,8 +89,8 @@ export async function runClusterSeed(o: ClusterSimOptions): Promise<ClusterSimRe
     tickMs: TICK_MS,
     electionTicks: ELECTION_TICKS,
     snapshotCount: 8 + rng.nextInt(40),
-    // Apart from the run's stream: 1 (no pipelining), 2 (the default) or 4.
-    pipelineDepth: [1, 2, 4][new SeededRng(o.seed ^ 0x70e1).nextInt(3)]!,
+    // Apart from the run's stream: 1 (no pipelining), 4 or 64 (the default).
+    pipelineDepth: [1, 4, 64][new SeededRng(o.seed ^ 0x70e1).nextInt(3)]!,
     requestTimeoutMs: 3000,
     disks,
     net: { drop: rng.nextFloat() * 0.05, minMs: 0.1, maxMs: 0.5 + rng.nextFloat() * 4, slowRate: rng.nextFloat() * 0.1, slowMs: 80 },

@@ -56,7 +56,7 @@ export interface RaftSettings {
   readonly snapshotCount?: number;
   /** Seeds raft's randomized election timeouts (a simulation replays a seed exactly). Default: random. */
   readonly rngSeed?: number;
-  /** Readys whose writes may be in flight at once (raftNode/driver.ts, "Pipelining"). Default 2. */
+  /** Readys in flight at most (raftNode/driver.ts, "Pipelining"). Default 64; 1 turns it off. */
   readonly pipelineDepth?: number;
 }
 

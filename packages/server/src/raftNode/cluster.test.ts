@@ -75,6 +75,39 @@ describe('members of one cluster (in one process, real driver and storage)', () 
   }, 30_000);
 });
 
+describe('a leader whose disk stalls (pipelined Readys)', () => {
+  it('commits and answers through its followers while its own writes wait, and counts itself once they land', async () => {
+    net = new LocalNet(3);
+    const members = await net.startAll();
+    const leader = await net.leader();
+    await leader.propose({ put: { key: b('before'), value: b('0') } });
+    // From now on the leader's disk takes every write and lands none, in order, until released.
+    const backend = net.backends.get(net.names[members.indexOf(leader)]!)!;
+    const write = backend.write.bind(backend);
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    let tail: Promise<void> = Promise.resolve();
+    backend.write = (ops, options) => {
+      const landed = tail.then(() => stalled).then(() => write(ops, options));
+      tail = landed.catch(() => undefined);
+      return landed;
+    };
+    // Each put is answered: the followers' acknowledgements commit it, and the leader applies
+    // it while its own write of it (and of the ones after) is still in flight.
+    const committedBefore = leader.driver.committed;
+    for (let i = 0; i < 3; i++) await leader.propose({ put: { key: b(`k${i}`), value: b(String(i)) } });
+    expect(await value(leader, 'k2', true)).toBe('2');
+    const st = leader.driver.status();
+    const self = st.progress.find((p) => p.id === leader.memberId)!;
+    // The leader's own log does not count toward the commit until it is durable.
+    expect(self.match).toBeLessThan(st.hardState.commit);
+    expect(leader.driver.committed).toBe(committedBefore);
+    release();
+    await vi.waitFor(() => expect(leader.driver.status().progress.find((p) => p.id === leader.memberId)!.match).toBe(leader.driver.status().hardState.commit));
+    await vi.waitFor(() => expect(leader.driver.committed).toBe(leader.driver.status().hardState.commit));
+  });
+});
+
 describe('failover', () => {
   it('fails a proposal lost with its leader once the new leader commits, not an election timeout later', async () => {
     net = new LocalNet(3);

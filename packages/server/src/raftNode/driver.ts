@@ -30,8 +30,12 @@ const DEFAULT_MAX_INFLIGHT_MSGS = 256;
 const CLOSE_DRAIN_MS = 2000;
 /** A leader holding more uncommitted entry bytes than this drops new proposals (back-pressure). */
 const MAX_UNCOMMITTED_BYTES = 256 << 20;
-/** Readys whose writes may be in flight at once (RawNode's pipelining; 1: each waits for the last). */
-const DEFAULT_PIPELINE_DEPTH = 2;
+/**
+ * Readys in flight at most (RawNode's pipelining; 1: each waits for the last one's write). A
+ * bound on memory while the disk is slow, not a tuning knob: the writer thread joins the
+ * writes queued behind one another into one write and one fsync.
+ */
+const DEFAULT_PIPELINE_DEPTH = 64;
 
 /** Raft's event fields as log fields: member ids in hex (as every other log line writes them). */
 function raftLogFields(f: RaftLogFields | undefined): Record<string, unknown> {
@@ -299,11 +303,11 @@ export class RaftDriver {
   }
 
   /**
-   * While the loop waits on a write, what may leave now leaves (RawNode.takeMessages): the
-   * leader's heartbeats (and so ReadIndex rounds), forwarded proposals and ReadIndex
-   * confirmations are not held behind its fsync. Appends wait for the next Ready, as one
-   * MsgApp per follower: sending each I/O turn's proposals at once measured slower at 128 in
-   * flight (followers then fsync smaller batches). Once per I/O turn.
+   * While the loop is busy (a Ready alone on the disk, or `pipelineDepth` in flight), what may
+   * leave now leaves (RawNode.takeMessages): the leader's heartbeats (and so ReadIndex rounds),
+   * forwarded proposals and ReadIndex confirmations are not held behind its fsync. Appends wait
+   * for the next Ready, as one MsgApp per follower: sending each I/O turn's proposals at once
+   * measured slower at 128 in flight (followers then fsync smaller batches). Once per I/O turn.
    */
   private sendSoon(): void {
     if (this.sendQueued) return;

@@ -71,7 +71,7 @@ export interface DriverOptions {
   readonly snapshotCount: number;
   readonly maxSizePerMsgBytes?: number;
   readonly maxInflightMsgs?: number;
-  /** Readys whose writes may be in flight at once (driver.ts, "Pipelining"); default 2, 1 turns it off. */
+  /** Readys in flight at most (driver.ts, "Pipelining"); default 64, 1 turns it off. */
   readonly pipelineDepth?: number;
   /** TEST ONLY, a planted bug (MemberOptions.plantedBugs): acknowledge before the write is durable. */
   readonly ackBeforeDurable?: boolean;

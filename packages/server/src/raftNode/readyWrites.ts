@@ -43,8 +43,13 @@ export class ReadyWrites {
   private chain: Promise<void> = Promise.resolve();
   /** Runs of `exclusive` queued or running: the driver's loop takes its Readys alone meanwhile. */
   private exclusives = 0;
-  /** The last write sent (they land in order): settled once every write sent so far landed. */
-  private lastWrite: Promise<void> = Promise.resolve();
+  /**
+   * Writes sent and not yet landed (with their bookkeeping), and who waits for none to be.
+   * Counted, not chained: a write with nothing to write settles at once, ahead of the ones
+   * before it.
+   */
+  private writesInFlight = 0;
+  private landedWaiters: (() => void)[] = [];
   /** A HardState (commit index moved only) not written yet: it rides along with the next write. */
   private deferredHardState: HardState | undefined;
   /** The timer that writes applied state nothing else wrote. */
@@ -66,7 +71,7 @@ export class ReadyWrites {
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     this.exclusives++;
     const run = this.chain
-      .then(() => this.lastWrite)
+      .then(() => this.allLanded())
       .then(fn)
       .finally(() => this.exclusives--);
     this.chain = run.then(
@@ -83,7 +88,12 @@ export class ReadyWrites {
 
   /** Resolves once every write queued so far has finished. */
   settled(): Promise<void> {
-    return this.chain.then(() => this.lastWrite);
+    return this.chain.then(() => this.allLanded());
+  }
+
+  private allLanded(): Promise<void> {
+    if (this.writesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.landedWaiters.push(resolve));
   }
 
   /**
@@ -104,13 +114,14 @@ export class ReadyWrites {
    * state machine applied since its last write. Returns the state machine's batch, if any.
    */
   private write(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<Drained> {
-    const done = this.writeNow(entries, hardState, sync);
-    // Settles after the bookkeeping below too: what runs alone next sees the log as written.
-    this.lastWrite = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    return done;
+    this.writesInFlight++;
+    // Counted down after the bookkeeping too: what runs alone next sees the log as written.
+    return this.writeNow(entries, hardState, sync).finally(() => {
+      if (--this.writesInFlight > 0) return;
+      const waiters = this.landedWaiters;
+      this.landedWaiters = [];
+      for (const w of waiters) w();
+    });
   }
 
   private async writeNow(entries: readonly Entry[], hardState: HardState | undefined, sync: boolean): Promise<Drained> {
@@ -150,7 +161,17 @@ export class ReadyWrites {
     this.cancelFlush = this.o.scheduler.after(STATE_FLUSH_DELAY_MS, () => {
       this.cancelFlush = undefined;
       if (this.o.stopped()) return;
-      this.exclusive(() => this.flush()).catch((err: unknown) => this.o.failed(err));
+      if (this.exclusivePending) {
+        this.exclusive(() => this.flush()).catch((err: unknown) => this.o.failed(err));
+        return;
+      }
+      // Queued behind the loop's writes in flight (they land in order): it need not wait for
+      // them, nor hold the loop's next Readys back as a run alone would.
+      if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+      this.write([], undefined, false).then(
+        (written) => this.compactSoon(written),
+        (err: unknown) => this.o.failed(err),
+      );
     });
   }
 

@@ -30,6 +30,29 @@ describe('RocksBackend', () => {
     await db.close();
   });
 
+  it('joins writes queued behind one another into one write and one fsync, each still applied in order', async () => {
+    const dir = freshDir();
+    const db = await RocksBackend.open(dir);
+    const seen: number[] = [];
+    db.onSyncedWrite = (s) => seen.push(s);
+    // The thread is busy with a big synced write while 50 small synced ones queue behind it.
+    const big = db.write([{ type: 'put', key: key(0), value: randomFillSync(new Uint8Array(4 * 1024 * 1024)) }], { sync: true });
+    const small: Promise<void>[] = [];
+    for (let i = 1; i <= 50; i++) small.push(db.write([{ type: 'put', key: key(i), value: new Uint8Array([i]) }, { type: 'put', key: key(100), value: new Uint8Array([i]) }], { sync: true }));
+    await Promise.all([big, ...small]);
+    // One fsync each for far fewer writes than were asked for (most of the 50 shared one).
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.length).toBeLessThan(25);
+    expect([...db.get(key(100))!]).toEqual([50]);
+    await db.close();
+    const again = await RocksBackend.open(dir);
+    try {
+      expect(again.getMany([key(1), key(50), key(100)]).map((v) => v?.[0])).toEqual([1, 50, 50]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('opens RocksDB compacting the files with the most deletes first (the history and the raft log are queues)', async () => {
     const dir = freshDir();
     const db = await RocksBackend.open(dir);

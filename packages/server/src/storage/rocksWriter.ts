@@ -261,7 +261,9 @@ class WriterThread {
       errors ??= this.takeErrors();
       const error = errors.get(this.done);
       // Read before the record's room is reused (below, by the backlog).
-      if (error === undefined && p.onSynced !== undefined) p.onSynced(this.rf[(p.at >> 3) + 3]!);
+      // -1: a later record of the same write carried the fsync (the thread joins consecutive writes).
+      const seconds = this.rf[(p.at >> 3) + 3]!;
+      if (error === undefined && p.onSynced !== undefined && seconds >= 0) p.onSynced(seconds);
       if (error === undefined) p.resolve();
       else p.reject!(new Error(`rocksdb write failed: ${error}`));
       this.settled(p.dbId);

@@ -49,32 +49,80 @@ const NO_SYNC = { sync: false };
 const dbs = new Map();
 let batch = binding.batch_init();
 
-function write(db, sync, lens, u8, at) {
+/** Puts one record's operations into the batch; returns their bytes. */
+function add(lens, u8, at) {
   let bytes = 0;
-  try {
-    for (let i = 0; i < lens.length; i += 2) {
-      const kl = lens[i];
-      const vl = lens[i + 1];
-      const key = u8.subarray(at, at + kl);
-      at += kl;
-      bytes += kl;
-      if (vl < 0) {
-        binding.batch_del(batch, key, EMPTY);
-      } else {
-        binding.batch_put(batch, key, u8.subarray(at, at + vl), EMPTY);
-        at += vl;
-        bytes += vl;
-      }
+  for (let i = 0; i < lens.length; i += 2) {
+    const kl = lens[i];
+    const vl = lens[i + 1];
+    const key = u8.subarray(at, at + kl);
+    at += kl;
+    bytes += kl;
+    if (vl < 0) {
+      binding.batch_del(batch, key, EMPTY);
+    } else {
+      binding.batch_put(batch, key, u8.subarray(at, at + vl), EMPTY);
+      at += vl;
+      bytes += vl;
     }
-    const t0 = sync ? performance.now() : 0;
-    binding.batch_write(db, batch, sync ? SYNC : NO_SYNC);
-    if (sync) return (performance.now() - t0) / 1000;
-    return 0;
+  }
+  return bytes;
+}
+
+const isWrite = (kind) => kind === ${Kind.Write} || kind === ${Kind.Sent};
+
+/*
+ * The writes published one after another for one database, from the record at \`start\` on:
+ * one batch and one write, fsynced if any of them asks (a synced write covers the ones before
+ * it, and each record stays atomic inside the bigger batch). The fsync's seconds go to the
+ * last synced record; the others get -1. Returns how many records it took and where the next
+ * one starts.
+ */
+function writeRun(start, seen, published) {
+  const dbId = ri[(start >> 2) + 2];
+  const db = dbs.get(dbId);
+  let at = start;
+  let lastSync = -1;
+  let records = 0;
+  let bytes = 0;
+  let error = db === undefined ? new Error('database ' + dbId + ' is not open in the writer thread') : undefined;
+  for (;;) {
+    const h = at >> 2;
+    try {
+      // A sent record's data is taken off the port even when the run already failed.
+      if (ri[h] === ${Kind.Sent}) {
+        const m = receiveMessageOnPort(inPort).message;
+        if (error === undefined) bytes += add(m.lens, new Uint8Array(m.buf), 0);
+      } else if (error === undefined) {
+        const ops = ri[h + 4];
+        bytes += add(ri.subarray(h + ${HEADER_BYTES / 4}, h + ${HEADER_BYTES / 4} + 2 * ops), ru, at + ${HEADER_BYTES} + 8 * ops);
+      }
+    } catch (err) {
+      error = err;
+    }
+    if (ri[h + 3] === 1) lastSync = at;
+    rf[(at >> 3) + 3] = -1;
+    records++;
+    at += ri[h + 1];
+    if (at >= RING_BYTES) at = 0;
+    if (((seen + records) | 0) === published || bytes > MAX_BATCH_BYTES_KEPT) break;
+    const next = ri[at >> 2] === ${Kind.Wrap} ? 0 : at;
+    if (!isWrite(ri[next >> 2]) || ri[(next >> 2) + 2] !== dbId) break;
+    at = next;
+  }
+  try {
+    if (error !== undefined) throw error;
+    const t0 = lastSync >= 0 ? performance.now() : 0;
+    binding.batch_write(db, batch, lastSync >= 0 ? SYNC : NO_SYNC);
+    if (lastSync >= 0) rf[(lastSync >> 3) + 3] = (performance.now() - t0) / 1000;
+  } catch (err) {
+    for (let i = 1; i <= records; i++) errPort.postMessage({ seq: (seen + i) | 0, error: String((err && err.message) || err) });
   } finally {
     binding.batch_clear(batch);
     // Clear() keeps the batch's capacity: after an unusually big batch start a fresh one.
     if (bytes > MAX_BATCH_BYTES_KEPT) batch = binding.batch_init();
   }
+  return { records, at };
 }
 
 let seen = 0;
@@ -86,32 +134,22 @@ for (;;) {
     if (ri[at >> 2] === ${Kind.Wrap}) at = 0;
     const h = at >> 2;
     const kind = ri[h];
-    const total = ri[h + 1];
-    const dbId = ri[h + 2];
-    const seq = (seen + 1) | 0;
-    try {
-      if (kind === ${Kind.Open}) dbs.set(dbId, binding.db_init(rb[(at >> 3) + 3]));
-      else if (kind === ${Kind.Close}) dbs.delete(dbId);
-      else {
-        const db = dbs.get(dbId);
-        const sync = ri[h + 3] === 1;
-        if (kind === ${Kind.Sent}) {
-          const m = receiveMessageOnPort(inPort).message;
-          if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
-          rf[(at >> 3) + 3] = write(db, sync, m.lens, new Uint8Array(m.buf), 0);
-        } else {
-          if (db === undefined) throw new Error('database ' + dbId + ' is not open in the writer thread');
-          const ops = ri[h + 4];
-          const lens = ri.subarray(h + ${HEADER_BYTES / 4}, h + ${HEADER_BYTES / 4} + 2 * ops);
-          rf[(at >> 3) + 3] = write(db, sync, lens, ru, at + ${HEADER_BYTES} + 8 * ops);
-        }
+    if (isWrite(kind)) {
+      const run = writeRun(at, seen, published);
+      at = run.at;
+      seen = (seen + run.records) | 0;
+    } else {
+      const seq = (seen + 1) | 0;
+      try {
+        if (kind === ${Kind.Open}) dbs.set(ri[h + 2], binding.db_init(rb[(at >> 3) + 3]));
+        else if (kind === ${Kind.Close}) dbs.delete(ri[h + 2]);
+      } catch (err) {
+        errPort.postMessage({ seq, error: String((err && err.message) || err) });
       }
-    } catch (err) {
-      errPort.postMessage({ seq, error: String((err && err.message) || err) });
+      at += ri[h + 1];
+      if (at >= RING_BYTES) at = 0;
+      seen = seq;
     }
-    at += total;
-    if (at >= RING_BYTES) at = 0;
-    seen = seq;
     Atomics.store(ctrl, ${DONE}, seen);
     Atomics.notify(ctrl, ${DONE});
   }
