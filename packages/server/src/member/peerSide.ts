@@ -1,4 +1,4 @@
-import { CairnError, ErrorCode, type Member as MemberInfo } from '@cairn/protocol';
+import { CairnError, ErrorCode, validate, type Member as MemberInfo } from '@cairn/protocol';
 import type { Message } from '@cairn/raft';
 import type { Membership } from '../apply/membership.js';
 import type { Clock } from '../clock.js';
@@ -94,7 +94,7 @@ export class PeerSide implements Omit<PeerServerHost, 'key' | 'selfId'> {
     this.asked.set(id, now);
     for (const m of h.membership().list()) {
       if (m.id === h.memberId) continue;
-      h.ask(m.id, PEER_VOUCH_METHOD, { id: id.toString(16) }, VOUCH_TIMEOUT_MS).then(
+      h.ask(m.id, PEER_VOUCH_METHOD, { id }, VOUCH_TIMEOUT_MS).then(
         (yes) => {
           if (yes !== true || this.vouched.has(id) || h.membership().isRemoved(id)) return;
           if (this.vouched.size >= MAX_VOUCH_IDS) this.vouched.clear();
@@ -108,9 +108,7 @@ export class PeerSide implements Omit<PeerServerHost, 'key' | 'selfId'> {
 
   /** Answers PEER_VOUCH_METHOD: whether this member's table lists the id. */
   vouch(params: unknown): boolean {
-    const id = (params as { id?: unknown } | undefined)?.id;
-    if (typeof id !== 'string' || !/^[0-9a-f]{1,16}$/.test(id)) throw new CairnError(ErrorCode.InvalidArgument, 'members.vouch takes { id: hex member id }');
-    return this.host.membership().get(BigInt(`0x${id}`)) !== undefined;
+    return this.host.membership().get(validate.memberIdRequest(params, 'params').id) !== undefined;
   }
 
   /** Raft messages from an authenticated member, checked (raftNode/inbound.ts) before raft sees them. */

@@ -149,6 +149,11 @@ export class ReadyWrites {
     return batch;
   }
 
+  /** No deferred HardState and no applied state that a write has not taken yet. */
+  private nothingUnwritten(): boolean {
+    return this.deferredHardState === undefined && this.appliedUnwritten() === 0;
+  }
+
   /** Entries applied in memory since the state machine's last write. */
   private appliedUnwritten(): number {
     return this.o.stateMachine.appliedIndex() - this.writtenAppliedIndex;
@@ -157,7 +162,7 @@ export class ReadyWrites {
   /** Writes applied state and a deferred HardState after STATE_FLUSH_DELAY_MS, unless a write took them first. */
   scheduleFlush(): void {
     if (this.cancelFlush !== undefined) return;
-    if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+    if (this.nothingUnwritten()) return;
     this.cancelFlush = this.o.scheduler.after(STATE_FLUSH_DELAY_MS, () => {
       this.cancelFlush = undefined;
       if (this.o.stopped()) return;
@@ -167,7 +172,7 @@ export class ReadyWrites {
       }
       // Queued behind the loop's writes in flight (they land in order): it need not wait for
       // them, nor hold the loop's next Readys back as a run alone would.
-      if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+      if (this.nothingUnwritten()) return;
       this.write([], undefined, false).then(
         (written) => this.compactSoon(written),
         (err: unknown) => this.o.failed(err),
@@ -187,7 +192,7 @@ export class ReadyWrites {
    * install) make it durable too (Backend: a synced write covers the ones before it).
    */
   async flush(sync = false): Promise<void> {
-    if (this.deferredHardState === undefined && this.appliedUnwritten() === 0) return;
+    if (this.nothingUnwritten()) return;
     await this.compactAfter(await this.write([], undefined, sync));
   }
 
